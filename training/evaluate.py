@@ -1,0 +1,139 @@
+"""Evaluation: per-language and per-label precision/recall/F1 (micro and macro), polarity accuracy
+given the gold themes, overall sentiment, and agreement with NPS score bands."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nps_nlp import FeedbackClassifier
+from nps_nlp._network import POLARITIES
+from nps_nlp.datasets import Example, load_examples
+
+
+def _prf(tp: int, fp: int, fn: int) -> dict[str, float]:
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    f = 2 * p * r / (p + r) if p + r else 0.0
+    return {"precision": round(p, 4), "recall": round(r, 4), "f1": round(f, 4), "support": tp + fn}
+
+
+def label_metrics(gold: Sequence[set[str]], pred: Sequence[set[str]], labels: Sequence[str]) -> dict[str, Any]:
+    """Multi-label micro/macro P/R/F1 over ``labels`` (sets per example)."""
+    per: dict[str, dict[str, float]] = {}
+    tp_all = fp_all = fn_all = 0
+    for label in labels:
+        tp = sum(1 for g, p in zip(gold, pred, strict=True) if label in g and label in p)
+        fp = sum(1 for g, p in zip(gold, pred, strict=True) if label not in g and label in p)
+        fn = sum(1 for g, p in zip(gold, pred, strict=True) if label in g and label not in p)
+        per[label] = _prf(tp, fp, fn)
+        tp_all, fp_all, fn_all = tp_all + tp, fp_all + fp, fn_all + fn
+    micro = _prf(tp_all, fp_all, fn_all)
+    with_support = [m for m in per.values() if m["support"]]
+    macro = {k: round(float(np.mean([m[k] for m in with_support])), 4) if with_support else 0.0
+             for k in ("precision", "recall", "f1")}
+    return {"micro": micro, "macro": macro, "per_label": per, "n": len(gold)}
+
+
+def _band(score: int) -> str:
+    return "detractor" if score <= 6 else "passive" if score <= 8 else "promoter"
+
+
+def evaluate_examples(model: FeedbackClassifier, examples: Sequence[Example], *, batch_size: int = 256
+                      ) -> dict[str, Any]:
+    """Evaluate a model on labelled examples.
+
+    Theme metrics use the examples that have theme labels, over the model's themes (gold labels the model
+    cannot predict are reported as ``unknown_gold_labels``). Sentiment metrics use examples with an overall
+    sentiment. ``micro_f1``/``macro_f1`` at the top are for themes, or for sentiment classes when the data
+    has no theme labels.
+
+    Returns:
+        A JSON-ready dict with ``micro_f1``, ``macro_f1``, ``themes``, ``theme_polarity``, ``sentiment``,
+        ``per_language`` and ``nps_bands`` blocks.
+    """
+    texts = [e.text for e in examples]
+    results = []
+    for start in range(0, len(texts), batch_size):
+        results += model.predict(texts[start : start + batch_size])
+    out: dict[str, Any] = {"n_examples": len(examples), "model_themes": list(model.labels_) + list(model.zero_shot_labels_)}
+    themed = [i for i, e in enumerate(examples) if e.themes is not None]
+    labels = out["model_themes"]
+    langs = sorted({e.lang or "unknown" for e in examples})
+
+    def theme_block(idx: list[int]) -> dict[str, Any]:
+        gold = [{k for k in examples[i].themes or {} if k in labels} for i in idx]
+        pred = [{t.theme for t in results[i].themes} for i in idx]
+        present = [label for label in labels if any(label in g for g in gold)]
+        return label_metrics(gold, pred, present)
+
+    if themed:
+        out["themes"] = theme_block(themed)
+        out["unknown_gold_labels"] = sorted({k for i in themed for k in examples[i].themes or {}} - set(labels))
+        # polarity of each gold theme, read from the model's polarity head (given the gold themes)
+        raw = model._forward([texts[i] for i in themed])  # noqa: SLF001 - same package family
+        ok = total = 0
+        per_lang: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for row, i in enumerate(themed):
+            for label, polarity in (examples[i].themes or {}).items():
+                if polarity is None or label not in model.labels_:
+                    continue
+                guess = POLARITIES[int(raw["polarity"][row, model.labels_.index(label)].argmax())]
+                total += 1
+                ok += guess == polarity
+                counts = per_lang[examples[i].lang or "unknown"]
+                counts[0] += guess == polarity
+                counts[1] += 1
+        if total:
+            out["theme_polarity"] = {"accuracy": round(ok / total, 4), "n": total,
+                                     "per_language": {k: {"accuracy": round(a / b, 4), "n": b}
+                                                      for k, (a, b) in per_lang.items()}}
+    sent_idx = [i for i, e in enumerate(examples) if e.sentiment is not None]
+    if sent_idx:
+        gold_s = [{examples[i].sentiment} for i in sent_idx]
+        pred_s = [{results[i].sentiment} for i in sent_idx]
+        out["sentiment"] = label_metrics(gold_s, pred_s, [p for p in POLARITIES if any(p in g for g in gold_s)])
+        out["sentiment"]["accuracy"] = round(float(np.mean([g == p for g, p in zip(gold_s, pred_s, strict=True)])), 4)
+    per_language: dict[str, Any] = {}
+    for lang in langs:
+        block: dict[str, Any] = {}
+        idx = [i for i in themed if (examples[i].lang or "unknown") == lang]
+        if idx:
+            block["themes"] = theme_block(idx)
+        sidx = [i for i in sent_idx if (examples[i].lang or "unknown") == lang]
+        if sidx:
+            block["sentiment_accuracy"] = round(float(np.mean([results[i].sentiment == examples[i].sentiment
+                                                               for i in sidx])), 4)
+            block["sentiment_n"] = len(sidx)
+        detected = [results[i].lang for i in range(len(examples)) if (examples[i].lang or "unknown") == lang]
+        if lang != "unknown":
+            block["language_id_accuracy"] = round(float(np.mean([d == lang for d in detected])), 4)
+        per_language[lang] = block
+    out["per_language"] = per_language
+    scored = [i for i, e in enumerate(examples) if e.score is not None]
+    if scored:
+        bands: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(POLARITIES, 0))
+        for i in scored:
+            bands[_band(int(examples[i].score))][results[i].sentiment] += 1
+        out["nps_bands"] = {
+            band: {**counts, "n": sum(counts.values()),
+                   "share_negative_or_neutral": round((counts["negative"] + counts["neutral"]) / max(1, sum(counts.values())), 4)}
+            for band, counts in sorted(bands.items())
+        }
+    if "themes" in out:
+        out["micro_f1"], out["macro_f1"] = out["themes"]["micro"]["f1"], out["themes"]["macro"]["f1"]
+    elif "sentiment" in out:
+        out["micro_f1"], out["macro_f1"] = out["sentiment"]["micro"]["f1"], out["sentiment"]["macro"]["f1"]
+    return out
+
+
+def evaluate(model: str | Path | FeedbackClassifier, data: str | Path, *, format: str | None = None,
+             columns: dict[str, str] | None = None, label_map: Any = None, **reader_options: Any) -> dict[str, Any]:
+    """Load a model and a dataset (any supported format) and evaluate."""
+    clf = model if isinstance(model, FeedbackClassifier) else FeedbackClassifier.load(model)
+    examples = load_examples(data, format=format, columns=columns, label_map=label_map, **reader_options)
+    return evaluate_examples(clf, examples)
