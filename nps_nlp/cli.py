@@ -16,7 +16,7 @@ from nps_nlp.errors import NpsNlpError
 
 app = typer.Typer(help="nps-nlp: themes, per-theme sentiment and urgency for NPS answers (nl, nb, nn, en).",
                   no_args_is_help=True, pretty_exceptions_enable=False)
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 FORMAT_HELP = "jsonl, csv, parquet, semeval2016, mams, norec, airline (also semeval2014, norec_fine)"
 

@@ -1,0 +1,126 @@
+"""Accuracy on the external data in ../shared/data, with the training recipe `nps-nlp train` uses.
+
+The official SemEval/NoReC test splits are not in ../shared/data, so every external figure here is on a
+held-out *dev* split of the train files (``train_dev_split``: stable hash of the review/document id,
+20%). Run from the repo root:
+
+    python benchmarks/accuracy.py                       # everything (about 30 min on 2 cores)
+    python benchmarks/accuracy.py semeval_en norec      # some tasks
+    python benchmarks/accuracy.py --finetune-layers 4   # the same with the top 4 encoder layers trained
+
+Prints a table and writes benchmarks/results/accuracy[-ftN].json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+DATA = ROOT.parent / "shared" / "data"
+SEMEVAL = DATA / "semeval2016_restaurants_nl_en"
+
+from nps_nlp import FeedbackClassifier  # noqa: E402
+from nps_nlp.datasets import load_examples, train_dev_split  # noqa: E402
+from training.evaluate import evaluate_examples  # noqa: E402
+
+
+def semeval(lang: str):
+    name = "ABSA16_Restaurants_Train_SB1_v2.xml" if lang == "en" else "restaurants_dutch_training.xml"
+    return train_dev_split(load_examples(SEMEVAL / name, format="semeval2016"))
+
+
+def fit(train, finetune_layers: int) -> tuple[FeedbackClassifier, float]:
+    started = time.perf_counter()
+    clf = FeedbackClassifier(finetune_layers=finetune_layers, show_progress_bar=False)
+    clf.fit([e.text for e in train], [e.themes for e in train], sentiment=[e.sentiment for e in train])
+    return clf, time.perf_counter() - started
+
+
+def summary(metrics: dict) -> dict:
+    out = {"micro_f1": metrics.get("micro_f1"), "macro_f1": metrics.get("macro_f1"), "n": metrics["n_examples"]}
+    if "theme_polarity" in metrics:
+        out["polarity_given_gold"] = metrics["theme_polarity"]["accuracy"]
+    if "sentiment" in metrics:
+        out["sentiment_accuracy"] = metrics["sentiment"]["accuracy"]
+    return out
+
+
+def task_semeval(ft: int) -> dict:
+    en_tr, en_dev = semeval("en")
+    nl_tr, nl_dev = semeval("nl")
+    res = {}
+    clf, secs = fit(en_tr, ft)
+    res["semeval_en (train en)"] = {**summary(evaluate_examples(clf, en_dev)), "train_s": round(secs)}
+    res["semeval_nl cross-lingual (train en)"] = summary(evaluate_examples(clf, nl_dev))
+    clf, secs = fit(nl_tr, ft)
+    res["semeval_nl (train nl)"] = {**summary(evaluate_examples(clf, nl_dev)), "train_s": round(secs)}
+    clf, secs = fit(en_tr + nl_tr, ft)
+    res["semeval_en (train en+nl)"] = {**summary(evaluate_examples(clf, en_dev)), "train_s": round(secs)}
+    res["semeval_nl (train en+nl)"] = summary(evaluate_examples(clf, nl_dev))
+    return res
+
+
+def task_norec(ft: int) -> dict:
+    train, dev = train_dev_split(load_examples(DATA / "norec_sentence_nb", format="norec"))
+    clf, secs = fit(train, ft)
+    return {"norec 3-class": {**summary(evaluate_examples(clf, dev)), "train_s": round(secs)}}
+
+
+def task_mams(ft: int) -> dict:
+    train, dev = train_dev_split(load_examples(DATA / "mams_acsa_en", format="mams"))
+    clf, secs = fit(train, ft)
+    return {"mams": {**summary(evaluate_examples(clf, dev)), "train_s": round(secs)}}
+
+
+def task_default_model(ft: int) -> dict:
+    """The shipped default model (seed data only): sentiment against NPS bands and airline sentiment."""
+    clf = FeedbackClassifier.load(ROOT / "models" / "default")
+    seed = evaluate_examples(clf, load_examples(ROOT / "data" / "seed" / "test.jsonl"))
+    airline = evaluate_examples(clf, load_examples(DATA / "twitter_airline_en" / "Tweets.dev.csv", format="airline",
+                                                   label_map="airline_to_generic"))
+    return {
+        "default model on seed test": {**summary(seed), "nps_bands": seed["nps_bands"]},
+        "default model on airline dev": {**summary(airline), "sentiment_per_class": {
+            k: v["f1"] for k, v in airline["sentiment"]["per_label"].items()}},
+    }
+
+
+TASKS = {"semeval": task_semeval, "norec": task_norec, "mams": task_mams, "default": task_default_model}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("tasks", nargs="*", help=f"any of {', '.join(TASKS)} (default: all)")
+    parser.add_argument("--finetune-layers", type=int, default=0)
+    args = parser.parse_args()
+    if not DATA.exists():
+        sys.exit(f"{DATA} not found: the external data must sit at ../shared/data")
+    results = {}
+    unknown = set(args.tasks) - set(TASKS)
+    if unknown:
+        sys.exit(f"unknown task(s) {', '.join(sorted(unknown))}; choose from {', '.join(TASKS)}")
+    for name in args.tasks or TASKS:
+        results.update(TASKS[name](args.finetune_layers))
+        print(json.dumps(results, indent=1), flush=True)
+    suffix = f"-ft{args.finetune_layers}" if args.finetune_layers else ""
+    out = ROOT / "benchmarks" / "results" / f"accuracy{suffix}.json"
+    previous = json.loads(out.read_text()) if out.exists() else {}
+    previous.update(results)
+    out.write_text(json.dumps(previous, indent=2))
+    print(f"\n{'task':45s} {'micro-F1':>9s} {'macro-F1':>9s} {'polarity':>9s} {'sent.acc':>9s}")
+    for task, r in results.items():
+        print(f"{task:45s} {r.get('micro_f1') or '-':>9} {r.get('macro_f1') or '-':>9} "
+              f"{r.get('polarity_given_gold', '-'):>9} {r.get('sentiment_accuracy', '-'):>9}")
+    print(f"written to {out}")
+
+
+if __name__ == "__main__":
+    np.set_printoptions(precision=3)
+    main()
