@@ -392,7 +392,7 @@ class FeedbackClassifier:
             states, offsets = [cache[i] for i in idx], None
         else:
             states, offsets = self._states([texts[i] for i in idx])
-        detect, polarity, sentiment, attention, pooled = [], [], [], [], []
+        detect, polarity, sentiment, attention = [], [], [], []
         with torch.no_grad():
             for start in range(0, len(states), self.batch_size):
                 chunk = states[start : start + self.batch_size]
@@ -652,9 +652,8 @@ class FeedbackClassifier:
         Returns:
             The directory.
         """
-        from safetensors.torch import save_file
-
         import torch
+        from safetensors.torch import save_file
 
         self._check_fitted()
         path = Path(path)

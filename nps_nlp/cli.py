@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,7 +21,7 @@ err = Console(stderr=True, soft_wrap=True)
 FORMAT_HELP = "jsonl, csv, parquet, semeval2016, mams, norec, airline (also semeval2014, norec_fine)"
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     json = "json"
     table = "table"
 
@@ -52,7 +52,9 @@ def _parse_columns(items: list[str] | None) -> dict[str, str]:
 @app.command()
 def classify(
     input: Annotated[str, typer.Argument(help="An answer text, or a CSV/JSONL/Parquet file of answers.")],
-    format: Annotated[OutputFormat, typer.Option("--format", "-f", help="json: one object per answer, in input order.")] = OutputFormat.table,
+    format: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="json: one object per answer, in input order.")
+    ] = OutputFormat.table,
     model: Annotated[Path | None, typer.Option(help="Model directory (default: NPS_MODEL or models/default).")] = None,
     text_column: Annotated[str | None, typer.Option(help="Column holding the answer text in a file.")] = None,
     lang: Annotated[str | None, typer.Option(help="Language hint for every answer (nl, nb, nn, en).")] = None,
@@ -179,11 +181,14 @@ def _print_metrics(metrics: dict[str, Any]) -> None:
         console.print(f"per-theme polarity given gold themes: {metrics['theme_polarity']['accuracy']} "
                       f"(n={metrics['theme_polarity']['n']})")
     lang_table = Table(title="per language")
-    for col in ("lang", "theme micro-F1", "theme macro-F1", "sentiment acc.", "language-ID acc."):
+    for col in ("lang", "n", "micro P", "micro R", "micro F1", "macro P", "macro R", "macro F1", "sentiment acc.",
+                "language-ID acc."):
         lang_table.add_column(col)
     for lang, block in metrics["per_language"].items():
         t = block.get("themes", {})
-        lang_table.add_row(lang, str(t.get("micro", {}).get("f1", "-")), str(t.get("macro", {}).get("f1", "-")),
+        micro, macro = t.get("micro", {}), t.get("macro", {})
+        prf = [str(d.get(k, "-")) for d in (micro, macro) for k in ("precision", "recall", "f1")]
+        lang_table.add_row(lang, str(t.get("n", "-")), *prf,
                            str(block.get("sentiment_accuracy", "-")), str(block.get("language_id_accuracy", "-")))
     console.print(lang_table)
     for key, title in (("themes", "per theme"), ("sentiment", "per sentiment class")):

@@ -106,7 +106,7 @@ def read_tabular(
         if theirs not in found and (ours == "text" or (columns and ours in columns)):
             shown = ", ".join(repr(c) for c in found) or "none"
             hint = (
-                f"pass columns={{'text': '<your column>'}} (CLI: --text-column) to name the text column"
+                "pass columns={'text': '<your column>'} (CLI: --text-column) to name the text column"
                 if ours == "text"
                 else f"fix columns={{'{ours}': ...}}"
             )

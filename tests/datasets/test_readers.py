@@ -683,7 +683,8 @@ def test_clean_tweet_removes_every_label_phrase():
 
 def test_airline_errors(tmp_path):
     path = write(tmp_path / "t.csv", "tweet_id,text\n1,hi\n")
-    with pytest.raises(DataFormatError, match=r"t.csv: expected the Twitter airline columns .*missing airline_sentiment, negativereason \(found: tweet_id, text\)"):
+    expected = r"t.csv: expected the Twitter airline columns .*missing airline_sentiment, negativereason \(found: tweet_id, text\)"
+    with pytest.raises(DataFormatError, match=expected):
         load_examples(path, "airline")
     bad = _airline_csv(tmp_path, [[1, "angry", 1.0, "", "Sky", "@SkyAir hi"]], name="bad.csv")
     with pytest.raises(DataFormatError, match=r"bad.csv, row 1, column 'airline_sentiment': unknown polarity 'angry'"):
