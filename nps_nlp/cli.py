@@ -75,7 +75,7 @@ def classify(
             raise NpsNlpError(f"file {path} does not exist")
         else:
             texts, ids = [input], ["1"]
-        results = []
+        results: list[Any] = []
         progress = None
         if len(texts) > batch_size:
             from tqdm.auto import tqdm

@@ -57,7 +57,7 @@ def evaluate_examples(model: FeedbackClassifier, examples: Sequence[Example], *,
         ``per_language`` and ``nps_bands`` blocks.
     """
     texts = [e.text for e in examples]
-    results = []
+    results: list[Any] = []
     for start in range(0, len(texts), batch_size):
         results += model.predict(texts[start : start + batch_size])
     out: dict[str, Any] = {"n_examples": len(examples), "model_themes": list(model.labels_) + list(model.zero_shot_labels_)}
@@ -94,7 +94,7 @@ def evaluate_examples(model: FeedbackClassifier, examples: Sequence[Example], *,
                                                       for k, (a, b) in per_lang.items()}}
     sent_idx = [i for i, e in enumerate(examples) if e.sentiment is not None]
     if sent_idx:
-        gold_s = [{examples[i].sentiment} for i in sent_idx]
+        gold_s = [{str(examples[i].sentiment)} for i in sent_idx]
         pred_s = [{results[i].sentiment} for i in sent_idx]
         out["sentiment"] = label_metrics(gold_s, pred_s, [p for p in POLARITIES if any(p in g for g in gold_s)])
         out["sentiment"]["accuracy"] = round(float(np.mean([g == p for g, p in zip(gold_s, pred_s, strict=True)])), 4)
@@ -118,7 +118,7 @@ def evaluate_examples(model: FeedbackClassifier, examples: Sequence[Example], *,
     if scored:
         bands: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(POLARITIES, 0))
         for i in scored:
-            bands[_band(int(examples[i].score))][results[i].sentiment] += 1
+            bands[_band(int(examples[i].score or 0))][results[i].sentiment] += 1
         out["nps_bands"] = {
             band: {**counts, "n": sum(counts.values()),
                    "share_negative_or_neutral": round((counts["negative"] + counts["neutral"]) / max(1, sum(counts.values())), 4)}

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from nps_nlp.datasets._base import Example, add_theme, check_file, merge_themes, normalize_polarity
 from nps_nlp.errors import DataFormatError
@@ -161,7 +161,7 @@ def _read_semeval2016_file(path: Path, *, lang: str | None, level: Level | None)
                 if out_of_scope:
                     continue
                 themes = _themes(opinions) if has_sentence_ops else None
-                meta = {"source_file": path.name, "opinions": opinions}
+                meta: dict[str, Any] = {"source_file": path.name, "opinions": opinions}
                 examples.append(Example(text=text, id=sid, lang=lang, themes=themes, group=rid, meta=meta))
         else:
             review_ops_el = review.find("Opinions")
@@ -189,7 +189,7 @@ def _opinion(el: ET.Element, where: str) -> dict:
         op["target"] = None if target == "NULL" else target
     if el.get("from") is not None and el.get("to") is not None:
         try:
-            op["from"], op["to"] = int(el.get("from")), int(el.get("to"))
+            op["from"], op["to"] = int(el.get("from", "")), int(el.get("to", ""))
         except ValueError:
             raise DataFormatError(
                 f"{where}: expected integer from/to offsets, found {el.get('from')!r}/{el.get('to')!r}"

