@@ -41,6 +41,7 @@ _HEAD = "head.safetensors"
 _ENCODER_LAYERS = "encoder_layers.safetensors"
 _PROTOTYPES = "prototypes.safetensors"
 _TAXONOMY = "taxonomy.yaml"
+_LEXICAL = "lexical.joblib"
 _FORMAT_VERSION = 1
 
 ThemeLabels = dict[str, str | None] | Sequence[str] | None
@@ -60,6 +61,7 @@ class FeedbackClassifier:
         batch_size: training and inference batch size.
         max_length: tokens per answer (longer answers are truncated for theme detection).
         validation_fraction: share of the training data held out to pick the epoch and tune thresholds.
+        lexical_weight: weight of the character/word n-gram model in theme probabilities (0 disables it).
         zero_shot: match themes without examples by their descriptions.
         random_state: seed for everything random.
         show_progress_bar: progress bars for encoding and training.
@@ -72,6 +74,7 @@ class FeedbackClassifier:
     _prefix: str = ""
     _dim: int = 0
     config_: dict[str, Any]
+    lexical_: Any = None
 
     def __init__(
         self,
@@ -84,6 +87,7 @@ class FeedbackClassifier:
         batch_size: int = 32,
         max_length: int = 128,
         validation_fraction: float = 0.15,
+        lexical_weight: float = 0.25,
         zero_shot: bool = True,
         random_state: int = 0,
         show_progress_bar: bool = False,
@@ -97,6 +101,7 @@ class FeedbackClassifier:
         self.batch_size = batch_size
         self.max_length = max_length
         self.validation_fraction = validation_fraction
+        self.lexical_weight = lexical_weight
         self.zero_shot = zero_shot
         self.random_state = random_state
         self.show_progress_bar = show_progress_bar
@@ -106,7 +111,7 @@ class FeedbackClassifier:
     def get_params(self) -> dict[str, Any]:
         """The constructor parameters (scikit-learn convention)."""
         names = ("encoder", "finetune_layers", "epochs", "learning_rate", "batch_size", "max_length",
-                 "validation_fraction", "zero_shot", "random_state")
+                 "validation_fraction", "lexical_weight", "zero_shot", "random_state")
         return {name: getattr(self, name) for name in names}
 
     # ------------------------------------------------------------------ backbone
@@ -187,6 +192,7 @@ class FeedbackClassifier:
                 or nothing to learn (no theme and no sentiment labels). Checked before any compute.
         """
         texts, themes, sentiments = self._validate(X, y, sentiment)
+        self.lexical_ = None
         self._load_backbone()
         import torch
 
@@ -202,13 +208,18 @@ class FeedbackClassifier:
         cache = self._states(texts, desc="encoding answers")[0] if frozen else None
 
         best = self._train(texts, targets, train_idx, val_idx, epochs, cache)
+        val_proba = best["val_proba"]
+        self._fit_lexical(texts, targets, train_idx)
+        if n_val and self.lexical_ is not None and val_proba is not None:
+            val_proba = self._blend(val_proba, [texts[i] for i in val_idx])
         if n_val:
-            self.thresholds_ = self._tune_thresholds(best["val_proba"], targets["detect"][val_idx],
+            self.thresholds_ = self._tune_thresholds(val_proba, targets["detect"][val_idx],
                                                      targets["has_themes"][val_idx])
         else:
             self.thresholds_ = {label: 0.5 for label in self.labels_}
         if frozen and n_val:  # the head is cheap: refit on everything for the epoch count that worked best
             self._train(texts, targets, np.arange(n), np.array([], dtype=int), best["epoch"], cache)
+            self._fit_lexical(texts, targets, np.arange(n))
         self.best_epoch_ = best["epoch"]
         self.validation_scores_ = best["scores"]
         self._fit_zero_shot(texts if n_val == 0 else [texts[i] for i in val_idx],
@@ -359,6 +370,22 @@ class FeedbackClassifier:
             self._restore(best["state"])
         return best
 
+    def _fit_lexical(self, texts: list[str], targets: dict[str, np.ndarray], idx: np.ndarray) -> None:
+        self.lexical_ = None
+        rows = idx[targets["has_themes"][idx]]
+        if self.lexical_weight <= 0 or not self.labels_ or len(rows) < 10:
+            return
+        from nps_nlp._lexical import LexicalThemeModel
+
+        self.lexical_ = LexicalThemeModel(random_state=self.random_state).fit(
+            [texts[i] for i in rows], targets["detect"][rows])
+
+    def _blend(self, proba: np.ndarray, texts: Sequence[str]) -> np.ndarray:
+        if self.lexical_ is None or not len(proba):
+            return proba
+        w = self.lexical_weight
+        return (1 - w) * proba + w * self.lexical_.predict_proba(texts)
+
     def _unfreeze(self) -> list:
         for p in self._backbone.parameters():
             p.requires_grad_(False)
@@ -410,8 +437,11 @@ class FeedbackClassifier:
                 sentiment.append(torch.softmax(out["sentiment"], -1).numpy())
                 attention += [out["attention"][r, :, : len(s)].numpy() for r, s in enumerate(chunk)]
         n_labels = len(self.labels_)
+        detect_p = np.concatenate(detect)[:, :n_labels] if detect else np.zeros((0, n_labels))
+        if cache is None and len(detect_p):
+            detect_p = self._blend(detect_p, [texts[int(i)] for i in idx])
         return {
-            "detect": np.concatenate(detect)[:, :n_labels] if detect else np.zeros((0, n_labels)),
+            "detect": detect_p,
             "polarity": np.concatenate(polarity)[:, :n_labels] if polarity else np.zeros((0, n_labels, 3)),
             "sentiment": np.concatenate(sentiment) if sentiment else np.zeros((0, 3)),
             "attention": attention, "states": states, "offsets": offsets,
@@ -677,6 +707,10 @@ class FeedbackClassifier:
                       str(path / _ENCODER_LAYERS))
         save_file({"vectors": torch.from_numpy(self.prototypes_), "owner": torch.from_numpy(self.prototype_owner_)},
                   str(path / _PROTOTYPES))
+        if self.lexical_ is not None:
+            import joblib
+
+            joblib.dump(self.lexical_, path / _LEXICAL)
         import yaml
 
         (path / _TAXONOMY).write_text(yaml.safe_dump(self.taxonomy_.to_dict(), allow_unicode=True, sort_keys=False),
@@ -752,6 +786,11 @@ class FeedbackClassifier:
         clf.head_ = LabelAttentionHead(clf._dim, max(len(clf.labels_), 1))
         clf.head_.load_state_dict(load_file(str(path / _HEAD)))
         clf.head_.eval()
+        clf.lexical_ = None
+        if clf.lexical_weight > 0 and (path / _LEXICAL).is_file():
+            import joblib
+
+            clf.lexical_ = joblib.load(path / _LEXICAL)
         protos = load_file(str(path / _PROTOTYPES))
         clf.prototypes_ = protos["vectors"].numpy()
         clf.prototype_owner_ = protos["owner"].numpy()
