@@ -510,7 +510,7 @@ class FeedbackClassifier:
         vectors = []
         kept = []
         for clause in clauses:
-            sel = (offsets[:, 1] > clause.start) & (offsets[:, 0] < clause.end) & (offsets[:, 1] > offsets[:, 0])
+            sel = _clause_tokens(offsets, clause)
             if sel.any():
                 v = token_states[sel].mean(0)
                 vectors.append(v / max(np.linalg.norm(v), 1e-9))
@@ -642,10 +642,9 @@ class FeedbackClassifier:
 
         from nps_nlp._network import pad_states
 
-        real = offsets[:, 1] > offsets[:, 0]
         kept, parts = [], []
         for clause in clauses:
-            sel = real & (offsets[:, 1] > clause.start) & (offsets[:, 0] < clause.end)
+            sel = _clause_tokens(offsets, clause)
             if sel.any():
                 kept.append(clause)
                 parts.append(states[torch.as_tensor(sel)])
@@ -673,7 +672,7 @@ class FeedbackClassifier:
             if per_clause[k] < tau:
                 continue
             clause = clauses[k]
-            sel = (offsets[:, 1] > clause.start) & (offsets[:, 0] < clause.end) & (offsets[:, 1] > offsets[:, 0])
+            sel = _clause_tokens(offsets, clause)
             with torch.no_grad():
                 pooled = torch.as_tensor(np.asarray(states)[sel].mean(0))
                 pol = torch.softmax(self.head_.sentiment(pooled), -1).numpy()
@@ -799,6 +798,11 @@ class FeedbackClassifier:
     def __repr__(self) -> str:
         state = f"{len(self.labels_)} themes" if hasattr(self, "labels_") else "not fitted"
         return f"FeedbackClassifier(encoder={self.encoder or 'default'!r}, {state})"
+
+
+def _clause_tokens(offsets: np.ndarray, clause: Any) -> np.ndarray:
+    """Mask of the real (non-special, non-prompt) tokens whose characters overlap ``clause``."""
+    return (offsets[:, 1] > offsets[:, 0]) & (offsets[:, 1] > clause.start) & (offsets[:, 0] < clause.end)
 
 
 def _versions() -> dict[str, str]:
