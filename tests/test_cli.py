@@ -71,6 +71,9 @@ def test_train_and_evaluate_on_project_format(tmp_path, tiny_encoder_dir):
     assert {"micro_f1", "macro_f1", "per_language", "themes", "sentiment"} <= set(metrics)
     assert set(metrics["per_language"]) == {"en", "nl", "nb"}
     assert set(metrics["themes"]["per_label"]) == {"staff_attitude", "billing_payment"}
+    confusion = metrics["sentiment"]["confusion"]
+    assert sum(sum(row.values()) for row in confusion.values()) == len(rows)
+    assert sum(confusion["negative"].values()) == 18 and sum(confusion["positive"].values()) == 6
 
 
 def test_train_reports_bad_config(tmp_path):

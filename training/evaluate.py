@@ -98,6 +98,10 @@ def evaluate_examples(model: FeedbackClassifier, examples: Sequence[Example], *,
         pred_s = [{results[i].sentiment} for i in sent_idx]
         out["sentiment"] = label_metrics(gold_s, pred_s, [p for p in POLARITIES if any(p in g for g in gold_s)])
         out["sentiment"]["accuracy"] = round(float(np.mean([g == p for g, p in zip(gold_s, pred_s, strict=True)])), 4)
+        confusion = {g: dict.fromkeys(POLARITIES, 0) for g in POLARITIES}
+        for i in sent_idx:
+            confusion[str(examples[i].sentiment)][results[i].sentiment] += 1
+        out["sentiment"]["confusion"] = {gold: row for gold, row in confusion.items() if sum(row.values())}
     per_language: dict[str, Any] = {}
     for lang in langs:
         block: dict[str, Any] = {}
