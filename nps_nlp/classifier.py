@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import warnings
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, overload
@@ -28,7 +29,7 @@ from nps_nlp import __version__
 from nps_nlp._network import POLARITIES
 from nps_nlp._results import Evidence, FeedbackResult, ThemeResult
 from nps_nlp.errors import DataValidationError, ModelLoadError, NotFittedError
-from nps_nlp.language import LanguageDetector
+from nps_nlp.language import SUPPORTED, LanguageDetector
 from nps_nlp.taxonomy import Taxonomy, Theme, load_taxonomy
 from nps_nlp.text import split_clauses
 
@@ -75,6 +76,8 @@ class FeedbackClassifier:
     _dim: int = 0
     config_: dict[str, Any]
     lexical_: Any = None
+    lexical_languages_: list[str]
+    _language: LanguageDetector | None = None
 
     def __init__(
         self,
@@ -371,7 +374,7 @@ class FeedbackClassifier:
         return best
 
     def _fit_lexical(self, texts: list[str], targets: dict[str, np.ndarray], idx: np.ndarray) -> None:
-        self.lexical_ = None
+        self.lexical_, self.lexical_languages_ = None, []
         rows = idx[targets["has_themes"][idx]]
         if self.lexical_weight <= 0 or not self.labels_ or len(rows) < 10:
             return
@@ -379,12 +382,24 @@ class FeedbackClassifier:
 
         self.lexical_ = LexicalThemeModel(random_state=self.random_state).fit(
             [texts[i] for i in rows], targets["detect"][rows])
+        # n-grams do not transfer across languages: remember which ones the lexical model has seen
+        counts = Counter(r.lang for r in self._detector().detect_many([texts[i] for i in rows]))
+        self.lexical_languages_ = sorted(lang for lang, c in counts.items()
+                                         if lang in SUPPORTED and c >= max(5, 0.05 * len(rows)))
 
     def _blend(self, proba: np.ndarray, texts: Sequence[str]) -> np.ndarray:
         if self.lexical_ is None or not len(proba):
             return proba
-        w = self.lexical_weight
+        langs = [r.lang for r in self._detector().detect_many(list(texts))]
+        seen = set(self.lexical_languages_)
+        # blend where the answer's language was in the lexical model's training data (or is unclear)
+        w = np.array([self.lexical_weight if lang in seen or lang not in SUPPORTED else 0.0 for lang in langs])[:, None]
         return (1 - w) * proba + w * self.lexical_.predict_proba(texts)
+
+    def _detector(self) -> LanguageDetector:
+        if self._language is None:
+            self._language = LanguageDetector()
+        return self._language
 
     def _unfreeze(self) -> list:
         for p in self._backbone.parameters():
@@ -593,9 +608,7 @@ class FeedbackClassifier:
         single = isinstance(X, str)
         texts = ["" if t is None else str(t) for t in ([X] if isinstance(X, str) else list(X))]
         hints: list[str | None] = list(lang) if isinstance(lang, (list, tuple)) else [lang] * len(texts)  # type: ignore[list-item]
-        if not hasattr(self, "_language"):
-            self._language = LanguageDetector()
-        langs = self._language.detect_many(texts, hints)
+        langs = self._detector().detect_many(texts, hints)
         results: list[FeedbackResult] = []
         out = self._forward(texts) if texts else {}
         for i, text in enumerate(texts):
@@ -723,6 +736,7 @@ class FeedbackClassifier:
             "zero_shot_labels": self.zero_shot_labels_,
             "thresholds": self.thresholds_,
             "zero_shot_threshold": self.zero_shot_threshold_,
+            "lexical_languages": self.lexical_languages_,
             "has_sentiment": self.has_sentiment_,
             "best_epoch": getattr(self, "best_epoch_", None),
             "validation_scores": getattr(self, "validation_scores_", {}),
@@ -786,6 +800,7 @@ class FeedbackClassifier:
         clf.head_.load_state_dict(load_file(str(path / _HEAD)))
         clf.head_.eval()
         clf.lexical_ = None
+        clf.lexical_languages_ = list(config.get("lexical_languages", []))
         if clf.lexical_weight > 0 and (path / _LEXICAL).is_file():
             import joblib
 
