@@ -331,6 +331,11 @@ class FeedbackClassifier:
         schedule = torch.optim.lr_scheduler.LambdaLR(
             optimiser, lambda s: min(1.0, (s + 1) / max(1, 0.06 * steps)) * max(0.0, 1 - s / steps))
         t = {k: torch.from_numpy(v) for k, v in targets.items()}
+        # overall sentiment is often imbalanced (many neutral or positive answers): weight classes by
+        # inverse frequency so the rare class is not ignored
+        sent_counts = np.bincount(targets["sentiment"][train_idx][targets["sentiment"][train_idx] >= 0], minlength=3)
+        sent_weight = torch.tensor(np.where(sent_counts > 0, sent_counts.sum() / (3 * np.maximum(sent_counts, 1)), 0.0),
+                                   dtype=torch.float32)
         best: dict[str, Any] = {"epoch": epochs, "score": -1.0, "scores": {}, "val_proba": None, "state": None}
         bar = range(epochs)
         if self.show_progress_bar:
@@ -357,7 +362,7 @@ class FeedbackClassifier:
                     loss = loss + F.cross_entropy(out["polarity"].reshape(-1, 3), pol.reshape(-1), ignore_index=-100)
                 sent = t["sentiment"][batch]
                 if (sent >= 0).any():
-                    loss = loss + F.cross_entropy(out["sentiment"], sent, ignore_index=-100)
+                    loss = loss + F.cross_entropy(out["sentiment"], sent, weight=sent_weight, ignore_index=-100)
                 optimiser.zero_grad()
                 loss.backward()
                 optimiser.step()
