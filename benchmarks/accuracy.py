@@ -88,7 +88,8 @@ def task_default_model(ft: int) -> dict:
     return {
         "default model on seed test": {**summary(seed), "nps_bands": seed["nps_bands"]},
         "default model on airline dev": {**summary(airline), "sentiment_per_class": {
-            k: v["f1"] for k, v in airline["sentiment"]["per_label"].items()}},
+            k: v["f1"] for k, v in airline["sentiment"]["per_label"].items()},
+            "sentiment_confusion (gold -> predicted)": airline["sentiment"]["confusion"]},
     }
 
 
