@@ -392,10 +392,11 @@ class FeedbackClassifier:
         self.lexical_languages_ = sorted(lang for lang, c in counts.items()
                                          if lang in SUPPORTED and c >= max(5, 0.05 * len(rows)))
 
-    def _blend(self, proba: np.ndarray, texts: Sequence[str]) -> np.ndarray:
+    def _blend(self, proba: np.ndarray, texts: Sequence[str], langs: Sequence[str] | None = None) -> np.ndarray:
         if self.lexical_ is None or not len(proba):
             return proba
-        langs = [r.lang for r in self._detector().detect_many(list(texts))]
+        if langs is None:
+            langs = [r.lang for r in self._detector().detect_many(list(texts))]
         seen = set(self.lexical_languages_)
         # blend where the answer's language was in the lexical model's training data (or is unclear)
         w = np.array([self.lexical_weight if lang in seen or lang not in SUPPORTED else 0.0 for lang in langs])[:, None]
@@ -434,7 +435,8 @@ class FeedbackClassifier:
         if state["encoder"]:
             self._backbone.load_state_dict(state["encoder"], strict=False)
 
-    def _forward(self, texts: Sequence[str], cache: list | None = None, idx: np.ndarray | None = None) -> dict:
+    def _forward(self, texts: Sequence[str], cache: list | None = None, idx: np.ndarray | None = None,
+                 langs: Sequence[str] | None = None) -> dict:
         """Run the head over texts (or cached states) in batches; numpy outputs plus attention/offsets."""
         import torch
 
@@ -459,7 +461,8 @@ class FeedbackClassifier:
         n_labels = len(self.labels_)
         detect_p = np.concatenate(detect)[:, :n_labels] if detect else np.zeros((0, n_labels))
         if cache is None and len(detect_p):
-            detect_p = self._blend(detect_p, [texts[int(i)] for i in idx])
+            detect_p = self._blend(detect_p, [texts[int(i)] for i in idx],
+                                   None if langs is None else [langs[int(i)] for i in idx])
         return {
             "detect": detect_p,
             "polarity": np.concatenate(polarity)[:, :n_labels] if polarity else np.zeros((0, n_labels, 3)),
@@ -615,15 +618,13 @@ class FeedbackClassifier:
         hints: list[str | None] = list(lang) if isinstance(lang, (list, tuple)) else [lang] * len(texts)  # type: ignore[list-item]
         langs = self._detector().detect_many(texts, hints)
         results: list[FeedbackResult] = []
-        out = self._forward(texts) if texts else {}
+        out = self._forward(texts, langs=[r.lang for r in langs]) if texts else {}
         for i, text in enumerate(texts):
             results.append(self._result(text, langs[i], out, i))
         return results[0] if single else results
 
     def _result(self, text: str, lang: Any, out: dict, i: int) -> FeedbackResult:
-        sent_p = out["sentiment"][i]
-        if not text.strip() or not self.has_sentiment_:
-            sent_p = np.array([0.0, 1.0, 0.0]) if not text.strip() else sent_p
+        sent_p = out["sentiment"][i] if text.strip() else np.array([0.0, 1.0, 0.0])
         result = FeedbackResult(text, lang.lang, lang.confidence, POLARITIES[int(sent_p.argmax())],
                                 round(float(sent_p[2] - sent_p[0]), 4))
         if not text.strip():
