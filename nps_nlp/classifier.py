@@ -212,9 +212,11 @@ class FeedbackClassifier:
 
         best = self._train(texts, targets, train_idx, val_idx, epochs, cache)
         val_proba = best["val_proba"]
-        self._fit_lexical(texts, targets, train_idx)
+        # languages of the training answers, detected once: the lexical model is gated by them
+        langs = [r.lang for r in self._detector().detect_many(texts)] if self.lexical_weight > 0 else []
+        self._fit_lexical(texts, targets, train_idx, langs)
         if n_val and self.lexical_ is not None and val_proba is not None:
-            val_proba = self._blend(val_proba, [texts[i] for i in val_idx])
+            val_proba = self._blend(val_proba, [texts[i] for i in val_idx], [langs[i] for i in val_idx])
         if n_val:
             self.thresholds_ = self._tune_thresholds(val_proba, targets["detect"][val_idx],
                                                      targets["has_themes"][val_idx])
@@ -222,7 +224,7 @@ class FeedbackClassifier:
             self.thresholds_ = {label: 0.5 for label in self.labels_}
         if frozen and n_val:  # the head is cheap: refit on everything for the epoch count that worked best
             self._train(texts, targets, np.arange(n), np.array([], dtype=int), best["epoch"], cache)
-            self._fit_lexical(texts, targets, np.arange(n))
+            self._fit_lexical(texts, targets, np.arange(n), langs)
         self.best_epoch_ = best["epoch"]
         self.validation_scores_ = best["scores"]
         self._fit_zero_shot(texts if n_val == 0 else [texts[i] for i in val_idx],
@@ -378,7 +380,7 @@ class FeedbackClassifier:
             self._restore(best["state"])
         return best
 
-    def _fit_lexical(self, texts: list[str], targets: dict[str, np.ndarray], idx: np.ndarray) -> None:
+    def _fit_lexical(self, texts: list[str], targets: dict[str, np.ndarray], idx: np.ndarray, langs: list[str]) -> None:
         self.lexical_, self.lexical_languages_ = None, []
         rows = idx[targets["has_themes"][idx]]
         if self.lexical_weight <= 0 or not self.labels_ or len(rows) < 10:
@@ -388,7 +390,7 @@ class FeedbackClassifier:
         self.lexical_ = LexicalThemeModel(random_state=self.random_state).fit(
             [texts[i] for i in rows], targets["detect"][rows])
         # n-grams do not transfer across languages: remember which ones the lexical model has seen
-        counts = Counter(r.lang for r in self._detector().detect_many([texts[i] for i in rows]))
+        counts = Counter(langs[i] for i in rows)
         self.lexical_languages_ = sorted(lang for lang, c in counts.items()
                                          if lang in SUPPORTED and c >= max(5, 0.05 * len(rows)))
 
