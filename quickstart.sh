@@ -10,11 +10,11 @@ PYTHON=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
-if ! .venv/bin/python -c "import nps_nlp, torch, pytest" 2>/dev/null; then
+if ! .venv/bin/python -c "import nps_nlp, torch, pytest, fastapi, ray, nbclient" 2>/dev/null; then
   .venv/bin/python -m pip install --quiet --upgrade pip
   # torch first and pinned: an unpinned torch would pull a multi-GB CUDA build
   .venv/bin/python -m pip install --quiet "torch==2.13.0"
-  .venv/bin/python -m pip install --quiet -e ".[train,dev]"
+  .venv/bin/python -m pip install --quiet -e ".[dev]"
 fi
 if [ "${1:-}" = "--install-only" ]; then
   exit 0

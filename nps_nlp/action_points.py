@@ -1,0 +1,267 @@
+"""Action points: which themes hurt NPS most, and what keeps passives from promoting.
+
+Every function takes *tagged responses*: a pandas DataFrame (or a list of dicts) with a 0-10 ``score``
+and ``themes``, a list of ``{"theme": id, "sentiment": "negative"|"neutral"|"positive", ...}`` (the
+``themes`` of :meth:`FeedbackResult.to_dict`). Optional columns: ``text``, ``lang``, ``timestamp``, ``id``.
+
+**Leave-one-out impact** of a theme = NPS(all) - NPS(all answers without the theme): negative when the
+answers that mention it pull NPS down. Its confidence interval is a bootstrap over answers; because NPS
+only depends on the counts of the six cells (band x has-theme), each bootstrap replicate is one
+multinomial draw over those cells, which is exact and costs nothing for millions of answers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from nps_nlp.errors import DataValidationError
+from nps_nlp.nps import PERIODS, nps_band
+from nps_nlp.taxonomy import Taxonomy
+
+
+@dataclass
+class Quote:
+    """A representative answer for a theme."""
+
+    text: str
+    lang: str | None
+    score: int | None
+    sentiment: str
+    evidence: dict[str, Any] | None = None
+    id: str | None = None
+
+
+@dataclass
+class ActionPoint:
+    """One theme's effect on NPS.
+
+    Attributes:
+        theme, label, team: the theme, its English name and owning team (from the taxonomy).
+        count: answers that mention the theme; ``share`` of all answers.
+        negative, neutral, positive: answers per theme sentiment; ``net_sentiment`` = (pos - neg) / count.
+        nps_with, nps_without: NPS of answers with / without the theme.
+        impact: leave-one-out impact NPS(all) - NPS(without), with ``impact_ci`` (bootstrap).
+        negative_impact: the same when only negative mentions count (what fixing the problem could gain).
+        trend: share of answers mentioning the theme per period (oldest first), when timestamps are given.
+        share_change: change of share (percentage points) from the previous period to the last.
+        quotes: a few representative answers, negative first, one language after another.
+    """
+
+    theme: str
+    label: str
+    team: str | None
+    count: int
+    share: float
+    negative: int
+    neutral: int
+    positive: int
+    net_sentiment: float
+    nps_with: float | None
+    nps_without: float | None
+    impact: float
+    impact_ci: tuple[float, float]
+    negative_impact: float
+    trend: list[dict[str, Any]] = field(default_factory=list)
+    share_change: float | None = None
+    quotes: list[Quote] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _frame(responses: pd.DataFrame | Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    frame = responses.copy() if isinstance(responses, pd.DataFrame) else pd.DataFrame(list(responses))
+    missing = {"score", "themes"} - set(frame.columns)
+    if missing:
+        raise DataValidationError(f"tagged responses need columns 'score' and 'themes'; missing {sorted(missing)}")
+    frame = frame[frame["score"].notna()].reset_index(drop=True)
+    problems = [f"row {i}: score {s!r} is outside 0-10" for i, s in frame["score"].items() if not 0 <= float(s) <= 10]
+    if problems:
+        raise DataValidationError("bad scores in the tagged responses", problems)
+    frame["band"] = [nps_band(float(s)) for s in frame["score"]]
+    frame["themes"] = [t if isinstance(t, list) else [] for t in frame["themes"]]
+    return frame
+
+
+def _nps(promoters: np.ndarray | float, detractors: np.ndarray | float, n: np.ndarray | float) -> Any:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return 100.0 * (np.asarray(promoters, dtype=float) - np.asarray(detractors, dtype=float)) / n
+
+
+def _loo_impact(band: np.ndarray, mask: np.ndarray, n_boot: int, confidence: float,
+                rng: np.random.Generator) -> tuple[float, tuple[float, float]]:
+    """Leave-one-out impact and its bootstrap interval from the six (band x mask) cell counts."""
+    cells = np.array([np.sum((band == b) & (mask == m)) for m in (True, False) for b in ("promoter", "passive", "detractor")])
+    n = cells.sum()
+
+    def impact(c: np.ndarray) -> Any:
+        total = _nps(c[..., 0] + c[..., 3], c[..., 2] + c[..., 5], c.sum(axis=-1))
+        without = _nps(c[..., 3], c[..., 5], c[..., 3:].sum(axis=-1))
+        return total - np.nan_to_num(without, nan=0.0)
+
+    point = float(impact(cells))
+    draws = impact(rng.multinomial(n, cells / n, size=n_boot))
+    alpha = (1 - confidence) / 2
+    low, high = np.quantile(draws, [alpha, 1 - alpha])
+    return round(point, 3), (round(float(low), 3), round(float(high), 3))
+
+
+def _quotes(frame: pd.DataFrame, rows: list[tuple[int, dict[str, Any]]], n_quotes: int) -> list[Quote]:
+    order = {"negative": 0, "neutral": 1, "positive": 2}
+    ranked = sorted(rows, key=lambda r: (order.get(r[1].get("sentiment", "neutral"), 1),
+                                         -float(r[1].get("confidence", 0.0)), r[0]))
+    picked: list[tuple[int, dict[str, Any]]] = []
+    seen_langs: set[Any] = set()
+    for row in ranked:  # first pass: one quote per language
+        lang = frame.at[row[0], "lang"] if "lang" in frame else None
+        if lang not in seen_langs:
+            picked.append(row)
+            seen_langs.add(lang)
+        if len(picked) == n_quotes:
+            break
+    for row in ranked:
+        if len(picked) >= n_quotes:
+            break
+        if row not in picked:
+            picked.append(row)
+    out = []
+    for i, theme in picked:
+        get = frame.loc[i].get
+        out.append(Quote(str(get("text", "")), get("lang"), int(get("score")), theme.get("sentiment", "neutral"),
+                         theme.get("evidence"), str(get("id")) if get("id") is not None else None))
+    return out
+
+
+def action_points(responses: pd.DataFrame | Iterable[Mapping[str, Any]], taxonomy: Taxonomy | None = None,
+                  min_count: int = 1, n_quotes: int = 3, period: str | None = "month", confidence: float = 0.95,
+                  n_boot: int = 2000, random_state: int = 0) -> list[ActionPoint]:
+    """Themes ranked by how much they hurt NPS (most harmful first).
+
+    Args:
+        responses: tagged responses (see the module docstring).
+        taxonomy: for theme labels and owning teams.
+        min_count: leave out themes mentioned fewer times.
+        n_quotes: representative answers per theme.
+        period: ``day``, ``week`` or ``month`` for the trend (needs a ``timestamp`` column); ``None`` for none.
+        confidence: level of the impact interval.
+        n_boot: bootstrap replicates.
+        random_state: seed of the bootstrap, so results are reproducible.
+
+    Returns:
+        Action points sorted by ``impact`` (most negative first), then by count.
+    """
+    frame = _frame(responses)
+    n = len(frame)
+    if n == 0:
+        return []
+    rng = np.random.default_rng(random_state)
+    band = frame["band"].to_numpy()
+    by_theme: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+    for i, themes in frame["themes"].items():
+        seen = set()
+        for t in themes:
+            if t.get("theme") and t["theme"] not in seen:
+                seen.add(t["theme"])
+                by_theme.setdefault(t["theme"], []).append((int(i), t))  # type: ignore[arg-type]
+    periods = None
+    if period and "timestamp" in frame and frame["timestamp"].notna().all():
+        if period not in PERIODS:
+            raise ValueError(f"period must be one of {sorted(PERIODS)}, got {period!r}")
+        ts = pd.to_datetime(frame["timestamp"], utc=True, format="ISO8601").dt.tz_localize(None)
+        periods = ts.dt.to_period(PERIODS[period]).dt.start_time.dt.date.astype(str).to_numpy()
+    points = []
+    for theme, rows in by_theme.items():
+        if len(rows) < min_count:
+            continue
+        mask = np.zeros(n, dtype=bool)
+        mask[[i for i, _ in rows]] = True
+        neg_mask = np.zeros(n, dtype=bool)
+        neg_mask[[i for i, t in rows if t.get("sentiment") == "negative"]] = True
+        sentiments = [t.get("sentiment", "neutral") for _, t in rows]
+        counts = {s: sentiments.count(s) for s in ("negative", "neutral", "positive")}
+        impact, ci = _loo_impact(band, mask, n_boot, confidence, rng)
+        neg_impact = _loo_impact(band, neg_mask, 1, confidence, rng)[0] if neg_mask.any() else 0.0
+        with_b, without_b = band[mask], band[~mask]
+        nps_with = float(_nps((with_b == "promoter").sum(), (with_b == "detractor").sum(), len(with_b)))
+        nps_without = (float(_nps((without_b == "promoter").sum(), (without_b == "detractor").sum(), len(without_b)))
+                       if len(without_b) else None)
+        trend: list[dict[str, Any]] = []
+        share_change = None
+        if periods is not None:
+            for start in sorted(set(periods)):
+                in_period = periods == start
+                trend.append({"period": start, "count": int((mask & in_period).sum()),
+                              "share": round(float((mask & in_period).sum() / in_period.sum()), 4)})
+            if len(trend) >= 2:
+                share_change = round(100 * (trend[-1]["share"] - trend[-2]["share"]), 2)
+        theme_obj = taxonomy[theme] if taxonomy is not None and theme in taxonomy else None
+        points.append(ActionPoint(
+            theme=theme, label=theme_obj.label("en") if theme_obj else theme, team=theme_obj.team if theme_obj else None,
+            count=len(rows), share=round(len(rows) / n, 4), **counts,
+            net_sentiment=round((counts["positive"] - counts["negative"]) / len(rows), 4),
+            nps_with=round(nps_with, 3), nps_without=round(nps_without, 3) if nps_without is not None else None,
+            impact=impact, impact_ci=ci, negative_impact=neg_impact, trend=trend, share_change=share_change,
+            quotes=_quotes(frame, rows, n_quotes),
+        ))
+    points.sort(key=lambda p: (p.impact, -p.count, p.theme))
+    return points
+
+
+@dataclass
+class PassiveDriver:
+    """What keeps a 7 or 8 from being a 9 or 10, for one theme.
+
+    Attributes:
+        theme, label, team: the theme.
+        passives: passive answers mentioning it negatively or neutrally; ``passive_share`` of all passives.
+        promoter_share: share of promoters mentioning it negatively or neutrally.
+        gap: ``passive_share - promoter_share`` (percentage points): how much more passives complain.
+        quotes: representative passive answers.
+    """
+
+    theme: str
+    label: str
+    team: str | None
+    passives: int
+    passive_share: float
+    promoter_share: float
+    gap: float
+    quotes: list[Quote] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def passive_drivers(responses: pd.DataFrame | Iterable[Mapping[str, Any]], taxonomy: Taxonomy | None = None,
+                    min_count: int = 1, n_quotes: int = 3) -> list[PassiveDriver]:
+    """Themes passives criticise more than promoters do, largest gap first."""
+    frame = _frame(responses)
+    is_passive, is_promoter = frame["band"] == "passive", frame["band"] == "promoter"
+    n_pas, n_pro = int(is_passive.sum()), int(is_promoter.sum())
+    if n_pas == 0:
+        return []
+    rows_by_theme: dict[str, dict[str, list[tuple[int, dict[str, Any]]]]] = {}
+    for i, themes in frame["themes"].items():
+        for t in themes:
+            if t.get("sentiment", "neutral") == "positive" or not t.get("theme"):
+                continue
+            rows_by_theme.setdefault(t["theme"], {"passive": [], "promoter": [], "detractor": []})[
+                frame.at[i, "band"]].append((int(i), t))  # type: ignore[arg-type]
+    out = []
+    for theme, rows in rows_by_theme.items():
+        passives = {i for i, _ in rows["passive"]}
+        if len(passives) < min_count:
+            continue
+        pas_share = len(passives) / n_pas
+        pro_share = len({i for i, _ in rows["promoter"]}) / n_pro if n_pro else 0.0
+        theme_obj = taxonomy[theme] if taxonomy is not None and theme in taxonomy else None
+        out.append(PassiveDriver(theme, theme_obj.label("en") if theme_obj else theme, theme_obj.team if theme_obj else None,
+                                 len(passives), round(pas_share, 4), round(pro_share, 4),
+                                 round(100 * (pas_share - pro_share), 2), _quotes(frame, rows["passive"], n_quotes)))
+    out.sort(key=lambda d: (-d.gap, -d.passives, d.theme))
+    return out

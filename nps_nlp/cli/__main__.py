@@ -1,0 +1,3 @@
+from nps_nlp.cli import app
+
+app()

@@ -1,0 +1,42 @@
+"""The typer app and the helpers every command module shares."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(help="nps-nlp: themes, per-theme sentiment and urgency for NPS answers (nl, nb, nn, en).",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+err = Console(stderr=True, soft_wrap=True)
+
+FORMAT_HELP = "jsonl, csv, parquet, semeval2016, mams, norec, airline (also semeval2014, norec_fine)"
+
+
+class OutputFormat(StrEnum):
+    json = "json"
+    table = "table"
+
+
+def default_model_path() -> Path:
+    """``NPS_MODEL``, else the registry's active model, else the shipped ``models/default``."""
+    from nps_nlp.registry import resolve_model_path
+
+    return resolve_model_path()
+
+
+def _fail(exc: Exception) -> None:
+    err.print(f"[bold red]error:[/] {exc}")
+    raise typer.Exit(code=2)
+
+
+def _parse_columns(items: list[str] | None) -> dict[str, str]:
+    out = {}
+    for item in items or []:
+        if "=" not in item:
+            raise typer.BadParameter(f"expected OURS=THEIRS (e.g. text=comment), got {item!r}")
+        ours, theirs = item.split("=", 1)
+        out[ours.strip()] = theirs.strip()
+    return out

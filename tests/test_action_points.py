@@ -1,0 +1,77 @@
+import pytest
+
+from nps_nlp.action_points import action_points, passive_drivers
+from nps_nlp.errors import DataValidationError
+from nps_nlp.taxonomy import load_taxonomy
+
+
+def t(theme, sentiment):
+    return {"theme": theme, "sentiment": sentiment, "confidence": 0.9}
+
+
+ROWS = [
+    (0, [t("billing_payment", "negative")], "nl", "2026-01-03"),
+    (2, [t("billing_payment", "negative")], "en", "2026-01-10"),
+    (9, [t("staff_attitude", "positive")], "nb", "2026-01-15"),
+    (10, [t("staff_attitude", "positive")], "en", "2026-02-01"),
+    (8, [t("billing_payment", "negative")], "en", "2026-02-02"),
+    (10, [], "en", "2026-02-03"),
+    (5, [t("billing_payment", "negative"), t("staff_attitude", "positive")], "nn", "2026-02-04"),
+    (9, [], "nl", "2026-02-05"),
+    (7, [], "nl", "2026-02-06"),
+    (3, [], "en", "2026-02-07"),
+]
+
+
+@pytest.fixture
+def responses():
+    return [{"id": str(i), "score": s, "themes": th, "lang": lang, "timestamp": ts, "text": f"answer {i}"}
+            for i, (s, th, lang, ts) in enumerate(ROWS)]
+
+
+def test_leave_one_out_impact_matches_hand_computation(responses):
+    points = action_points(responses, taxonomy=load_taxonomy())
+    assert [p.theme for p in points] == ["billing_payment", "staff_attitude"]
+    billing, staff = points
+    # all: 4 promoters, 2 passives, 4 detractors -> NPS 0; without billing: 4 promoters, 1 detractor of 6 -> 50
+    assert billing.impact == pytest.approx(-50.0)
+    assert billing.nps_with == pytest.approx(-75.0) and billing.nps_without == pytest.approx(50.0)
+    # without staff: 2 promoters, 3 detractors of 7
+    assert staff.impact == pytest.approx(100 * 3 / 7 - 100 * 2 / 7 + 0.0, abs=1e-2)
+    assert billing.count == 4 and billing.share == 0.4 and billing.negative == 4 and billing.net_sentiment == -1.0
+    assert billing.team == "finance" and billing.label
+    low, high = billing.impact_ci
+    assert low <= billing.impact <= high and low < high
+
+
+def test_trend_and_quotes(responses):
+    billing = action_points(responses, period="month")[0]
+    assert [p["period"] for p in billing.trend] == ["2026-01-01", "2026-02-01"]
+    assert billing.trend[0]["count"] == 2 and billing.trend[0]["share"] == pytest.approx(2 / 3, abs=1e-3)
+    assert billing.share_change == pytest.approx(100 * (2 / 7 - 2 / 3), abs=0.01)
+    langs = [q.lang for q in billing.quotes]
+    assert len(billing.quotes) == 3 and len(set(langs)) == 3  # one language after another
+    assert all(q.sentiment == "negative" for q in billing.quotes)
+
+
+def test_reproducible_bootstrap(responses):
+    a = action_points(responses, random_state=1)[0].impact_ci
+    b = action_points(responses, random_state=1)[0].impact_ci
+    assert a == b
+
+
+def test_min_count_and_empty(responses):
+    assert [p.theme for p in action_points(responses, min_count=4)] == ["billing_payment"]
+    assert action_points([{"score": None, "themes": []}]) == []
+    with pytest.raises(DataValidationError, match="missing"):
+        action_points([{"score": 3}])
+    with pytest.raises(DataValidationError, match="outside 0-10"):
+        action_points([{"score": 12, "themes": []}])
+
+
+def test_passive_drivers(responses):
+    drivers = passive_drivers(responses)
+    assert drivers[0].theme == "billing_payment"
+    # 2 passives (scores 8 and 7), one complains about billing; no promoter does
+    assert drivers[0].passive_share == 0.5 and drivers[0].promoter_share == 0.0 and drivers[0].gap == 50.0
+    assert drivers[0].quotes[0].score == 8
