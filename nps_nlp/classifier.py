@@ -721,7 +721,15 @@ class FeedbackClassifier:
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         save_file({k: v.contiguous() for k, v in self.head_.state_dict().items()}, str(path / _HEAD))
-        if self.finetune_layers > 0:
+        params = self.get_params()
+        tuning = _contrastive_marker(self.encoder)
+        if tuning is not None:
+            # a contrastively tuned encoder: keep every tuned weight (not the frozen word embeddings) inside the
+            # model and name the base encoder, so the model stays one self-contained directory
+            save_file({k: v.contiguous() for k, v in self._backbone.state_dict().items()
+                       if not k.startswith("embeddings.word_embeddings")}, str(path / _ENCODER_LAYERS))
+            params["encoder"] = tuning["base"]
+        elif self.finetune_layers > 0:
             prefixes = tuple(self._tuned_layer_names())
             save_file({k: v.contiguous() for k, v in self._backbone.state_dict().items() if k.startswith(prefixes)},
                       str(path / _ENCODER_LAYERS))
@@ -739,7 +747,8 @@ class FeedbackClassifier:
             "format_version": _FORMAT_VERSION,
             "library": "nps-nlp",
             "versions": _versions(),
-            "params": self.get_params(),
+            "params": params,
+            "encoder_tuning": tuning,
             "labels": self.labels_,
             "zero_shot_labels": self.zero_shot_labels_,
             "thresholds": self.thresholds_,
@@ -774,6 +783,8 @@ class FeedbackClassifier:
         from nps_nlp._network import LabelAttentionHead
 
         path = Path(path)
+        if not (path / _CONFIG).is_file() and (path / "model-best" / _CONFIG).is_file():
+            path = path / "model-best"  # a training output directory: use its best model
         if not (path / _CONFIG).is_file() or not (path / _HEAD).is_file():
             raise ModelLoadError(f"{path} is not an nps-nlp model directory (expected {_CONFIG} and {_HEAD}); "
                                  "train one with `nps-nlp train` or point to models/default")
@@ -800,7 +811,7 @@ class FeedbackClassifier:
         clf.config_ = config
         clf.taxonomy_ = load_taxonomy(path / _TAXONOMY)
         clf._load_backbone()
-        if clf.finetune_layers > 0:
+        if clf.finetune_layers > 0 or config.get("encoder_tuning"):
             if not (path / _ENCODER_LAYERS).is_file():
                 raise ModelLoadError(f"{path} was fine-tuned but {_ENCODER_LAYERS} is missing")
             clf._backbone.load_state_dict(load_file(str(path / _ENCODER_LAYERS)), strict=False)
@@ -826,6 +837,14 @@ class FeedbackClassifier:
 def _clause_tokens(offsets: np.ndarray, clause: Any) -> np.ndarray:
     """Mask of the real (non-special, non-prompt) tokens whose characters overlap ``clause``."""
     return (offsets[:, 1] > offsets[:, 0]) & (offsets[:, 1] > clause.start) & (offsets[:, 0] < clause.end)
+
+
+def _contrastive_marker(encoder: str | None) -> dict[str, Any] | None:
+    """The marker ``training.contrastive`` writes into a contrastively tuned encoder directory, if any."""
+    if not encoder:
+        return None
+    marker = Path(encoder) / "nps_nlp_contrastive.json"
+    return json.loads(marker.read_text(encoding="utf-8")) if marker.is_file() else None
 
 
 def _versions() -> dict[str, str]:
