@@ -1,0 +1,124 @@
+"""``Annotated`` dependencies: state, settings, database session, model, micro-batcher, API key scopes.
+
+Tests override these with ``app.dependency_overrides`` or build the app with a fake pipeline
+(``create_app(pipeline=...)``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request
+from sqlalchemy.orm import Session
+
+from api.db.session import Database
+from api.errors import ApiError
+from api.observability import Metrics
+from api.services.batcher import MicroBatcher
+from api.services.keys import find_key
+from api.services.models import LoadedModel, ModelManager
+from api.settings import ServiceSettings
+
+
+@dataclass
+class AppState:
+    """Everything the lifespan builds once and the routes share."""
+
+    settings: ServiceSettings
+    db: Database
+    models: ModelManager
+    batcher: MicroBatcher
+    metrics: Metrics
+    tasks: list[Any] = field(default_factory=list)
+
+
+def get_state(request: Request) -> AppState:
+    state: AppState | None = getattr(request.app.state, "nps", None)
+    if state is None:
+        raise ApiError(503, "the service is starting up; retry in a moment")
+    return state
+
+
+StateDep = Annotated[AppState, Depends(get_state)]
+
+
+def get_settings(state: StateDep) -> ServiceSettings:
+    return state.settings
+
+
+def get_session(state: StateDep) -> Iterator[Session]:
+    with state.db.session() as session:
+        yield session
+
+
+def get_model(state: StateDep) -> LoadedModel:
+    if not state.models.ready:
+        raise ApiError(503, "no model loaded yet; retry in a moment")
+    return state.models.current
+
+
+def get_batcher(state: StateDep) -> MicroBatcher:
+    return state.batcher
+
+
+SettingsDep = Annotated[ServiceSettings, Depends(get_settings)]
+SessionDep = Annotated[Session, Depends(get_session)]
+ModelDep = Annotated[LoadedModel, Depends(get_model)]
+BatcherDep = Annotated[MicroBatcher, Depends(get_batcher)]
+
+
+@dataclass
+class Caller:
+    """Who is calling: the key's name and scopes (``anonymous`` with every scope when auth is off)."""
+
+    name: str
+    scopes: set[str]
+
+
+def _caller(state: AppState, authorization: str | None, x_api_key: str | None) -> Caller:
+    if not state.settings.require_auth:
+        return Caller("anonymous", {"admin"})
+    key = x_api_key
+    if authorization:
+        scheme, _, value = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise ApiError(401, "the Authorization header must be 'Bearer <api key>'", headers={"WWW-Authenticate": "Bearer"})
+        key = value.strip()
+    if not key:
+        raise ApiError(401, "missing API key: send 'Authorization: Bearer <key>' (create one with `nps-nlp keys create`)",
+                       headers={"WWW-Authenticate": "Bearer"})
+    with state.db.session() as session:
+        row = find_key(session, key)
+        if row is None:
+            raise ApiError(401, "invalid or revoked API key", headers={"WWW-Authenticate": "Bearer"})
+        now = datetime.now(UTC)
+        if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
+            row.last_used_at = now
+        return Caller(row.name, row.scope_set)
+
+
+def require(scope: str) -> Callable[..., Caller]:
+    """A dependency that lets only keys with ``scope`` (or ``admin``) through: 401 without a valid key, 403
+    without the scope."""
+
+    def check(request: Request, state: StateDep,
+              authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+              x_api_key: Annotated[str | None, Header(include_in_schema=False)] = None) -> Caller:
+        caller = _caller(state, authorization, x_api_key)
+        if scope not in caller.scopes and "admin" not in caller.scopes:
+            raise ApiError(403, f"this API key ({caller.name}) lacks the '{scope}' scope; "
+                                f"it has: {', '.join(sorted(caller.scopes)) or 'none'}")
+        request.state.caller = caller.name
+        return caller
+
+    check.__name__ = f"require_{scope}"
+    return check
+
+
+ClassifyKey = Annotated[Caller, Depends(require("classify"))]
+IngestKey = Annotated[Caller, Depends(require("ingest"))]
+ReadKey = Annotated[Caller, Depends(require("read"))]
+AdminKey = Annotated[Caller, Depends(require("admin"))]

@@ -1,0 +1,149 @@
+"""The app: ``api.main:app`` (``nps-nlp serve`` runs it). Nothing heavy happens at import.
+
+The lifespan validates the settings, upgrades the database with Alembic, loads the model once (through
+:class:`~nps_nlp.pipeline.FeedbackPipeline`), then starts the micro-batcher, the outbox worker and the
+registry watcher; on shutdown it stops them in reverse order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from sqlalchemy import func, select
+
+from api import errors
+from api.db.models import ApiKey
+from api.db.session import Database, migrate
+from api.deps import AppState
+from api.observability import Metrics, configure_logging
+from api.routers import alerts, classify, insights, responses, system, teams
+from api.services.batcher import MicroBatcher
+from api.services.models import ModelManager, Pipeline
+from api.services.outbox import OutboxWorker
+from api.settings import ServiceSettings, load_settings
+
+log = logging.getLogger("nps_nlp.api")
+
+DESCRIPTION = """Themes, per-theme sentiment, urgency and routing for NPS answers in Dutch, Norwegian and English.
+
+Authenticate with `Authorization: Bearer <api key>` (create keys with `nps-nlp keys create`). Scopes:
+`classify`, `ingest`, `read` (figures, feeds, and follow-up on alerts and action items), `admin` (all, plus
+model reload). Errors are `{"detail": ..., "problems": [...]}`."""
+
+
+def create_app(settings: ServiceSettings | None = None, pipeline: Pipeline | None = None,
+               models: ModelManager | None = None) -> FastAPI:
+    """Build the app.
+
+    Args:
+        settings: the settings (default: read from ``NPS_*`` at start-up).
+        pipeline: serve this pipeline instead of loading a model (tests, embedding).
+        models: a ready model manager (tests of reloading).
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        conf = settings or load_settings()
+        configure_logging(conf.log_level)
+        db = Database(conf.database_url)
+        await asyncio.to_thread(migrate, db)
+        manager = models or (ModelManager.injected(pipeline, registry_dir=conf.registry_dir) if pipeline is not None
+                             else ModelManager(conf.model, conf.registry_dir))
+        if not manager.ready:
+            await asyncio.to_thread(manager.load)
+        metrics = Metrics()
+        metrics.set_model(manager.current.model_id)
+        batcher = MicroBatcher(lambda: manager.current, conf.microbatch_max_size, conf.microbatch_wait_ms, metrics.on_batch)
+        state = AppState(conf, db, manager, batcher, metrics)
+        batcher.start()
+        worker = None
+        if conf.webhook_urls:
+            worker = OutboxWorker(db, conf, metrics.on_webhook)
+            worker.start()
+        watch = None
+        if conf.model_poll_s > 0 and conf.model is None and manager.current.source != "injected":
+            watch = asyncio.create_task(_watch(manager, metrics, conf.model_poll_s), name="nps-model-watch")
+        app.state.nps = state
+        if conf.require_auth:
+            n_keys = await asyncio.to_thread(_count_keys, db)
+            if not n_keys:
+                log.warning("authentication is on but there are no API keys: create one with "
+                            "`nps-nlp keys create --name NAME --scope admin` (same NPS_DATABASE_URL)")
+        log.info("service ready", extra={"model_id": manager.current.model_id, "database": db.engine.url.render_as_string(),
+                                         "webhooks": len(conf.webhook_urls), "auth": conf.require_auth})
+        try:
+            yield
+        finally:
+            if watch is not None:
+                watch.cancel()
+            await batcher.stop()
+            if worker is not None:
+                await worker.stop()
+            db.dispose()
+            app.state.nps = None
+
+    app = FastAPI(title="nps-nlp", version=_version(), description=DESCRIPTION, lifespan=lifespan)
+    errors.install(app)
+    for module in (classify, responses, insights, alerts, teams, system):
+        app.include_router(module.router)
+    app.middleware("http")(_observe)
+    return app
+
+
+def _version() -> str:
+    from nps_nlp import __version__
+
+    return __version__
+
+
+def _count_keys(db: Database) -> int:
+    with db.session() as s:
+        return s.scalar(select(func.count()).select_from(ApiKey).where(ApiKey.revoked_at.is_(None))) or 0
+
+
+async def _watch(manager: ModelManager, metrics: Metrics, interval_s: float) -> None:
+    while True:
+        await asyncio.sleep(interval_s)
+        try:
+            if await asyncio.to_thread(manager.stale):
+                loaded = await asyncio.to_thread(manager.load)
+                metrics.reloads.inc()
+                metrics.set_model(loaded.model_id)
+        except Exception:
+            log.exception("model reload failed; still serving the previous model")
+
+
+async def _observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    """Request id, latency metric and one structured log line per request (method, route, status, time;
+    never the body)."""
+    request_id = request.headers.get("x-request-id") or uuid.uuid4().hex[:16]
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await call_next(request)
+        status = response.status_code
+        response.headers["X-Request-ID"] = request_id
+        return response
+    finally:
+        elapsed = time.perf_counter() - started
+        route: Any = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        state: AppState | None = getattr(request.app.state, "nps", None)
+        if state is not None:
+            state.metrics.requests.labels(request.method, path, str(status)).inc()
+            state.metrics.latency.labels(path).observe(elapsed)
+        if path not in ("/healthz", "/readyz", "/metrics"):
+            log.info("request", extra={"request_id": request_id, "method": request.method, "route": path,
+                                       "status": status, "duration_ms": round(elapsed * 1000, 2),
+                                       "caller": getattr(request.state, "caller", None)})
+
+
+app = create_app()

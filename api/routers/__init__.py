@@ -1,0 +1,1 @@
+"""One router per resource, all under ``/v1`` except the probes and ``/metrics``."""

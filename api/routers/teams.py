@@ -1,0 +1,28 @@
+"""Routing and follow-up per team: counts, and each team's own problems and praise."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from api.deps import ReadKey, SessionDep
+from api.routers.common import ERRORS, FiltersDep
+from api.schemas.alerts import FeedOut, TeamsOut
+from api.services.queries import team_counts, team_feed
+
+router = APIRouter(prefix="/v1/teams", tags=["teams"])
+
+
+@router.get("", response_model=TeamsOut, responses=ERRORS)
+def list_teams(session: SessionDep, filters: FiltersDep, _: ReadKey) -> TeamsOut:
+    """Per team: problems and praise routed to it (in the filter window), open and overdue alerts and action items."""
+    return TeamsOut.model_validate({"items": team_counts(session, filters)})
+
+
+@router.get("/{name}/feed", response_model=FeedOut, responses=ERRORS)
+def get_feed(name: str, session: SessionDep, filters: FiltersDep, _: ReadKey,
+             kind: Annotated[Literal["problem", "praise", "mention"] | None, Query()] = None,
+             limit: Annotated[int, Query(ge=1, le=1000)] = 100, offset: Annotated[int, Query(ge=0)] = 0) -> FeedOut:
+    """A team's feed: the answers whose themes the team owns, newest first; ``kind=problem`` or ``praise``."""
+    return FeedOut.model_validate(team_feed(session, name, kind, filters, limit, offset))

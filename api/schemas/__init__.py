@@ -1,0 +1,1 @@
+"""Request (``...In``) and response (``...Out``) models of the ``/v1`` API."""

@@ -1,0 +1,92 @@
+"""Ingest and read survey responses."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+from api.schemas.common import AnalysisOut, Lang, Score, Segments, parse_timestamp
+
+_EXAMPLE: dict[str, Any] = {"external_id": "survey-42-resp-1001", "score": 3, "text": "The app keeps crashing and I am thinking of leaving",
+            "timestamp": "2024-05-01T12:30:00Z", "customer_id": "acct-981", "lang": "en",
+            "segments": {"team": "support-north", "channel": "app", "country": "NL"}}
+
+
+class ResponseIn(BaseModel):
+    """A survey response. ``external_id`` makes ingest idempotent: the same id twice is stored once."""
+
+    external_id: str = Field(min_length=1, max_length=200)
+    score: Score
+    text: str = Field(description="the open answer (may be empty)")
+    timestamp: datetime | None = Field(default=None, description="ISO-8601; naive means UTC; default now")
+    customer_id: str | None = Field(default=None, max_length=200)
+    lang: Lang | None = Field(default=None, description="language hint; detected when absent")
+    segments: Segments = Field(default_factory=Segments)
+
+    model_config = {"json_schema_extra": {"examples": [_EXAMPLE]}}
+
+    @field_validator("timestamp", mode="before")
+    @classmethod
+    def _timestamp(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, str | datetime):
+            raise ValueError(f"timestamp must be an ISO-8601 string, got {type(value).__name__} {value!r}")
+        return parse_timestamp(value)
+
+
+class BulkIn(BaseModel):
+    """Up to ``NPS_MAX_BULK`` responses. Items are validated one by one: a bad item is reported in its result
+    and the good ones are stored."""
+
+    responses: list[dict[str, Any]] = Field(
+        min_length=1, json_schema_extra={"items": {"$ref": "#/components/schemas/ResponseIn"}})
+
+    model_config = {"json_schema_extra": {"examples": [{"responses": [_EXAMPLE]}]}}
+
+
+class ResponseOut(BaseModel):
+    id: int
+    external_id: str
+    score: int
+    band: str
+    text: str
+    lang: str
+    timestamp: datetime
+    customer_id: str | None
+    segments: Segments
+    sentiment: str
+    sentiment_score: float
+    urgency_level: str
+    urgent: bool
+    analysis: AnalysisOut
+    model_id: str | None
+    alert_id: int | None = None
+    created_at: datetime
+
+
+class IngestOut(BaseModel):
+    status: Literal["created", "duplicate"]
+    response: ResponseOut
+
+
+class BulkItemOut(BaseModel):
+    index: int
+    external_id: str | None
+    status: Literal["created", "duplicate", "error"]
+    id: int | None = None
+    error: str | None = None
+
+
+class BulkOut(BaseModel):
+    results: list[BulkItemOut]
+    created: int
+    duplicates: int
+    errors: int
+
+
+class ResponseListOut(BaseModel):
+    total: int
+    items: list[ResponseOut]

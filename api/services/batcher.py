@@ -1,0 +1,163 @@
+"""Micro-batching: concurrent classify requests share one ``pipeline.analyze`` call (one encoder batch).
+
+Requests go into an asyncio queue. One worker takes the first waiting request, then everything already
+queued, then waits up to ``wait_ms`` for more, until ``max_size`` answers are collected; it runs ONE
+``analyze`` call in a worker thread and hands each request its slice of the results. While a batch
+runs, new requests queue up and form the next batch, so under load batches fill up by themselves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from api.services.models import LoadedModel
+
+log = logging.getLogger("nps_nlp.api.batcher")
+
+
+@dataclass
+class Item:
+    """One answer to analyze."""
+
+    text: str
+    score: float | None = None
+    lang: str | None = None
+
+
+@dataclass
+class _Request:
+    items: list[Item]
+    future: asyncio.Future[tuple[list[Any], str]]
+    enqueued: float = field(default_factory=time.perf_counter)
+
+
+class MicroBatcher:
+    """Collects concurrent requests into encoder batches.
+
+    Args:
+        model: returns the model to use for the next batch (read once per batch, so a reload swaps
+            models between batches without dropping requests).
+        max_size: most answers in one batch.
+        wait_ms: how long to wait for more requests once one arrived.
+        on_batch: called with (number of answers, seconds) after each batch (metrics).
+    """
+
+    def __init__(self, model: Callable[[], LoadedModel], max_size: int = 64, wait_ms: float = 2.0,
+                 on_batch: Callable[[int, float], None] | None = None) -> None:
+        self.model = model
+        self.max_size = max_size
+        self.wait_s = wait_ms / 1000
+        self.on_batch = on_batch
+        self._queue: asyncio.Queue[_Request] | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._carry: _Request | None = None
+        self.batches = 0
+
+    def start(self) -> None:
+        self._queue = asyncio.Queue()
+        self._task = asyncio.create_task(self._run(), name="nps-microbatcher")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+
+    async def analyze(self, items: Sequence[Item]) -> tuple[list[Any], str]:
+        """Analyze ``items`` (in order) and return ``(AnalyzedAnswer list, model id)``.
+
+        Requests larger than ``max_size`` are split into several queued chunks.
+        """
+        if self._queue is None:
+            raise RuntimeError("the micro-batcher is not running")
+        if not items:
+            return [], self.model().model_id
+        loop = asyncio.get_running_loop()
+        chunks = [list(items[i:i + self.max_size]) for i in range(0, len(items), self.max_size)]
+        futures = []
+        for chunk in chunks:
+            future: asyncio.Future[tuple[list[Any], str]] = loop.create_future()
+            self._queue.put_nowait(_Request(chunk, future))
+            futures.append(future)
+        results: list[Any] = []
+        model_id = ""
+        for future in futures:
+            part, model_id = await future
+            results.extend(part)
+        return results, model_id
+
+    async def _collect(self) -> list[_Request]:
+        assert self._queue is not None
+        if self._carry is not None:
+            batch, self._carry = [self._carry], None
+        else:
+            batch = [await self._queue.get()]
+        size = len(batch[0].items)
+        deadline = time.perf_counter() + self.wait_s
+        while size < self.max_size:
+            if self._queue.empty():
+                remaining = deadline - time.perf_counter()
+                if remaining <= 0:
+                    break
+                try:
+                    request = await asyncio.wait_for(self._queue.get(), remaining)
+                except TimeoutError:
+                    break
+            else:
+                request = self._queue.get_nowait()
+            if size + len(request.items) > self.max_size:
+                self._carry = request  # does not fit: first in line for the next batch
+                break
+            batch.append(request)
+            size += len(request.items)
+        return batch
+
+    async def _run(self) -> None:
+        while True:
+            batch = await self._collect()
+            batch = [r for r in batch if not r.future.done()]  # the client went away
+            if not batch:
+                continue
+            loaded = self.model()
+            items = [item for r in batch for item in r.items]
+            started = time.perf_counter()
+            try:
+                results = await asyncio.to_thread(loaded.pipeline.analyze, [i.text for i in items],
+                                                  [i.score for i in items], [i.lang for i in items])
+            except Exception as exc:
+                if len(batch) == 1:
+                    self._fail(batch[0], exc)
+                    continue
+                # one bad request must not fail its neighbours: run them one by one
+                for request in batch:
+                    try:
+                        part = await asyncio.to_thread(loaded.pipeline.analyze, [i.text for i in request.items],
+                                                       [i.score for i in request.items], [i.lang for i in request.items])
+                    except Exception as one_exc:
+                        self._fail(request, one_exc)
+                    else:
+                        if not request.future.done():
+                            request.future.set_result((part, loaded.model_id))
+                continue
+            self.batches += 1
+            if self.on_batch is not None:
+                self.on_batch(len(items), time.perf_counter() - started)
+            offset = 0
+            for request in batch:
+                part = results[offset:offset + len(request.items)]
+                offset += len(request.items)
+                if not request.future.done():
+                    request.future.set_result((part, loaded.model_id))
+
+    @staticmethod
+    def _fail(request: _Request, exc: Exception) -> None:
+        if not request.future.done():
+            request.future.set_exception(exc)

@@ -1,0 +1,120 @@
+"""Service settings (pydantic-settings, prefix ``NPS_``), validated once at start-up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from nps_nlp.errors import ConfigError
+
+SEGMENTS: tuple[str, ...] = ("team", "department", "channel", "touchpoint", "country")
+"""Segment fields a response may carry (and NPS can be split by)."""
+
+SCOPES: tuple[str, ...] = ("classify", "ingest", "read", "admin")
+"""API key scopes; ``admin`` implies all others."""
+
+
+class ServiceSettings(BaseSettings):
+    """Settings of the service. Every field reads ``NPS_<FIELD>`` from the environment.
+
+    Attributes:
+        database_url: SQLAlchemy URL; SQLite file by default, ``postgresql+psycopg://user@host/db`` in production.
+        model: model directory to serve (empty: the registry's active model, else the shipped default).
+        registry_dir: the model registry polled for promotions.
+        model_poll_s: how often the registry is polled for a newly promoted model (0 = never).
+        require_auth: require an API key (``Authorization: Bearer <key>`` or ``X-API-Key``) on ``/v1``.
+        max_batch: most answers in one classify request.
+        max_bulk: most responses in one bulk ingest request.
+        max_text_chars: longest answer text accepted.
+        microbatch_max_size: most answers the micro-batcher puts in one encoder batch.
+        microbatch_wait_ms: how long the micro-batcher waits for more requests once one arrived.
+        alert_due_hours: default due time of an alert (detractor follow-up target).
+        webhook_urls: receivers of ``alert.created``, ``alert.updated`` and ``promoter.thank_you``.
+        webhook_secret: HMAC-SHA256 key for the ``X-NPS-Signature`` header (required with webhooks).
+        webhook_timeout_s, webhook_max_attempts, webhook_backoff_s, outbox_poll_s: outbox delivery tuning.
+        thank_promoters: queue ``promoter.thank_you`` events for answers scored 9-10.
+        log_level: ``DEBUG``, ``INFO``, ``WARNING`` or ``ERROR``.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="NPS_", extra="ignore")
+
+    database_url: str = "sqlite:///./nps-nlp.db"
+    model: Path | None = None
+    registry_dir: Path = Path("registry")
+    model_poll_s: float = Field(default=10.0, ge=0)
+    require_auth: bool = True
+    max_batch: int = Field(default=256, ge=1, le=10_000)
+    max_bulk: int = Field(default=5000, ge=1, le=100_000)
+    max_text_chars: int = Field(default=5000, ge=1, le=1_000_000)
+    microbatch_max_size: int = Field(default=64, ge=1, le=4096)
+    microbatch_wait_ms: float = Field(default=2.0, ge=0, le=1000)
+    alert_due_hours: float = Field(default=48.0, gt=0)
+    webhook_urls: list[str] = Field(default_factory=list)
+    webhook_secret: str | None = None
+    webhook_timeout_s: float = Field(default=5.0, gt=0)
+    webhook_max_attempts: int = Field(default=8, ge=1)
+    webhook_backoff_s: float = Field(default=2.0, gt=0)
+    outbox_poll_s: float = Field(default=1.0, gt=0)
+    thank_promoters: bool = True
+    log_level: str = "INFO"
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        if not value.startswith(("sqlite", "postgresql")):
+            raise ValueError(f"NPS_DATABASE_URL must be a sqlite:/// or postgresql+psycopg:// URL, got {value.split(':')[0]}://...")
+        if value.startswith("postgresql://"):
+            value = "postgresql+psycopg://" + value[len("postgresql://"):]
+        return value
+
+    @field_validator("webhook_urls", mode="before")
+    @classmethod
+    def _split_urls(cls, value: object) -> object:
+        if isinstance(value, str):  # NPS_WEBHOOK_URLS=https://a,https://b (JSON lists work too)
+            value = value.strip()
+            if value.startswith("["):
+                return value
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return value
+
+    @field_validator("webhook_urls")
+    @classmethod
+    def _check_webhooks(cls, value: list[str]) -> list[str]:
+        bad = [u for u in value if not u.startswith(("http://", "https://"))]
+        if bad:
+            raise ValueError(f"webhook URLs must start with http:// or https://, got {bad}")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _check_level(cls, value: str) -> str:
+        if value.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise ValueError(f"NPS_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {value!r}")
+        return value.upper()
+
+    @model_validator(mode="after")
+    def _secret_with_webhooks(self) -> ServiceSettings:
+        if self.webhook_urls and not self.webhook_secret:
+            raise ValueError("NPS_WEBHOOK_URLS is set but NPS_WEBHOOK_SECRET is not: receivers need the secret to "
+                             "verify the X-NPS-Signature header; set NPS_WEBHOOK_SECRET to a long random string")
+        return self
+
+
+def load_settings(**overrides: object) -> ServiceSettings:
+    """Read and validate the settings; a bad value raises :class:`ConfigError` naming the variable.
+
+    Raises:
+        ConfigError: a setting is invalid (the message lists every problem with its ``NPS_`` variable).
+    """
+    from pydantic import ValidationError
+
+    try:
+        return ServiceSettings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for e in exc.errors():
+            name = f"NPS_{str(e['loc'][0]).upper()}" if e["loc"] else "settings"
+            problems.append(f"{name}: {e['msg']}")
+        raise ConfigError("invalid service settings:\n  - " + "\n  - ".join(problems)) from None

@@ -1,0 +1,139 @@
+"""``nps-nlp serve`` (the FastAPI service) and ``nps-nlp keys create|list|revoke`` (its API keys).
+
+The service lives in the ``api`` package and needs the ``api`` extra; it is imported inside the commands
+so the library never imports a web framework.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from nps_nlp.cli._app import _fail, app, err
+from nps_nlp.errors import MissingDependencyError, NpsNlpError
+
+keys_app = typer.Typer(help="API keys of the service (stored hashed in its database).", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+DatabaseOption = Annotated[str | None, typer.Option("--database-url", help="SQLAlchemy URL (default: NPS_DATABASE_URL "
+                                                     "or sqlite:///./nps-nlp.db).")]
+
+
+def _require_api() -> None:
+    try:
+        import fastapi  # noqa: F401
+        import sqlalchemy  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError as exc:
+        raise MissingDependencyError(exc.name or "fastapi", "api") from None
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind (0.0.0.0 for all).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 8000,
+    database_url: DatabaseOption = None,
+    model: Annotated[Path | None, typer.Option(help="Serve this model directory (default: NPS_MODEL, else the "
+                                               "registry's active model, else models/default).")] = None,
+    no_auth: Annotated[bool, typer.Option("--no-auth", help="Serve without API keys (local experiments only).")] = False,
+    log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")] = "INFO",
+) -> None:
+    """Run the service (api.main:app) with uvicorn: SQLite and the offline model by default."""
+    try:
+        _require_api()
+        if database_url:
+            os.environ["NPS_DATABASE_URL"] = database_url
+        if model:
+            if not model.exists():
+                raise NpsNlpError(f"model directory {model} does not exist")
+            os.environ["NPS_MODEL"] = str(model)
+        if no_auth:
+            os.environ["NPS_REQUIRE_AUTH"] = "false"
+        os.environ["NPS_LOG_LEVEL"] = log_level
+        from api.settings import load_settings
+
+        settings = load_settings()  # fail here, with the variable names, before uvicorn starts
+    except NpsNlpError as exc:
+        _fail(exc)
+        return
+    import uvicorn
+
+    err.print(f"nps-nlp service on http://{host}:{port} (docs at /docs), database {settings.database_url.split('@')[-1]}")
+    uvicorn.run("api.main:app", host=host, port=port, log_level=log_level.lower(), access_log=False)
+
+
+def _database(database_url: str | None):  # type: ignore[no-untyped-def]
+    _require_api()
+    from api.db.session import Database, migrate
+    from api.settings import load_settings
+
+    url = load_settings(**({"database_url": database_url} if database_url else {})).database_url
+    db = Database(url)
+    migrate(db)
+    return db
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Option(help="Who or what uses the key (e.g. crm-prod).")],
+    scope: Annotated[list[str], typer.Option("--scope", "-s", help="classify, ingest, read or admin (repeat for more).")],
+    database_url: DatabaseOption = None,
+) -> None:
+    """Create an API key and print it once (only its SHA-256 hash is stored)."""
+    try:
+        from api.services.keys import create_key
+
+        db = _database(database_url)
+        with db.session() as session:
+            key, row = create_key(session, name, [s for item in scope for s in item.split(",")])
+            key_id, scopes = row.id, row.scopes
+        db.dispose()
+    except NpsNlpError as exc:
+        _fail(exc)
+        return
+    err.print(f"created key {key_id} '{name}' with scopes {scopes}; store it now, it is not shown again:")
+    typer.echo(key)
+
+
+@keys_app.command("list")
+def keys_list(database_url: DatabaseOption = None) -> None:
+    """List keys (id, name, prefix, scopes, created, last used, revoked)."""
+    try:
+        from api.services.keys import list_keys
+
+        db = _database(database_url)
+        with db.session() as session:
+            rows = [(str(k.id), k.name, k.prefix + "...", k.scopes, k.created_at.isoformat(timespec="seconds"),
+                     k.last_used_at.isoformat(timespec="seconds") if k.last_used_at else "",
+                     k.revoked_at.isoformat(timespec="seconds") if k.revoked_at else "") for k in list_keys(session)]
+        db.dispose()
+    except NpsNlpError as exc:
+        _fail(exc)
+        return
+    table = Table("id", "name", "prefix", "scopes", "created", "last used", "revoked")
+    for row in rows:
+        table.add_row(*row)
+    Console(width=160).print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[int, typer.Argument(help="The key's id (see keys list).")],
+                database_url: DatabaseOption = None) -> None:
+    """Revoke a key: it stops working at once."""
+    try:
+        from api.services.keys import revoke_key
+
+        db = _database(database_url)
+        with db.session() as session:
+            row = revoke_key(session, key_id)
+            name = row.name
+        db.dispose()
+    except NpsNlpError as exc:
+        _fail(exc)
+        return
+    err.print(f"revoked key {key_id} '{name}'")

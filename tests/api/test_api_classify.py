@@ -1,0 +1,162 @@
+"""POST /v1/classify, auth and scopes, bad input, micro-batching (fake pipeline)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+from api_fakes import FakePipeline
+from conftest import auth, new_key
+
+
+def test_classify_returns_analysis_urgency_and_routing(client, admin):
+    r = client.post("/v1/classify", headers=admin, json={"answers": [
+        {"text": "The invoice was wrong and the site is down, I am cancelling", "score": 1, "id": "a1", "metadata": {"k": 1}},
+        {"text": "Great staff", "score": 10, "lang": "nl"}]})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["model_id"] == "injected"
+    first, second = body["results"]
+    assert first["id"] == "a1" and first["metadata"] == {"k": 1}
+    assert first["band"] == "detractor" and first["urgency"]["urgent"] is True
+    assert {r["code"] for r in first["urgency"]["reasons"]} >= {"outage", "churn"}
+    assert {(r["team"], r["kind"]) for r in first["routing"]} == {("finance", "problem"), ("it-operations", "problem")}
+    assert "text" not in first
+    assert second["lang"] == "nl" and second["band"] == "promoter" and second["routing"][0]["kind"] == "praise"
+
+
+@pytest.mark.parametrize("text", ["", "   ", "🙂👍", "!!!"])
+def test_empty_or_emoji_answer_is_classified_as_und(client, admin, text):
+    r = client.post("/v1/classify", headers=admin, json={"answers": [{"text": text, "score": 5}]})
+    assert r.status_code == 200, r.text
+    assert r.json()["results"][0]["lang"] == "und"
+    assert r.json()["results"][0]["themes"] == []
+
+
+def test_auth_401_and_403(client):
+    body = {"answers": [{"text": "hi"}]}
+    r = client.post("/v1/classify", json=body)
+    assert r.status_code == 401 and "keys create" in r.json()["detail"]
+    assert client.post("/v1/classify", json=body, headers=auth("nps_wrong")).status_code == 401
+    assert client.post("/v1/classify", json=body, headers={"Authorization": "Basic abc"}).status_code == 401
+    read_only = new_key(client, "read", name="dash")
+    r = client.post("/v1/classify", json=body, headers=auth(read_only))
+    assert r.status_code == 403 and "'classify' scope" in r.json()["detail"]
+    key = new_key(client, "classify")
+    assert client.post("/v1/classify", json=body, headers=auth(key)).status_code == 200
+    assert client.post("/v1/classify", json=body, headers={"X-API-Key": key}).status_code == 200
+    # health and metrics stay open for probes
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/readyz").json()["checks"] == {"model": "ok", "database": "ok"}
+
+
+def test_keys_are_stored_hashed_and_revocable(client):
+    from sqlalchemy import select
+
+    from api.db.models import ApiKey
+    from api.services.keys import hash_key, revoke_key
+
+    key = new_key(client, "classify", name="crm")
+    with client.app.state.nps.db.session() as s:
+        row = s.scalar(select(ApiKey).where(ApiKey.name == "crm"))
+        assert row.key_hash == hash_key(key) and key not in (row.key_hash, row.prefix)
+        revoke_key(s, row.id)
+    r = client.post("/v1/classify", json={"answers": [{"text": "x"}]}, headers=auth(key))
+    assert r.status_code == 401 and "revoked" in r.json()["detail"]
+
+
+def test_auth_can_be_switched_off(make_client, sqlite_url):
+    c = make_client(sqlite_url, require_auth=False)
+    assert c.post("/v1/classify", json={"answers": [{"text": "x"}]}).status_code == 200
+
+
+@pytest.mark.parametrize(("answers", "status", "needle"), [
+    ([{"text": "x", "score": 11}], 422, "answers[0].score: Input should be less than or equal to 10"),
+    ([{"text": "x", "score": -1}], 422, "answers[0].score"),
+    ([{"text": "x", "score": 7.5}], 422, "answers[0].score"),
+    ([{"text": "x", "lang": "de"}], 422, "answers[0].lang"),
+    ([{"score": 3}], 422, "answers[0].text: Field required"),
+    ([], 422, "answers"),
+    ([{"text": "x" * 201}], 422, "over the limit of 200 (NPS_MAX_TEXT_CHARS)"),
+    ([{"text": "x"}] * 5, 413, "over the limit of 4 (NPS_MAX_BATCH)"),
+])
+def test_bad_input_gets_a_clear_4xx(make_client, sqlite_url, answers, status, needle):
+    c = make_client(sqlite_url, require_auth=False, max_text_chars=200, max_batch=4)
+    r = c.post("/v1/classify", json={"answers": answers})
+    assert r.status_code == status, r.text
+    body = r.json()
+    assert needle in body["detail"] + " ".join(body["problems"])
+
+
+def test_malformed_json_is_422(client, admin):
+    r = client.post("/v1/classify", headers={**admin, "Content-Type": "application/json"}, content=b"{not json")
+    assert r.status_code == 422
+
+
+def test_concurrent_requests_share_one_pipeline_call():
+    from api.services.batcher import Item, MicroBatcher
+    from api.services.models import LoadedModel
+
+    fake = FakePipeline(delay_s=0.05)
+    loaded = LoadedModel(fake, "m1", None, "injected")
+
+    async def run():
+        batcher = MicroBatcher(lambda: loaded, max_size=64, wait_ms=20)
+        batcher.start()
+        try:
+            outs = await asyncio.gather(*[batcher.analyze([Item(f"the invoice {i}", i % 11)]) for i in range(20)])
+        finally:
+            await batcher.stop()
+        return outs
+
+    outs = asyncio.run(run())
+    assert sum(fake.calls) == 20 and len(fake.calls) <= 2  # 20 requests, one or two encoder batches
+    for i, (answers, model_id) in enumerate(outs):  # each request gets its own answer back
+        assert model_id == "m1" and answers[0].result.text == f"the invoice {i}" and answers[0].score == i % 11
+
+
+def test_batcher_splits_large_requests_and_isolates_failures():
+    from api.services.batcher import Item, MicroBatcher
+    from api.services.models import LoadedModel
+
+    fake = FakePipeline(fail_on="POISON")
+    loaded = LoadedModel(fake, "m1", None, "injected")
+
+    async def run():
+        batcher = MicroBatcher(lambda: loaded, max_size=8, wait_ms=30)
+        batcher.start()
+        try:
+            big = batcher.analyze([Item(f"t{i}") for i in range(20)])
+            bad = batcher.analyze([Item("POISON")])
+            good = batcher.analyze([Item("fine")])
+            return await asyncio.gather(big, bad, good, return_exceptions=True)
+        finally:
+            await batcher.stop()
+
+    big, bad, good = asyncio.run(run())
+    assert [a.result.text for a in big[0]] == [f"t{i}" for i in range(20)]
+    assert max(fake.calls) <= 8
+    assert isinstance(bad, RuntimeError)
+    assert good[0][0].result.text == "fine"
+
+
+def test_logs_never_contain_the_answer_text(client, admin, caplog):
+    secret = "Mijn factuur van zevenhonderd euro klopt niet"
+    with caplog.at_level(logging.DEBUG):
+        client.post("/v1/classify", headers=admin, json={"answers": [{"text": secret, "score": 2}]})
+        client.post("/v1/responses", headers=admin, json={"external_id": "log-1", "score": 1, "text": secret + ", I am cancelling"})
+    assert any(r.getMessage() == "request" for r in caplog.records)
+    for record in caplog.records:
+        assert "zevenhonderd" not in record.getMessage() and "zevenhonderd" not in str(record.__dict__)
+
+
+def test_metrics_and_openapi(client, admin):
+    client.post("/v1/classify", headers=admin, json={"answers": [{"text": "a"}, {"text": "b"}]})
+    text = client.get("/metrics").text
+    assert "nps_answers_analyzed_total 2.0" in text
+    assert 'nps_http_requests_total{method="POST",route="/v1/classify",status="200"} 1.0' in text
+    schema = client.get("/openapi.json").json()
+    assert {"/v1/classify", "/v1/responses", "/v1/responses/bulk", "/v1/nps", "/v1/action-points", "/v1/alerts",
+            "/v1/teams", "/v1/models/active", "/v1/models/reload"} <= set(schema["paths"])
+    assert schema["components"]["schemas"]["ClassifyIn"]["examples"]
