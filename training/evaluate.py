@@ -1,9 +1,10 @@
-"""Evaluation: per-language and per-label precision/recall/F1 (micro and macro), polarity accuracy
-given the gold themes, overall sentiment, and agreement with NPS score bands."""
+"""Evaluation: per-language and per-label precision/recall/F1 (micro and macro), confusion between themes,
+calibration (expected calibration error) of theme confidences and sentiment, polarity accuracy given the
+gold themes, overall sentiment, and agreement with NPS score bands."""
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,59 @@ def label_metrics(gold: Sequence[set[str]], pred: Sequence[set[str]], labels: Se
     return {"micro": micro, "macro": macro, "per_label": per, "n": len(gold)}
 
 
+def theme_confusion(gold: Sequence[set[str]], pred: Sequence[set[str]]) -> dict[str, Any]:
+    """For each gold theme: how often it was missed, and which themes were predicted instead on those answers.
+
+    Returns:
+        ``{theme: {"support", "missed", "predicted_instead": {theme: count}, "nothing_predicted",
+        "false_positives", "false_positive_with": {gold theme: count}}}``; counts are answers.
+    """
+    out: dict[str, Any] = {}
+    for label in sorted({label for g in gold for label in g} | {label for p in pred for label in p}):
+        support = missed = nothing = fp = 0
+        instead: Counter[str] = Counter()
+        fp_with: Counter[str] = Counter()
+        for g, p in zip(gold, pred, strict=True):
+            if label in g:
+                support += 1
+                if label not in p:
+                    missed += 1
+                    wrong = p - g
+                    instead.update(wrong)
+                    nothing += not p
+            elif label in p:
+                fp += 1
+                fp_with.update(g or {"(no theme)"})
+        out[label] = {"support": support, "missed": missed, "predicted_instead": dict(instead.most_common()),
+                      "nothing_predicted": nothing, "false_positives": fp,
+                      "false_positive_with": dict(fp_with.most_common())}
+    return out
+
+
+def expected_calibration_error(confidence: Sequence[float] | np.ndarray, correct: Sequence[bool] | np.ndarray,
+                               n_bins: int = 10) -> dict[str, Any]:
+    """Expected calibration error: sum over equal-width confidence bins of (bin share) x |accuracy - confidence|.
+
+    Returns:
+        ``{"ece", "n", "bins": [{"low", "high", "n", "confidence", "accuracy"}, ...]}`` (empty bins left out).
+    """
+    conf = np.asarray(confidence, dtype=float)
+    hit = np.asarray(correct, dtype=float)
+    if not len(conf):
+        return {"ece": None, "n": 0, "bins": []}
+    which = np.minimum((conf * n_bins).astype(int), n_bins - 1)
+    bins, ece = [], 0.0
+    for b in range(n_bins):
+        mask = which == b
+        if not mask.any():
+            continue
+        c, a = float(conf[mask].mean()), float(hit[mask].mean())
+        ece += mask.mean() * abs(a - c)
+        bins.append({"low": b / n_bins, "high": (b + 1) / n_bins, "n": int(mask.sum()), "confidence": round(c, 4),
+                     "accuracy": round(a, 4)})
+    return {"ece": round(ece, 4), "n": int(len(conf)), "bins": bins}
+
+
 def _band(score: int) -> str:
     return "detractor" if score <= 6 else "passive" if score <= 8 else "promoter"
 
@@ -53,8 +107,12 @@ def evaluate_examples(model: FeedbackClassifier, examples: Sequence[Example], *,
     has no theme labels.
 
     Returns:
-        A JSON-ready dict with ``micro_f1``, ``macro_f1``, ``themes``, ``theme_polarity``, ``sentiment``,
-        ``per_language`` and ``nps_bands`` blocks.
+        A JSON-ready dict with ``micro_f1``, ``macro_f1``, ``themes``, ``theme_confusion`` (see
+        :func:`theme_confusion`), ``calibration`` (``theme_confidence``: predicted themes' confidence vs.
+        being right; ``theme_probability``: every trained theme's probability vs. being a gold theme;
+        ``sentiment``: the overall sentiment's top probability vs. being right; each from
+        :func:`expected_calibration_error`), ``theme_polarity``, ``sentiment``, ``per_language`` and
+        ``nps_bands`` blocks.
     """
     texts = [e.text for e in examples]
     results: list[Any] = []
@@ -68,19 +126,41 @@ def evaluate_examples(model: FeedbackClassifier, examples: Sequence[Example], *,
     def theme_block(idx: list[int]) -> dict[str, Any]:
         gold = [{k for k in examples[i].themes or {} if k in labels} for i in idx]
         pred = [{t.theme for t in results[i].themes} for i in idx]
-        present = [label for label in labels if any(label in g for g in gold)]
-        return label_metrics(gold, pred, present)
+        # every theme with gold support or a prediction: false positives of themes absent from the
+        # gold labels count against micro precision; macro averages over themes with support only
+        scored = [label for label in labels if any(label in g for g in gold) or any(label in p for p in pred)]
+        return label_metrics(gold, pred, scored)
 
+    sent_idx = [i for i, e in enumerate(examples) if e.sentiment is not None]
+    # one forward pass over the labelled answers for what predict() does not expose: every theme's
+    # probability, the polarity head given the gold themes, the overall sentiment probabilities
+    labelled = sorted(set(themed) | set(sent_idx))
+    raw = model._forward([texts[i] for i in labelled]) if labelled else None  # noqa: SLF001 - same project
+    row_of = {i: r for r, i in enumerate(labelled)}
+    calibration: dict[str, Any] = {}
     if themed:
         out["themes"] = theme_block(themed)
         out["unknown_gold_labels"] = sorted({k for i in themed for k in examples[i].themes or {}} - set(labels))
-        # polarity of each gold theme, read from the model's polarity head (given the gold themes)
-        raw = model._forward([texts[i] for i in themed])  # noqa: SLF001 - same package family
+        out["theme_confusion"] = theme_confusion([set(examples[i].themes or {}) & set(labels) for i in themed],
+                                                 [{t.theme for t in results[i].themes} for i in themed])
+        # calibration of the confidence of every predicted theme: is a 0.8 right 80% of the time?
+        conf, hit = [], []
+        for i in themed:
+            gold = set(examples[i].themes or {})
+            for t in results[i].themes:
+                conf.append(t.confidence)
+                hit.append(t.theme in gold)
+        calibration["theme_confidence"] = expected_calibration_error(conf, hit)
+        if raw is not None and model.labels_:
+            proba = raw["detect"][[row_of[i] for i in themed]]
+            gold_m = np.array([[label in (examples[i].themes or {}) for label in model.labels_] for i in themed])
+            calibration["theme_probability"] = expected_calibration_error(proba.ravel(), gold_m.ravel())
         ok = total = 0
         per_lang: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-        for row, i in enumerate(themed):
+        for i in themed:
+            row = row_of[i]
             for label, polarity in (examples[i].themes or {}).items():
-                if polarity is None or label not in model.labels_:
+                if polarity is None or label not in model.labels_ or raw is None:
                     continue
                 guess = POLARITIES[int(raw["polarity"][row, model.labels_.index(label)].argmax())]
                 total += 1
@@ -92,7 +172,12 @@ def evaluate_examples(model: FeedbackClassifier, examples: Sequence[Example], *,
             out["theme_polarity"] = {"accuracy": round(ok / total, 4), "n": total,
                                      "per_language": {k: {"accuracy": round(a / b, 4), "n": b}
                                                       for k, (a, b) in per_lang.items()}}
-    sent_idx = [i for i, e in enumerate(examples) if e.sentiment is not None]
+    if sent_idx and raw is not None and getattr(model, "has_sentiment_", True):
+        probs = raw["sentiment"][[row_of[i] for i in sent_idx]]
+        calibration["sentiment"] = expected_calibration_error(
+            probs.max(axis=1), [POLARITIES[int(p.argmax())] == examples[i].sentiment for p, i in zip(probs, sent_idx, strict=True)])
+    if calibration:
+        out["calibration"] = calibration
     if sent_idx:
         gold_s = [{str(examples[i].sentiment)} for i in sent_idx]
         pred_s = [{results[i].sentiment} for i in sent_idx]
@@ -138,6 +223,8 @@ def evaluate_examples(model: FeedbackClassifier, examples: Sequence[Example], *,
 def evaluate(model: str | Path | FeedbackClassifier, data: str | Path, *, format: str | None = None,
              columns: dict[str, str] | None = None, label_map: Any = None, **reader_options: Any) -> dict[str, Any]:
     """Load a model and a dataset (any supported format) and evaluate."""
-    clf = model if isinstance(model, FeedbackClassifier) else FeedbackClassifier.load(model)
+    from training.train import best_model_dir
+
+    clf = model if isinstance(model, FeedbackClassifier) else FeedbackClassifier.load(best_model_dir(model))
     examples = load_examples(data, format=format, columns=columns, label_map=label_map, **reader_options)
     return evaluate_examples(clf, examples)

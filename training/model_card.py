@@ -35,6 +35,8 @@ def render_model_card(config: dict[str, Any], metrics: dict[str, Any] | None) ->
         "## Training data",
         f"- data: `{args.get('data')}` (format {args.get('format')}), fingerprint `{config.get('data_fingerprint', '-')}`",
         f"- evaluation data: `{args.get('dev_data') or ('held-out ' + str(args.get('dev_fraction')) + ' of data')}`",
+        f"- training answers: {config.get('n_train', config.get('n_examples'))}, evaluation answers: {config.get('n_dev', '-')}, "
+        f"rows dropped by validation: {config.get('dropped_rows', 0)}",
         "",
     ]
     if metrics:
@@ -60,6 +62,21 @@ def render_model_card(config: dict[str, Any], metrics: dict[str, Any] | None) ->
             rows = [[label, v["precision"], v["recall"], v["f1"], v["support"]]
                     for label, v in metrics["themes"]["per_label"].items()]
             parts += ["### Per theme", _table(rows, ["theme", "precision", "recall", "F1", "support"]), ""]
+        if metrics.get("theme_confusion"):
+            rows = [[label, v["support"], v["missed"],
+                     ", ".join(f"{k} ({n})" for k, n in list(v["predicted_instead"].items())[:3]) or "-",
+                     v["false_positives"]]
+                    for label, v in metrics["theme_confusion"].items() if v["missed"] or v["false_positives"]]
+            if rows:
+                parts += ["### Confusion between themes",
+                          "When a theme is missed, which themes were predicted instead (answers).", "",
+                          _table(rows, ["gold theme", "support", "missed", "predicted instead", "false positives"]), ""]
+        if metrics.get("calibration"):
+            names = {"theme_confidence": "confidence of predicted themes", "theme_probability": "probability of every theme",
+                     "sentiment": "overall sentiment"}
+            rows = [[names.get(k, k), v["ece"], v["n"]] for k, v in metrics["calibration"].items()]
+            parts += ["### Calibration", "Expected calibration error (0 = a confidence of 0.8 is right 80% of the time).", "",
+                      _table(rows, ["what", "ECE", "n"]), ""]
         if "nps_bands" in metrics:
             rows = [[band, v["n"], v["negative"], v["neutral"], v["positive"], v["share_negative_or_neutral"]]
                     for band, v in metrics["nps_bands"].items()]

@@ -1,20 +1,44 @@
-"""``train``: the plain function behind ``nps-nlp train``."""
+"""``train``: the plain function behind ``nps-nlp train``.
+
+A run writes one directory::
+
+    OUTPUT/
+        model-best/      the model to use (loadable: FeedbackClassifier.load, nps-nlp classify --model OUTPUT)
+        model-last/      the model as training left it
+        config.toml      the resolved config: rerun with ``nps-nlp train OUTPUT/config.toml``
+        metrics.json     dev-set metrics (when there is dev data), data fingerprints, timings
+        validation.json  what validation dropped (``drop_invalid``) and its notices
+        training.log     what happened, step by step
+
+*Best* and *last* for this classifier: ``FeedbackClassifier.fit`` already early-stops on its own held-out
+validation share (``train.validation_fraction``): it picks the epoch with the best validation score, tunes
+the per-theme thresholds on that share and (frozen encoder) refits the heads on all training answers for that
+many epochs. So the state training ends in *is* its best checkpoint, and ``model-best`` is the same model as
+``model-last`` (hard-linked, no extra disk). The two names keep the layout of other tools (spaCy) so that
+scripts and the registry can always point at ``model-best``.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
+import logging
+import os
 import shutil
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from nps_nlp import FeedbackClassifier
-from nps_nlp.datasets import Example, load_examples, train_dev_split
-from nps_nlp.errors import DataValidationError
+from nps_nlp.datasets import Example, train_dev_split
 from training.config import TrainingArguments
 from training.evaluate import evaluate_examples
 from training.model_card import render_model_card
+from training.validate import ValidationReport, validate_data, write_report
+
+log = logging.getLogger("training")
 
 
 def fingerprint(path: str | Path) -> str:
@@ -28,56 +52,182 @@ def fingerprint(path: str | Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def _load(args: TrainingArguments, path: str) -> list[Example]:
-    examples = load_examples(path, format=args.format, columns=args.columns or None, label_map=args.label_map)
-    if args.languages:
-        examples = [e for e in examples if e.lang in set(args.languages)]
-    return examples
+def best_model_dir(path: str | Path) -> Path:
+    """A model directory, or a training run directory (then its ``model-best/``)."""
+    path = Path(path)
+    if not (path / "config.json").is_file() and (path / "model-best" / "config.json").is_file():
+        return path / "model-best"
+    return path
+
+
+def load_training_data(args: TrainingArguments) -> tuple[list[Example], list[Example], dict[str, ValidationReport]]:
+    """Read and validate the training (and dev) data: no compute is spent before this passes.
+
+    Returns:
+        ``(train, dev, reports)`` with one :class:`ValidationReport` per file (``"train"``, ``"dev"``).
+
+    Raises:
+        TrainingDataError: the data has problems (each with its row and a fix).
+    """
+    common: dict[str, Any] = {"format": args.format, "columns": args.columns or None, "label_delimiter": args.label_delimiter,
+              "label_map": args.label_map, "languages": args.languages, "drop_invalid": args.drop_invalid}
+    report = validate_data(args.data, taxonomy=args.taxonomy, min_examples_per_label=args.min_examples_per_label,
+                           **common)
+    reports = {"train": report}
+    examples = report.examples
+    if args.dev_data:
+        labels = sorted({label for e in examples for label in e.themes or {}})
+        known = None if args.taxonomy or not report.notices else labels
+        dev_report = validate_data(args.dev_data, taxonomy=args.taxonomy, min_examples_per_label=0, role="dev",
+                                   known_labels=known, **common)
+        reports["dev"] = dev_report
+        return examples, dev_report.examples, reports
+    if args.dev_fraction > 0:
+        train_set, dev_set = train_dev_split(examples, args.dev_fraction, seed=args.seed)
+        return train_set, dev_set, reports
+    return examples, [], reports
 
 
 def train(args: TrainingArguments, *, show_progress_bar: bool = True) -> dict[str, Any]:
-    """Train a model and write it to ``args.output`` with its config, metrics and model card.
+    """Validate the data, train a model and write the run directory ``args.output`` (see the module doc).
 
-    The model is written to a temporary sibling directory and moved into place at the end, so a failed
-    run never leaves a half-written model where a working one was.
+    Everything is written to a temporary sibling directory first and moved into place at the end, so a
+    failed run never leaves a half-written model, and a previous run in ``args.output`` survives a failure.
+
+    Args:
+        args: the training arguments.
+        show_progress_bar: progress bars for encoding and training epochs.
 
     Returns:
-        ``{"output": path, "metrics": ..., "seconds": ...}``.
+        ``{"output", "model_best", "model_last", "metrics", "validation", "seconds", "registered"}``.
 
     Raises:
-        DataValidationError: the data has nothing to train on (checked before any compute).
+        TrainingDataError: the data failed validation (raised before any compute).
+        ConfigError, TaxonomyError, EncoderError: bad settings.
     """
     started = time.perf_counter()
-    examples = _load(args, args.data)
-    if args.dev_data:
-        train_set, dev_set = examples, _load(args, args.dev_data)
-    elif args.dev_fraction > 0:
-        train_set, dev_set = train_dev_split(examples, args.dev_fraction, seed=args.seed)
-    else:
-        train_set, dev_set = examples, []
-    if not train_set:
-        raise DataValidationError(f"no training examples in {args.data}"
-                                  + (f" for languages {args.languages}" if args.languages else ""))
+    output = Path(args.output)
+    train_set, dev_set, reports = load_training_data(args)
+    tmp = output.with_name(f".{output.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    handler = logging.FileHandler(tmp / "training.log", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%Y-%m-%d %H:%M:%S"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    try:
+        result = _run(args, train_set, dev_set, reports, tmp, show_progress_bar, started)
+        log.info("done in %.1f s", time.perf_counter() - started)
+    except BaseException:
+        log.removeHandler(handler)
+        handler.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    log.removeHandler(handler)
+    handler.close()
+    _replace(tmp, output)
+    result.update(output=str(output), model_best=str(output / "model-best"), model_last=str(output / "model-last"),
+                  seconds=round(time.perf_counter() - started, 1))
+    if args.register:
+        from nps_nlp._settings import get_settings
+        from nps_nlp.registry import ModelRegistry
+
+        registry = ModelRegistry(args.registry or get_settings().registry_dir)
+        entry = registry.register(output / "model-best", model_id=args.model_id)
+        result["registered"] = {"id": entry.id, "registry": str(registry.root), "path": str(entry.path)}
+    return result
+
+
+def _run(args: TrainingArguments, train_set: list[Example], dev_set: list[Example],
+         reports: dict[str, ValidationReport], tmp: Path, show_progress_bar: bool, started: float) -> dict[str, Any]:
+    log.info("nps-nlp training run: mode %s, output %s", args.mode, args.output)
+    for role, report in reports.items():
+        log.info("%s data %s: %d rows read, %d used, %d problem(s) dropped", role, report.path, report.n_rows,
+                 len(report.examples), len(report.dropped))
+        for problem in report.dropped:
+            log.info("  dropped: %s", problem)
+        for notice in report.notices:
+            log.info("  notice: %s", notice)
+    themes = Counter(label for e in train_set for label in e.themes or {})
+    log.info("training on %d answers (%s), evaluating on %d; themes: %s", len(train_set),
+             ", ".join(f"{k} {v}" for k, v in sorted(Counter(e.lang or "?" for e in train_set).items())), len(dev_set),
+             ", ".join(f"{k} {v}" for k, v in themes.most_common()) or "none")
+    (tmp / "config.toml").write_text(f"# resolved config of this run; rerun with: nps-nlp train {args.output}/config.toml\n"
+                                     + args.to_toml(), encoding="utf-8")
+    write_report(reports["train"], tmp / "validation.json")
+    if "dev" in reports:
+        write_report(reports["dev"], tmp / "validation-dev.json")
+
+    texts = [e.text for e in train_set]
+    encoder = args.encoder
+    contrastive_dir = tmp / "_contrastive-encoder"
+    if args.mode == "contrastive":
+        from nps_nlp._settings import DEFAULT_ENCODER
+        from training.contrastive import contrastive_finetune
+
+        step = time.perf_counter()
+        extra: dict[str, Any] = {}
+        if "sentiments" in inspect.signature(contrastive_finetune).parameters:
+            extra["sentiments"] = [e.sentiment for e in train_set]
+        labels: list[Any] = [e.themes or {} for e in train_set]
+        encoder = str(contrastive_finetune(
+            texts, labels, encoder=args.encoder or DEFAULT_ENCODER,
+            output_dir=contrastive_dir, epochs=args.contrastive_epochs,
+            pairs_per_example=args.contrastive_pairs_per_example, seed=args.seed,
+            show_progress_bar=show_progress_bar, **extra))
+        log.info("contrastive encoder tuning: %.1f s", time.perf_counter() - step)
     clf = FeedbackClassifier(
-        encoder=args.encoder, taxonomy=args.taxonomy, finetune_layers=args.finetune_layers, epochs=args.epochs,
+        encoder=encoder, taxonomy=args.taxonomy, finetune_layers=args.finetune_layers, epochs=args.epochs,
         learning_rate=args.learning_rate, batch_size=args.batch_size, max_length=args.max_length,
         validation_fraction=args.validation_fraction, random_state=args.seed, show_progress_bar=show_progress_bar,
     )
-    clf.fit([e.text for e in train_set], [e.themes for e in train_set], sentiment=[e.sentiment for e in train_set])
+    step = time.perf_counter()
+    clf.fit(texts, [e.themes for e in train_set], sentiment=[e.sentiment for e in train_set])
     train_seconds = time.perf_counter() - started
+    log.info("fit: %.1f s, best epoch %s, internal validation scores %s", time.perf_counter() - step,
+             clf.best_epoch_, json.dumps(clf.validation_scores_))
     metrics = evaluate_examples(clf, dev_set) if dev_set else None
-    output = Path(args.output)
-    tmp = output.with_name(f".{output.name}.tmp")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    meta = {"training_arguments": args.to_dict(), "data_fingerprint": fingerprint(args.data),
-            "train_seconds": round(train_seconds, 1), "name": output.name}
-    clf.save(tmp, metadata=meta)
+    if metrics:
+        log.info("dev metrics: micro-F1 %s, macro-F1 %s (%d answers)", metrics.get("micro_f1"), metrics.get("macro_f1"),
+                 metrics["n_examples"])
+    fingerprints = {"train": fingerprint(args.data), **({"dev": fingerprint(args.dev_data)} if args.dev_data else {})}
+    meta = {"training_arguments": args.to_dict(), "data_fingerprint": fingerprints["train"],
+            "data_fingerprints": fingerprints, "train_seconds": round(train_seconds, 1),
+            "name": Path(args.output).name, "n_train": len(train_set), "n_dev": len(dev_set),
+            "dropped_rows": sum(len(r.dropped) for r in reports.values())}
+    last = clf.save(tmp / "model-last", metadata=meta)
+    shutil.rmtree(contrastive_dir, ignore_errors=True)  # save() keeps the tuned weights inside the model
     if metrics is not None:
-        (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False), encoding="utf-8")
-    config = json.loads((tmp / "config.json").read_text(encoding="utf-8"))
-    (tmp / "README.md").write_text(render_model_card(config, metrics), encoding="utf-8")
+        (last / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False), encoding="utf-8")
+    config = json.loads((last / "config.json").read_text(encoding="utf-8"))
+    (last / "README.md").write_text(render_model_card(config, metrics), encoding="utf-8")
+    shutil.copytree(last, tmp / "model-best", copy_function=_link_or_copy)
+    summary = {"metrics": metrics, "data_fingerprints": fingerprints, "train_seconds": round(train_seconds, 1),
+               "best_epoch": clf.best_epoch_, "internal_validation_scores": clf.validation_scores_,
+               "model_best": "model-last (the classifier early-stops on its validation share; see training/train.py)",
+               "n_train": len(train_set), "n_dev": len(dev_set),
+               "validation": {role: r.to_dict() for role, r in reports.items()}}
+    (tmp / "metrics.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
+    return {"metrics": metrics, "validation": summary["validation"], "registered": None}
+
+
+def _link_or_copy(src: str, dst: str) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+def _replace(tmp: Path, output: Path) -> None:
+    """Move ``tmp`` to ``output``; an existing ``output`` is kept aside until the move has succeeded."""
+    old = output.with_name(f".{output.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
     if output.exists():
-        shutil.rmtree(output)
-    tmp.rename(output)
-    return {"output": str(output), "metrics": metrics, "seconds": round(time.perf_counter() - started, 1)}
+        output.rename(old)
+    try:
+        tmp.rename(output)
+    except OSError:
+        if old.exists():
+            old.rename(output)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
