@@ -138,7 +138,7 @@ def nps_change(current: NpsSummary | Iterable[int | float], previous: NpsSummary
                      round(p_value, 6), p_value < 1 - confidence)
 
 
-PERIODS = {"day": "D", "week": "W-MON", "month": "M"}
+PERIODS = {"day": "D", "week": "W-SUN", "month": "M"}  # W-SUN: weeks end on Sunday, so they start on Monday
 
 
 def nps_trend(scores: Sequence[int | float], timestamps: Sequence[Any], period: str = "month",

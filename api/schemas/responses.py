@@ -41,7 +41,7 @@ class BulkIn(BaseModel):
     """Up to ``NPS_MAX_BULK`` responses. Items are validated one by one: a bad item is reported in its result
     and the good ones are stored."""
 
-    responses: list[dict[str, Any]] = Field(
+    responses: list[Any] = Field(
         min_length=1, json_schema_extra={"items": {"$ref": "#/components/schemas/ResponseIn"}})
 
     model_config = {"json_schema_extra": {"examples": [{"responses": [_EXAMPLE]}]}}
