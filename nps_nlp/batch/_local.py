@@ -48,7 +48,8 @@ class TagReport:
         rows: rows in the output (tagged + rejected).
         rejected: rows that could not be tagged.
         resumed_rows: rows already done by an earlier, interrupted run (0 for a fresh run).
-        seconds: wall time of this run; ``rows_per_s`` rows this run processed per second.
+        seconds: wall time of this run (model loading and assembly included).
+        rows_per_s: rows this run tagged per second of tagging (model loading not included).
         columns: the resolved column mapping.
     """
 
@@ -207,6 +208,7 @@ def tag_file(input: str | Path, output: str | Path, *, pipeline: Pipeline | None
             from nps_nlp.pipeline import FeedbackPipeline
 
             pipeline = FeedbackPipeline.load(model_dir)  # type: ignore[arg-type]  # set above when pipeline is None
+        tag_start = time.perf_counter()
         from tqdm.auto import tqdm
 
         position = state["position"] if state["position"] is not None else reader.start_position()
@@ -230,7 +232,7 @@ def tag_file(input: str | Path, output: str | Path, *, pipeline: Pipeline | None
                     state["complete"] = True
                 checkpoint()
                 bar.update(chunk.end - bar.n)
-                elapsed = time.perf_counter() - start
+                elapsed = time.perf_counter() - tag_start
                 bar.set_postfix_str(f"{state['rows']:,} rows, {(int(state['rows']) - resumed_rows) / max(elapsed, 1e-9):.1f} rows/s")
                 if after_chunk is not None:
                     after_chunk(index + 1)
@@ -240,6 +242,9 @@ def tag_file(input: str | Path, output: str | Path, *, pipeline: Pipeline | None
             checkpoint()
         finally:
             bar.close()
+            tag_seconds = time.perf_counter() - tag_start
+    else:
+        tag_seconds = 0.0
     n_chunks = int(state["done_chunks"])
     write_rejects(rejects_path, [parts_dir / f"part-{i:06d}.rejects.csv" for i in range(n_chunks)])
     _atomic_write(output, lambda f: writer.assemble([parts_dir / f"part-{i:06d}{writer.suffix}" for i in range(n_chunks)], f))
@@ -247,4 +252,4 @@ def tag_file(input: str | Path, output: str | Path, *, pipeline: Pipeline | None
     seconds = time.perf_counter() - start
     rows_total = int(state["rows"])
     return TagReport(output, rejects_path, rows_total, int(state["rejected"]), resumed_rows,
-                     round(seconds, 3), round((rows_total - resumed_rows) / seconds, 2) if seconds > 0 else 0.0, cols)
+                     round(seconds, 3), round((rows_total - resumed_rows) / tag_seconds, 2) if tag_seconds > 0 else 0.0, cols)

@@ -77,6 +77,6 @@ def tag_values(answer: AnalyzedAnswer) -> dict[str, Any]:
 def rejected_values(reason: str, score: float | None = None) -> dict[str, Any]:
     """The tag columns of a row that could not be processed: status, reason and (if valid) score and band."""
     out: dict[str, Any] = dict.fromkeys(TAG_COLUMNS)
-    out.update(nps_status="rejected", nps_error=reason, nps_score=score,
+    out.update(nps_status="rejected", nps_error=reason, nps_score=None if score is None else float(score),
                nps_band=nps_band(score) if score is not None else None, nps_schema_version=SCHEMA_VERSION)
     return out

@@ -1,0 +1,102 @@
+"""``nps-nlp tag``: tag a survey export (CSV/TSV, JSONL, Parquet) locally or on Ray."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from nps_nlp.cli._app import _fail, _parse_columns, app, err
+from nps_nlp.errors import NpsNlpError
+
+
+class Engine(StrEnum):
+    local = "local"
+    ray = "ray"
+
+
+@app.command()
+def tag(
+    input: Annotated[Path, typer.Argument(help="CSV/TSV, JSONL or Parquet file of survey answers.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output file (input columns + tag columns); "
+                                         "a directory of Parquet files with --engine ray.")],
+    input_format: Annotated[str | None, typer.Option(help="csv, tsv, jsonl or parquet (default: from the extension).")] = None,
+    output_format: Annotated[str | None, typer.Option(help="csv, tsv, jsonl or parquet (default: from the extension).")] = None,
+    text_column: Annotated[str | None, typer.Option(help="Column with the answer text (default: text).")] = None,
+    score_column: Annotated[str | None, typer.Option(help="Column with the 0-10 score (default: score, if present).")] = None,
+    id_column: Annotated[str | None, typer.Option(help="Column with the response id (default: id, if present).")] = None,
+    timestamp_column: Annotated[str | None, typer.Option(help="Column with the ISO timestamp (default: timestamp, if present).")] = None,
+    lang_column: Annotated[str | None, typer.Option(help="Column with a per-row language hint (nl, nb, nn, en).")] = None,
+    customer_column: Annotated[str | None, typer.Option(help="Column with the customer id (sent with --to-service).")] = None,
+    segment: Annotated[list[str] | None, typer.Option(help="KEY=COLUMN for team, department, channel, touchpoint, "
+                                                      "country (repeatable).")] = None,
+    model: Annotated[Path | None, typer.Option(help="Model directory (default: NPS_MODEL, the registry's active "
+                                               "model, or models/default).")] = None,
+    lang: Annotated[str | None, typer.Option(help="Language hint for every answer.")] = None,
+    chunk_size: Annotated[int, typer.Option(min=1, help="Rows per chunk (one checkpoint each).")] = 1000,
+    encoding: Annotated[str, typer.Option(help="Encoding of CSV/JSONL input.")] = "utf-8",
+    limit: Annotated[int | None, typer.Option(min=0, help="Tag only the first N rows.")] = None,
+    restart: Annotated[bool, typer.Option(help="Discard an unfinished earlier run instead of resuming it.")] = False,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing output.")] = False,
+    engine: Annotated[Engine, typer.Option(help="local: this machine, resumable; ray: a Ray Data pipeline.")] = Engine.local,
+    address: Annotated[str | None, typer.Option(help="Ray cluster address (default: start a local Ray).")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Ray actors, each with its own model copy.")] = 1,
+    cpus_per_worker: Annotated[float, typer.Option(min=0.1, help="CPUs per Ray actor.")] = 1.0,
+    summary: Annotated[Path | None, typer.Option(help="Also write the summary to this .json or .html file.")] = None,
+    top: Annotated[int, typer.Option(min=1, help="Action points shown in the summary.")] = 5,
+    to_service: Annotated[str | None, typer.Option(help="After tagging, load the responses into the service at this URL.")] = None,
+    api_key: Annotated[str | None, typer.Option(envvar="NPS_API_KEY", help="API key for --to-service (or NPS_API_KEY).")] = None,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Tag every answer of a survey export: language, sentiment, themes, urgency, routing.
+
+    Streams in chunks with bounded memory, resumes after an interruption (run the same command again),
+    lists unprocessable rows in OUTPUT.rejects.csv, and prints a summary (NPS, languages, action points).
+    """
+    from rich.console import Console
+
+    from nps_nlp.batch import ColumnMap, summarize_output, tag_file
+
+    try:
+        segments = _parse_columns(segment)
+        columns = ColumnMap(text=text_column, score=score_column, id=id_column, timestamp=timestamp_column,
+                            lang=lang_column, customer=customer_column, segments=segments)
+        if engine is Engine.ray:
+            from nps_nlp.batch._ray import tag_file_ray
+
+            report = tag_file_ray(input, output, model=model, columns=columns, input_format=input_format, lang=lang,
+                                  address=address, workers=workers, cpus_per_worker=cpus_per_worker,
+                                  chunk_size=chunk_size, overwrite=overwrite)
+        else:
+            if address is not None or workers != 1:
+                raise NpsNlpError("--address and --workers need --engine ray")
+            report = tag_file(input, output, model=model, columns=columns, input_format=input_format,
+                              output_format=output_format, chunk_size=chunk_size, lang=lang, encoding=encoding,
+                              limit=limit, restart=restart, overwrite=overwrite, progress=progress)
+        if report.resumed_rows:
+            err.print(f"resumed after {report.resumed_rows:,} rows done by an earlier run")
+        err.print(f"wrote {report.output} ({report.rows:,} rows, {report.rejected:,} rejected -> {report.rejects_path}); "
+                  f"{report.rows_per_s:,.1f} rows/s")
+        from nps_nlp.registry import resolve_model_path
+        from nps_nlp.taxonomy import load_taxonomy
+
+        taxonomy_file = resolve_model_path(model) / "taxonomy.yaml"
+        taxonomy = load_taxonomy(taxonomy_file) if taxonomy_file.is_file() else None
+        result = summarize_output(report.output, report.columns, fmt=None if engine is Engine.ray else output_format,
+                                  taxonomy=taxonomy)
+        Console().print(result.render(top))
+        if summary is not None:
+            result.write(summary, top=max(top, 10))
+            err.print(f"summary written to {summary}")
+        if to_service:
+            from nps_nlp.batch._upload import upload_to_service
+
+            uploaded = upload_to_service(report.output, to_service, api_key, report.columns, progress=progress)
+            err.print(f"service: {uploaded.created:,} created, {uploaded.duplicate:,} duplicate, "
+                      f"{len(uploaded.errors):,} refused, {uploaded.skipped:,} rejected rows not sent")
+            for e in uploaded.errors[:10]:
+                err.print(f"  refused {e['external_id']}: {e['error']}")
+    except NpsNlpError as exc:
+        _fail(exc)
