@@ -6,7 +6,6 @@ so the library never imports a web framework.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -46,25 +45,26 @@ def serve(
     """Run the service (api.main:app) with uvicorn: SQLite and the offline model by default."""
     try:
         _require_api()
+        if model is not None and not model.exists():
+            raise NpsNlpError(f"model directory {model} does not exist")
+        overrides: dict[str, object] = {"log_level": log_level}
         if database_url:
-            os.environ["NPS_DATABASE_URL"] = database_url
-        if model:
-            if not model.exists():
-                raise NpsNlpError(f"model directory {model} does not exist")
-            os.environ["NPS_MODEL"] = str(model)
+            overrides["database_url"] = database_url
+        if model is not None:
+            overrides["model"] = model
         if no_auth:
-            os.environ["NPS_REQUIRE_AUTH"] = "false"
-        os.environ["NPS_LOG_LEVEL"] = log_level
+            overrides["require_auth"] = False
+        from api.main import create_app
         from api.settings import load_settings
 
-        settings = load_settings()  # fail here, with the variable names, before uvicorn starts
+        settings = load_settings(**overrides)  # fail here, with the variable names, before uvicorn starts
     except NpsNlpError as exc:
         _fail(exc)
         return
     import uvicorn
 
     err.print(f"nps-nlp service on http://{host}:{port} (docs at /docs), database {settings.database_url.split('@')[-1]}")
-    uvicorn.run("api.main:app", host=host, port=port, log_level=log_level.lower(), access_log=False)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level.lower(), access_log=False)
 
 
 def _database(database_url: str | None):  # type: ignore[no-untyped-def]
