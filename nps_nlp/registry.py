@@ -98,7 +98,7 @@ class ModelRegistry:
             config = json.loads((path / "config.json").read_text(encoding="utf-8"))
         except (FileNotFoundError, json.JSONDecodeError):
             config = {}
-        meta = config.get("metadata") or {}
+        meta = config.get("metadata") or config  # train() stores its metadata at the top level of config.json
         registry_meta = config.get("registry") or {}
         metrics: dict[str, Any] = {}
         if (path / "metrics.json").is_file():

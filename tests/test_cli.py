@@ -60,8 +60,8 @@ def test_train_and_evaluate_on_project_format(tmp_path, tiny_encoder_dir):
                               "--encoder", str(tiny_encoder_dir), "--epochs", "3", "--dev-fraction", "0.3"])
     assert res.exit_code == 0, res.output
     assert {"config.json", "head.safetensors", "README.md", "metrics.json", "taxonomy.yaml"} <= {
-        p.name for p in out.iterdir()}
-    config = json.loads((out / "config.json").read_text())
+        p.name for p in (out / "model-best").iterdir()}
+    config = json.loads((out / "model-best" / "config.json").read_text())
     assert config["training_arguments"]["epochs"] == 3 and config["data_fingerprint"]
     metrics_path = tmp_path / "metrics.json"
     res = runner.invoke(app, ["evaluate", "--model", str(out), "--data", str(data), "--format", "jsonl",
@@ -80,6 +80,6 @@ def test_train_reports_bad_config(tmp_path):
     res = runner.invoke(app, ["train", "--data", str(tmp_path / "nope.jsonl"), "--output", str(tmp_path / "m")])
     assert res.exit_code == 2 and "does not exist" in res.output
     cfg = tmp_path / "c.toml"
-    cfg.write_text('[train]\ndata = "x"\noutput = "y"\nbogus = 1\n')
+    cfg.write_text('[data]\npath = "x"\n[output]\npath = "y"\n[train]\nbogus = 1\n')
     res = runner.invoke(app, ["train", "--config", str(cfg)])
-    assert res.exit_code == 2 and "unknown config keys: bogus" in res.output
+    assert res.exit_code == 2 and "unknown config key 'train.bogus'" in res.output

@@ -8,8 +8,9 @@ replicates give the 95% confidence interval; the share of replicates with B > A 
 
 Themes scored: every theme at least one of the two models can predict (trained or zero-shot): a theme only
 B knows counts as missed by A, and false positives count whether or not the theme occurs in the gold labels
-(gold themes neither model knows are left out). Macro-F1 averages over the themes with gold support. When the data has no theme labels, the overall
-sentiment classes are scored instead (each answer has one gold and one predicted class).
+(gold themes neither model knows are left out). Macro-F1 averages over the themes with gold support.
+When the data has no theme labels, the overall sentiment classes are scored instead (each answer has one
+gold and one predicted class).
 """
 
 from __future__ import annotations

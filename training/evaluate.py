@@ -102,7 +102,9 @@ def evaluate_examples(model: FeedbackClassifier, examples: Sequence[Example], *,
     """Evaluate a model on labelled examples.
 
     Theme metrics use the examples that have theme labels, over the model's themes (gold labels the model
-    cannot predict are reported as ``unknown_gold_labels``). Sentiment metrics use examples with an overall
+    cannot predict are reported as ``unknown_gold_labels``). Micro precision counts every predicted theme,
+    also themes that never occur in the gold labels (listed with their counts in
+    ``themes.predicted_without_gold``); macro averages over the themes with gold support. Sentiment metrics use examples with an overall
     sentiment. ``micro_f1``/``macro_f1`` at the top are for themes, or for sentiment classes when the data
     has no theme labels.
 
@@ -129,7 +131,12 @@ def evaluate_examples(model: FeedbackClassifier, examples: Sequence[Example], *,
         # every theme with gold support or a prediction: false positives of themes absent from the
         # gold labels count against micro precision; macro averages over themes with support only
         scored = [label for label in labels if any(label in g for g in gold) or any(label in p for p in pred)]
-        return label_metrics(gold, pred, scored)
+        block = label_metrics(gold, pred, scored)
+        # per_label keeps the themes with gold support; predictions of the others are listed apart
+        unsupported = {k: sum(k in p for p in pred) for k, v in block["per_label"].items() if not v["support"]}
+        block["per_label"] = {k: v for k, v in block["per_label"].items() if v["support"]}
+        block["predicted_without_gold"] = unsupported
+        return block
 
     sent_idx = [i for i, e in enumerate(examples) if e.sentiment is not None]
     # one forward pass over the labelled answers for what predict() does not expose: every theme's
