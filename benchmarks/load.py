@@ -1,0 +1,166 @@
+"""Load test of the service with a real HTTP client, next to the bare encoder measured in the same run.
+
+    python benchmarks/load.py [--url http://host:port --key KEY] [--requests 300] [--levels 1,8,32]
+                              [--batch-size 64] [--batch-requests 5] [--encoder-n 640]
+
+Without ``--url`` it starts ``nps-nlp serve`` on a free port (temporary SQLite, no auth) and stops it at the
+end. Measures, with httpx (async):
+
+* single-answer ``POST /v1/classify`` at 1, 8 and 32 concurrent clients: throughput and p50/p95/p99 latency;
+* batched classify (``--batch-size`` answers per request, sequential requests): answers/s;
+* the bare encoder (``load_encoder().encode``, batch 64) on the same texts, in this process, while the service
+  is idle.
+
+Texts are the seed answers. Prints a table and writes ``benchmarks/results/load.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _texts() -> list[str]:
+    texts = []
+    for split in ("train", "dev", "test"):
+        for line in (ROOT / "data" / "seed" / f"{split}.jsonl").read_text(encoding="utf-8").splitlines():
+            texts.append(json.loads(line)["text"])
+    return texts
+
+
+def _start_service(tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    cmd = [sys.executable, "-m", "nps_nlp.cli", "serve", "--port", str(port), "--no-auth", "--log-level", "WARNING",
+           "--database-url", f"sqlite:///{tmp / 'load.db'}"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "NPS_MODEL_POLL_S": "0"})
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            sys.exit(f"the service exited with code {proc.returncode}")
+        try:
+            if httpx.get(url + "/readyz", timeout=2).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    proc.terminate()
+    sys.exit("the service did not become ready within 300 s")
+
+
+def _stats(latencies: list[float], n_answers: int, seconds: float) -> dict[str, Any]:
+    ms = np.array(latencies) * 1000
+    return {"requests": len(latencies), "answers": n_answers, "seconds": round(seconds, 2),
+            "answers_per_s": round(n_answers / seconds, 1), "requests_per_s": round(len(latencies) / seconds, 1),
+            "p50_ms": round(float(np.percentile(ms, 50)), 1), "p95_ms": round(float(np.percentile(ms, 95)), 1),
+            "p99_ms": round(float(np.percentile(ms, 99)), 1)}
+
+
+async def _run_level(client: httpx.AsyncClient, texts: list[str], concurrency: int, n_requests: int,
+                     batch: int = 1) -> dict[str, Any]:
+    counter = iter(range(n_requests))
+    latencies: list[float] = []
+
+    async def worker() -> None:
+        for i in counter:
+            answers = [{"text": texts[(i * batch + j) % len(texts)]} for j in range(batch)]
+            t0 = time.perf_counter()
+            r = await client.post("/v1/classify", json={"answers": answers})
+            latencies.append(time.perf_counter() - t0)
+            r.raise_for_status()
+
+    started = time.perf_counter()
+    await asyncio.gather(*[worker() for _ in range(concurrency)])
+    return _stats(latencies, n_requests * batch, time.perf_counter() - started)
+
+
+async def _service_figures(url: str, key: str | None, texts: list[str], args: argparse.Namespace) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    limits = httpx.Limits(max_connections=max(args.levels) + 4, max_keepalive_connections=max(args.levels) + 4)
+    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=300, limits=limits) as client:
+        await _run_level(client, texts, 4, 32)  # warm-up: connections, threads, the encoder's first batches
+        out: dict[str, Any] = {"single": {}}
+        for level in args.levels:
+            out["single"][str(level)] = stats = await _run_level(client, texts, level, args.requests)
+            print(f"single answer, {level:>2} clients: {stats}", flush=True)
+        out["batched"] = await _run_level(client, texts, 1, args.batch_requests, batch=args.batch_size)
+        print(f"batched ({args.batch_size}/request): {out['batched']}", flush=True)
+    return out
+
+
+def _encoder_figure(texts: list[str], n: int) -> dict[str, Any]:
+    from nps_nlp.encoders import load_encoder
+
+    encoder = load_encoder()
+    sample = (texts * (1 + n // len(texts)))[:n]
+    encoder.encode(sample[:64])
+    started = time.perf_counter()
+    for i in range(0, len(sample), 64):
+        encoder.encode(sample[i:i + 64])
+    seconds = time.perf_counter() - started
+    return {"answers": n, "seconds": round(seconds, 2), "answers_per_s": round(n / seconds, 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--url", help="a running service (default: start one)")
+    parser.add_argument("--key", help="API key for --url (scope classify)")
+    parser.add_argument("--requests", type=int, default=300, help="single-answer requests per concurrency level")
+    parser.add_argument("--levels", type=lambda s: [int(x) for x in s.split(",")], default=[1, 8, 32])
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--batch-requests", type=int, default=5)
+    parser.add_argument("--encoder-n", type=int, default=640, help="answers for the bare-encoder figure")
+    parser.add_argument("--output", type=Path, default=ROOT / "benchmarks" / "results" / "load.json")
+    args = parser.parse_args()
+    texts = _texts()
+    proc = None
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            if args.url:
+                url = args.url.rstrip("/")
+            else:
+                print("starting nps-nlp serve ...", flush=True)
+                proc, url = _start_service(Path(tmp))
+            service = asyncio.run(_service_figures(url, args.key, texts, args))
+        finally:
+            if proc is not None:
+                proc.terminate()
+                proc.wait(timeout=60)
+    encoder = _encoder_figure(texts, args.encoder_n)
+    print(f"bare encoder (batch 64): {encoder}", flush=True)
+    ratio = round(service["batched"]["answers_per_s"] / encoder["answers_per_s"], 3)
+    result = {"cpus": os.cpu_count(), "url": args.url or "started by the script", "args": {
+        k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "key"},
+        "service": service, "encoder": encoder, "batched_vs_encoder": ratio}
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(result, indent=2))
+    print(f"\n{'job':28s} {'answers/s':>10s} {'p50 ms':>8s} {'p95 ms':>8s} {'p99 ms':>8s}")
+    for level, s in service["single"].items():
+        print(f"{'single, ' + level + ' clients':28s} {s['answers_per_s']:>10} {s['p50_ms']:>8} {s['p95_ms']:>8} {s['p99_ms']:>8}")
+    b = service["batched"]
+    name = f"batched, {args.batch_size}/request"
+    print(f"{name:28s} {b['answers_per_s']:>10} {b['p50_ms']:>8} {b['p95_ms']:>8} {b['p99_ms']:>8}")
+    print(f"{'bare encoder, batch 64':28s} {encoder['answers_per_s']:>10}")
+    print(f"batched classify / bare encoder: {ratio}  (goal >= 0.85); "
+          f"p99 at 8 clients: {service['single'].get('8', {}).get('p99_ms')} ms (goal <= 100)")
+    print(f"written to {args.output}")
+
+
+if __name__ == "__main__":
+    main()
