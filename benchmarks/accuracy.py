@@ -7,6 +7,9 @@ held-out *dev* split of the train files (``train_dev_split``: stable hash of the
     python benchmarks/accuracy.py                       # everything (about 30 min on 2 cores)
     python benchmarks/accuracy.py semeval_en norec      # some tasks
     python benchmarks/accuracy.py --finetune-layers 4   # the same with the top 4 encoder layers trained
+    python benchmarks/accuracy.py semeval_en --contrastive 8   # training mode 2: contrastive encoder tuning
+                                                        # first (8 pairs per answer), then the heads
+    python benchmarks/accuracy.py fewshot               # learning curve with 8/16/32 answers per theme
 
 Prints a table and writes benchmarks/results/accuracy[-ftN].json.
 """
@@ -36,9 +39,23 @@ def semeval(lang: str):
     return train_dev_split(load_examples(SEMEVAL / name, format="semeval2016"))
 
 
+CONTRASTIVE_PAIRS = 0  # set by --contrastive
+
+
 def fit(train, finetune_layers: int) -> tuple[FeedbackClassifier, float]:
     started = time.perf_counter()
-    clf = FeedbackClassifier(finetune_layers=finetune_layers, show_progress_bar=False)
+    encoder = None
+    if CONTRASTIVE_PAIRS:
+        import tempfile
+
+        from nps_nlp._settings import DEFAULT_ENCODER
+        from training.contrastive import contrastive_finetune
+
+        encoder = str(contrastive_finetune(
+            [e.text for e in train], [e.themes for e in train], sentiments=[e.sentiment for e in train],
+            encoder=DEFAULT_ENCODER, output_dir=Path(tempfile.mkdtemp(prefix="nps-contrastive-")),
+            pairs_per_example=CONTRASTIVE_PAIRS, show_progress_bar=False))
+    clf = FeedbackClassifier(encoder=encoder, finetune_layers=finetune_layers, show_progress_bar=False)
     clf.fit([e.text for e in train], [e.themes for e in train], sentiment=[e.sentiment for e in train])
     return clf, time.perf_counter() - started
 
@@ -50,6 +67,55 @@ def summary(metrics: dict) -> dict:
     if "sentiment" in metrics:
         out["sentiment_accuracy"] = metrics["sentiment"]["accuracy"]
     return out
+
+
+def task_semeval_en(ft: int) -> dict:
+    """English only (train en, evaluate en and cross-lingual nl): the quick comparison of training modes."""
+    en_tr, en_dev = semeval("en")
+    _, nl_dev = semeval("nl")
+    clf, secs = fit(en_tr, ft)
+    return {"semeval_en (train en)": {**summary(evaluate_examples(clf, en_dev)), "train_s": round(secs)},
+            "semeval_nl cross-lingual (train en)": summary(evaluate_examples(clf, nl_dev))}
+
+
+def fewshot_sample(train: list, k: int, seed: int = 0) -> list:
+    """At least ``k`` answers per theme (greedy, rarest theme first, like SetFit's sampling), plus ``k``
+    answers without any theme so the model also sees what no theme looks like."""
+    rng = np.random.default_rng(seed)
+    order = [train[i] for i in rng.permutation(len(train))]
+    counts: dict[str, int] = {}
+    for e in order:
+        for t in e.themes:
+            counts[t] = counts.get(t, 0) + 1
+    picked, have = [], dict.fromkeys(counts, 0)
+    for theme in sorted(counts, key=counts.get):
+        for e in order:
+            if have[theme] >= k:
+                break
+            if theme in e.themes and e not in picked:
+                picked.append(e)
+                for t in e.themes:
+                    have[t] += 1
+    picked += [e for e in order if not e.themes][:k]
+    return picked
+
+
+def task_fewshot(ft: int) -> dict:
+    """Learning curve on SemEval-2016 en and nl: 8, 16, 32 answers per theme against all training data."""
+    res = {}
+    for lang in ("en", "nl"):
+        train, dev = semeval(lang)
+        full, secs = fit(train, ft)
+        full_f1 = evaluate_examples(full, dev)["micro_f1"]
+        res[f"fewshot semeval_{lang} all ({len(train)} answers)"] = {"micro_f1": full_f1, "train_s": round(secs)}
+        for k in (8, 16, 32):
+            sample = fewshot_sample(train, k)
+            clf, secs = fit(sample, ft)
+            f1 = evaluate_examples(clf, dev)["micro_f1"]
+            res[f"fewshot semeval_{lang} {k}/theme ({len(sample)} answers)"] = {
+                "micro_f1": f1, "share_of_full": round(f1 / full_f1, 3), "train_s": round(secs)}
+        print(json.dumps(res, indent=1), flush=True)
+    return res
 
 
 def task_semeval(ft: int) -> dict:
@@ -93,14 +159,19 @@ def task_default_model(ft: int) -> dict:
     }
 
 
-TASKS = {"semeval": task_semeval, "norec": task_norec, "mams": task_mams, "default": task_default_model}
+TASKS = {"semeval_en": task_semeval_en, "fewshot": task_fewshot, "semeval": task_semeval,
+          "norec": task_norec, "mams": task_mams, "default": task_default_model}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("tasks", nargs="*", help=f"any of {', '.join(TASKS)} (default: all)")
     parser.add_argument("--finetune-layers", type=int, default=0)
+    parser.add_argument("--contrastive", type=int, default=0, metavar="PAIRS",
+                        help="training mode 2: contrastive encoder tuning with PAIRS pairs per answer first")
     args = parser.parse_args()
+    global CONTRASTIVE_PAIRS
+    CONTRASTIVE_PAIRS = args.contrastive
     if not DATA.exists():
         sys.exit(f"{DATA} not found: the external data must sit at ../shared/data")
     results = {}
@@ -111,6 +182,7 @@ def main() -> None:
         results.update(TASKS[name](args.finetune_layers))
         print(json.dumps(results, indent=1), flush=True)
     suffix = f"-ft{args.finetune_layers}" if args.finetune_layers else ""
+    suffix += f"-contrastive{args.contrastive}" if args.contrastive else ""
     out = ROOT / "benchmarks" / "results" / f"accuracy{suffix}.json"
     previous = json.loads(out.read_text()) if out.exists() else {}
     previous.update(results)
