@@ -90,6 +90,27 @@ async def _run_level(client: httpx.AsyncClient, texts: list[str], concurrency: i
     return _stats(latencies, n_requests * batch, time.perf_counter() - started)
 
 
+async def _batch_counters(client: httpx.AsyncClient) -> tuple[float, float]:
+    """(answers, batches) so far, from the service's Prometheus metrics."""
+    total = count = 0.0
+    for line in (await client.get("/metrics")).text.splitlines():
+        if line.startswith("nps_microbatch_size_sum"):
+            total = float(line.split()[-1])
+        elif line.startswith("nps_microbatch_size_count"):
+            count = float(line.split()[-1])
+    return total, count
+
+
+async def _measure(client: httpx.AsyncClient, texts: list[str], concurrency: int, n_requests: int,
+                   batch: int = 1) -> dict[str, Any]:
+    before = await _batch_counters(client)
+    stats = await _run_level(client, texts, concurrency, n_requests, batch)
+    after = await _batch_counters(client)
+    batches = after[1] - before[1]
+    stats["mean_microbatch"] = round((after[0] - before[0]) / batches, 1) if batches else None
+    return stats
+
+
 async def _service_figures(url: str, key: str | None, texts: list[str], args: argparse.Namespace) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     limits = httpx.Limits(max_connections=max(args.levels) + 4, max_keepalive_connections=max(args.levels) + 4)
@@ -97,9 +118,9 @@ async def _service_figures(url: str, key: str | None, texts: list[str], args: ar
         await _run_level(client, texts, 4, 32)  # warm-up: connections, threads, the encoder's first batches
         out: dict[str, Any] = {"single": {}}
         for level in args.levels:
-            out["single"][str(level)] = stats = await _run_level(client, texts, level, args.requests)
+            out["single"][str(level)] = stats = await _measure(client, texts, level, args.requests)
             print(f"single answer, {level:>2} clients: {stats}", flush=True)
-        out["batched"] = await _run_level(client, texts, 1, args.batch_requests, batch=args.batch_size)
+        out["batched"] = await _measure(client, texts, 1, args.batch_requests, batch=args.batch_size)
         print(f"batched ({args.batch_size}/request): {out['batched']}", flush=True)
     return out
 
@@ -129,6 +150,7 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=ROOT / "benchmarks" / "results" / "load.json")
     args = parser.parse_args()
     texts = _texts()
+    load_before = os.getloadavg()
     proc = None
     with tempfile.TemporaryDirectory() as tmp:
         try:
@@ -145,7 +167,8 @@ def main() -> None:
     encoder = _encoder_figure(texts, args.encoder_n)
     print(f"bare encoder (batch 64): {encoder}", flush=True)
     ratio = round(service["batched"]["answers_per_s"] / encoder["answers_per_s"], 3)
-    result = {"cpus": os.cpu_count(), "url": args.url or "started by the script", "args": {
+    result = {"cpus": os.cpu_count(), "loadavg_1m_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
+              "url": args.url or "started by the script", "args": {
         k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "key"},
         "service": service, "encoder": encoder, "batched_vs_encoder": ratio}
     args.output.parent.mkdir(parents=True, exist_ok=True)
@@ -159,6 +182,8 @@ def main() -> None:
     print(f"{'bare encoder, batch 64':28s} {encoder['answers_per_s']:>10}")
     print(f"batched classify / bare encoder: {ratio}  (goal >= 0.85); "
           f"p99 at 8 clients: {service['single'].get('8', {}).get('p99_ms')} ms (goal <= 100)")
+    print(f"load average (1 min) before/after: {result['loadavg_1m_before_after']} on {os.cpu_count()} CPUs "
+          "(other work on the machine slows every figure)")
     print(f"written to {args.output}")
 
 

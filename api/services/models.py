@@ -17,6 +17,9 @@ from nps_nlp.registry import ModelRegistry, shipped_default_model
 log = logging.getLogger("nps_nlp.api.models")
 
 
+WARM_UP = ["The invoice was wrong.", "De factuur klopte niet.", "Fakturaen var feil.", "Rekninga var feil."]
+
+
 class Pipeline(Protocol):
     """What the service needs from a pipeline (``FeedbackPipeline`` or a test double)."""
 
@@ -104,6 +107,8 @@ class ModelManager:
             path, model_id, source, version = self._resolve()
             log.info("loading model", extra={"model_id": model_id, "path": str(path), "source": source})
             pipeline = self.loader(path)
+            # warm up before serving: lazy parts (language detector, first forward pass) load now, not on a request
+            pipeline.analyze(WARM_UP, [0, 5, 9, 10], None)
             self._current = LoadedModel(pipeline, model_id, path, source, version)
             log.info("model active", extra={"model_id": model_id})
             return self._current
