@@ -65,7 +65,7 @@ def get_batcher(state: StateDep) -> MicroBatcher:
 
 
 SettingsDep = Annotated[ServiceSettings, Depends(get_settings)]
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]  # commit before the response is sent
 ModelDep = Annotated[LoadedModel, Depends(get_model)]
 BatcherDep = Annotated[MicroBatcher, Depends(get_batcher)]
 
