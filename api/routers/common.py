@@ -36,11 +36,12 @@ def filters(
     channel: Annotated[str | None, Query()] = None,
     touchpoint: Annotated[str | None, Query()] = None,
     country: Annotated[str | None, Query()] = None,
+    customer_id: Annotated[str | None, Query(description="one customer or account")] = None,
 ) -> Filters:
     from api.schemas.common import parse_timestamp
 
     return Filters(parse_timestamp(since) if since else None, parse_timestamp(until) if until else None,
-                   team, department, channel, touchpoint, country)
+                   team, department, channel, touchpoint, country, customer_id)
 
 
 FiltersDep = Annotated[Filters, Depends(filters)]

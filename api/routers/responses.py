@@ -118,13 +118,11 @@ async def ingest_bulk(body: BulkIn, state: StateDep, batcher: BatcherDep, _: Ing
 @router.get("", response_model=ResponseListOut, responses=ERRORS)
 def list_responses(session: SessionDep, filters: FiltersDep, _: ReadKey,
                    limit: Annotated[int, Query(ge=1, le=1000)] = 100, offset: Annotated[int, Query(ge=0)] = 0,
-                   urgent: bool | None = None, customer_id: str | None = None) -> ResponseListOut:
+                   urgent: bool | None = None) -> ResponseListOut:
     """Stored responses, newest first, filtered by time window and segments."""
     query = filters.apply(select(Response))
     if urgent is not None:
         query = query.where(Response.urgent == urgent)
-    if customer_id is not None:
-        query = query.where(Response.customer_id == customer_id)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(query.order_by(Response.timestamp.desc(), Response.id.desc()).limit(limit).offset(offset)).all()
     alert_ids = dict(session.execute(select(Alert.response_id, Alert.id).where(Alert.response_id.in_([r.id for r in rows]))).all())

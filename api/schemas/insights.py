@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 Period = Literal["day", "week", "month"]
-SegmentName = Literal["team", "department", "channel", "touchpoint", "country"]
+SegmentName = Literal["team", "department", "channel", "touchpoint", "country", "customer_id"]
 
 
 class NpsSummaryOut(BaseModel):

@@ -29,6 +29,7 @@ class Filters:
     channel: str | None = None
     touchpoint: str | None = None
     country: str | None = None
+    customer_id: str | None = None
 
     def apply(self, select_: Q) -> Q:
         query: Any = select_
@@ -36,7 +37,7 @@ class Filters:
             query = query.where(Response.timestamp >= self.since)
         if self.until is not None:
             query = query.where(Response.timestamp < self.until)
-        for name in SEGMENTS:
+        for name in (*SEGMENTS, "customer_id"):
             value = getattr(self, name)
             if value is not None:
                 query = query.where(getattr(Response, name) == value)

@@ -114,6 +114,9 @@ def test_nps_matches_a_hand_computation(service):
     assert body["change"]["significant"] is expected.significant
     for seg in body["segments"]:
         assert seg["summary"]["nps"] == pytest.approx(_nps([a["score"] for a in sent if a["segments"]["team"] == seg["value"]]), abs=1e-3)
+    per_customer = {s["value"]: s["summary"] for s in client.get("/v1/nps", params={"by": "customer_id"}).json()["segments"]}
+    assert per_customer["acct-7"]["nps"] == pytest.approx(_nps([a["score"] for a in sent if a["customer_id"] == "acct-7"]), abs=1e-3)
+    assert client.get("/v1/nps", params={"customer_id": "acct-7"}).json()["overall"] == per_customer["acct-7"]
     no = client.get("/v1/nps", params={"country": "NO", "since": "2024-04-01T00:00:00Z"}).json()
     hand = [a["score"] for a in sent if a["segments"]["country"] == "NO" and a["timestamp"] >= "2024-04"]
     assert no["overall"]["n"] == len(hand) and no["overall"]["nps"] == pytest.approx(_nps(hand), abs=1e-3)
