@@ -58,7 +58,7 @@ def tag_file_ray(input: str | Path, output: str | Path, *, model: str | Path | N
                  pipeline_factory: Callable[[], Pipeline] | None = None, columns: ColumnMap | None = None,
                  input_format: str | None = None, lang: str | None = None, address: str | None = None,
                  workers: int = 1, cpus_per_worker: float = 1.0, chunk_size: int = 1000, overwrite: bool = False,
-                 object_store_mb: int = 256) -> TagReport:
+                 object_store_mb: int = 256, limit: int | None = None) -> TagReport:
     """Tag a file on Ray: a local Ray started for the job, or the cluster at ``address``.
 
     Args:
@@ -72,6 +72,7 @@ def tag_file_ray(input: str | Path, output: str | Path, *, model: str | Path | N
         cpus_per_worker: CPUs each actor reserves (and torch threads it uses).
         overwrite: replace an existing output directory.
         object_store_mb: object store size of a local Ray.
+        limit: tag only the first ``limit`` rows.
 
     Raises:
         MissingDependencyError: ray is not installed (``pip install 'nps-nlp[ray]'``).
@@ -122,6 +123,8 @@ def tag_file_ray(input: str | Path, output: str | Path, *, model: str | Path | N
             dataset = ray.data.read_json(path, lines=True)
         else:
             dataset = ray.data.read_parquet(path)
+        if limit is not None:
+            dataset = dataset.limit(limit)
         tagged = dataset.map_batches(TaggerActor, fn_constructor_args=(pipeline_factory, cols.to_dict(), lang),
                                      concurrency=workers, num_cpus=cpus_per_worker, batch_size=chunk_size,
                                      batch_format="pyarrow")

@@ -20,7 +20,7 @@ SCHEMA_VERSION = "1"
 
 #: (column, Arrow type, meaning) of every tag column, in output order.
 TAG_FIELDS: tuple[tuple[str, pa.DataType, str], ...] = (
-    ("nps_status", pa.string(), "ok, or rejected (then every other tag column is empty and nps_error says why)"),
+    ("nps_status", pa.string(), "ok, or rejected: nps_error says why; the other tags are empty except nps_score and nps_band"),
     ("nps_error", pa.string(), "why the row was rejected; empty for ok rows"),
     ("nps_lang", pa.string(), "nl, nb, nn, en, other or und"),
     ("nps_lang_confidence", pa.float64(), "0..1"),
