@@ -26,7 +26,7 @@ from api.deps import AppState
 from api.observability import Metrics, configure_logging
 from api.routers import alerts, classify, insights, responses, system, teams
 from api.services.batcher import MicroBatcher
-from api.services.models import ModelManager, Pipeline
+from api.services.models import LoadedModel, ModelManager, Pipeline
 from api.services.outbox import OutboxWorker
 from api.settings import ServiceSettings, load_settings
 
@@ -70,7 +70,11 @@ def create_app(settings: ServiceSettings | None = None, pipeline: Pipeline | Non
             worker.start()
         watch = None
         if conf.model_poll_s > 0 and conf.model is None and manager.current.source != "injected":
-            watch = asyncio.create_task(_watch(manager, metrics, conf.model_poll_s), name="nps-model-watch")
+            def reloaded(loaded: LoadedModel) -> None:
+                metrics.reloads.inc()
+                metrics.set_model(loaded.model_id)
+
+            watch = asyncio.create_task(manager.watch(conf.model_poll_s, reloaded), name="nps-model-watch")
         app.state.nps = state
         if conf.require_auth:
             n_keys = await asyncio.to_thread(_count_keys, db)
@@ -107,18 +111,6 @@ def _version() -> str:
 def _count_keys(db: Database) -> int:
     with db.session() as s:
         return s.scalar(select(func.count()).select_from(ApiKey).where(ApiKey.revoked_at.is_(None))) or 0
-
-
-async def _watch(manager: ModelManager, metrics: Metrics, interval_s: float) -> None:
-    while True:
-        await asyncio.sleep(interval_s)
-        try:
-            if await asyncio.to_thread(manager.stale):
-                loaded = await asyncio.to_thread(manager.load)
-                metrics.reloads.inc()
-                metrics.set_model(loaded.model_id)
-        except Exception:
-            log.exception("model reload failed; still serving the previous model")
 
 
 async def _observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

@@ -119,12 +119,14 @@ class ModelManager:
             return False
         return self.registry.active_version() != self._current.registry_version
 
-    async def watch(self, interval_s: float) -> None:
+    async def watch(self, interval_s: float, on_reload: Callable[[LoadedModel], None] | None = None) -> None:
         """Poll the registry and reload when a new model was promoted (runs until cancelled)."""
         while True:
             await asyncio.sleep(interval_s)
             try:
                 if await asyncio.to_thread(self.stale):
-                    await asyncio.to_thread(self.load)
+                    loaded = await asyncio.to_thread(self.load)
+                    if on_reload is not None:
+                        on_reload(loaded)
             except Exception:  # keep serving the old model; the next poll retries
                 log.exception("model reload failed; still serving the previous model")

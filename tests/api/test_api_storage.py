@@ -208,3 +208,32 @@ def test_alert_lifecycle_with_history(svc):
     assert [a["id"] for a in c.get("/v1/alerts?overdue=true", headers=h).json()["items"]] == [others[0]["id"]]
     assert {t["team"]: t for t in c.get("/v1/teams", headers=h).json()["items"]}[others[0]["team"] or "unassigned"][
         "overdue_alerts"] == 1
+
+
+def test_concurrent_writer_race_turns_into_duplicates_without_double_alerts(db_url):
+    """Another request stored an id between our duplicate check and our insert: the unique constraint
+    catches it, that item becomes a duplicate, the others are still stored, and no alert is made twice."""
+    from api_fakes import FakePipeline
+    from sqlalchemy import func, select
+
+    from api.db import Alert, Database, OutboxEvent, Response, migrate
+    from api.schemas.responses import ResponseIn
+    from api.services import store
+    from api.settings import ServiceSettings
+
+    db = Database(db_url)
+    migrate(db)
+    settings = ServiceSettings(database_url=db_url, webhook_urls=["http://127.0.0.1:9/hook"], webhook_secret="x")
+    items = [ResponseIn(external_id=f"race-{i}", score=1, text="The site is down, I am cancelling") for i in range(3)]
+    answers = FakePipeline().analyze([i.text for i in items], [i.score for i in items])
+    with db.session() as s:  # the "other request" wins the race for race-1
+        assert store.store(s, items[1:2], answers[1:2], "m", settings) == [("created", 1)]
+    with db.session() as s:
+        out = store.store(s, items, answers, "m", settings)
+    assert [status for status, _ in out] == ["created", "duplicate", "created"]
+    assert out[1][1] == 1
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Response)) == 3
+        assert s.scalar(select(func.count()).select_from(Alert)) == 3
+        assert s.scalar(select(func.count()).select_from(OutboxEvent)) == 3
+    db.dispose()
