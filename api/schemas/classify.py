@@ -12,7 +12,7 @@ from api.schemas.common import AnalysisOut, Lang, Score
 class ClassifyItemIn(BaseModel):
     text: str = Field(description="the open answer (may be empty)", examples=["Great staff but the invoice was wrong again"])
     score: Score | None = None
-    lang: Lang | None = Field(default=None, description="language hint (nl, nb, nn, en); detected when absent")
+    lang: Lang = Field(default=None, description="language hint (nl, nb, nn, en); detected when absent")
     id: str | None = Field(default=None, max_length=200, description="your id, echoed back")
     metadata: dict[str, Any] | None = Field(default=None, description="anything you want echoed back")
 

@@ -5,11 +5,27 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from api.settings import SEGMENTS
 
-Lang = Literal["nl", "nb", "nn", "en"]
+
+def _lang_hint(value: object) -> object:
+    """``nl``/``nb``/``nn``/``en`` stay, ``no`` means Bokmål, the library's own ``und``/``other`` (and ``""``)
+    mean "detect it"; anything else is an error that lists the choices."""
+    if value is None or not isinstance(value, str):
+        return value
+    code = value.strip().lower()
+    if code in ("", "und", "other"):
+        return None
+    if code == "no":
+        return "nb"
+    if code not in ("nl", "nb", "nn", "en"):
+        raise ValueError(f"language hint {value!r} is not supported; use nl, nb, nn or en, or leave it out to detect it")
+    return code
+
+
+Lang = Annotated[Literal["nl", "nb", "nn", "en"] | None, BeforeValidator(_lang_hint)]
 Score = Annotated[int, Field(ge=0, le=10, strict=True, description="0-10 likelihood to recommend")]
 
 

@@ -22,7 +22,7 @@ class ResponseIn(BaseModel):
     text: str = Field(description="the open answer (may be empty)")
     timestamp: datetime | None = Field(default=None, description="ISO-8601; naive means UTC; default now")
     customer_id: str | None = Field(default=None, max_length=200)
-    lang: Lang | None = Field(default=None, description="language hint; detected when absent")
+    lang: Lang = Field(default=None, description="language hint; detected when absent")
     segments: Segments = Field(default_factory=Segments)
 
     model_config = {"json_schema_extra": {"examples": [_EXAMPLE]}}

@@ -75,7 +75,7 @@ def test_auth_can_be_switched_off(make_client, sqlite_url):
     ([{"text": "x", "score": 11}], 422, "answers[0].score: Input should be less than or equal to 10"),
     ([{"text": "x", "score": -1}], 422, "answers[0].score"),
     ([{"text": "x", "score": 7.5}], 422, "answers[0].score"),
-    ([{"text": "x", "lang": "de"}], 422, "answers[0].lang"),
+    ([{"text": "x", "lang": "de"}], 422, "answers[0].lang: language hint 'de' is not supported"),
     ([{"score": 3}], 422, "answers[0].text: Field required"),
     ([], 422, "answers"),
     ([{"text": "x" * 201}], 422, "over the limit of 200 (NPS_MAX_TEXT_CHARS)"),
@@ -87,6 +87,13 @@ def test_bad_input_gets_a_clear_4xx(make_client, sqlite_url, answers, status, ne
     assert r.status_code == status, r.text
     body = r.json()
     assert needle in body["detail"] + " ".join(body["problems"])
+
+
+@pytest.mark.parametrize(("hint", "lang"), [("NL", "nl"), ("no", "nb"), ("und", "en"), ("other", "en"), ("", "en"), (None, "en")])
+def test_language_hints(client, admin, hint, lang):
+    r = client.post("/v1/classify", headers=admin, json={"answers": [{"text": "Great staff", "lang": hint}]})
+    assert r.status_code == 200, r.text
+    assert r.json()["results"][0]["lang"] == lang  # the fake pipeline answers "en" when it gets no hint
 
 
 def test_malformed_json_is_422(client, admin):
