@@ -237,3 +237,25 @@ def test_concurrent_writer_race_turns_into_duplicates_without_double_alerts(db_u
         assert s.scalar(select(func.count()).select_from(Alert)) == 3
         assert s.scalar(select(func.count()).select_from(OutboxEvent)) == 3
     db.dispose()
+
+
+def test_bulk_accepts_what_the_batch_tagger_uploads(make_client, sqlite_url):
+    """The contract with ``nps-nlp tag --to-service``: its bulk items are accepted as they are."""
+    import pandas as pd
+
+    batch_upload = pytest.importorskip("nps_nlp.batch._upload")
+    from nps_nlp.batch._rows import ColumnMap
+
+    columns = ColumnMap(text="comment", id="rid", timestamp="ts", customer="acct", segments={"team": "grp", "country": "land"})
+    rows = [{"rid": 1, "comment": "De factuur klopt niet", "nps_score": 3.0, "nps_lang": "nl", "ts": pd.Timestamp("2024-05-01 10:00"),
+             "acct": "a-1", "grp": "north", "land": "NL"},
+            {"rid": 2, "comment": "🙂", "nps_score": 10, "nps_lang": "und", "ts": "2024-05-02T10:00:00Z", "acct": None,
+             "grp": None, "land": None},
+            {"rid": 3, "comment": "Sehr gut", "nps_score": 9.0, "nps_lang": "other", "ts": None, "acct": "a-2", "grp": "south",
+             "land": "DE"}]
+    payload = [batch_upload.response_payload(row, columns) for row in rows]
+    c = make_client(sqlite_url, require_auth=False)
+    body = c.post("/v1/responses/bulk", json={"responses": payload}).json()
+    assert (body["created"], body["errors"]) == (3, 0), body
+    stored = c.get("/v1/responses/1").json()
+    assert stored["segments"]["team"] == "north" and stored["customer_id"] == "a-1" and stored["timestamp"].startswith("2024-05-01T10:00")
