@@ -168,7 +168,7 @@ class Suggestion:
         return asdict(self)
 
 
-def _reason(k: int, out: ModelOutputs, theme_u: np.ndarray, sent_u: np.ndarray, distance: float) -> str:
+def _reason(k: int, out: ModelOutputs, theme_u: np.ndarray, sent_u: np.ndarray, distance: float | None) -> str:
     parts: list[str] = []
     order = np.argsort(-theme_u[k])
     for j in order[:2]:
@@ -176,10 +176,10 @@ def _reason(k: int, out: ModelOutputs, theme_u: np.ndarray, sent_u: np.ndarray, 
             break
         label = out.labels[j]
         parts.append(f"theme {label!r} p={out.proba[k, j]:.2f} vs threshold {out.thresholds.get(label, 0.5):.2f}")
-    if sent_u[k] >= 0.6:
+    if sent_u[k] >= 0.75:
         top = np.argsort(-out.sentiment[k])[:2]
         parts.append("sentiment unsure (" + ", ".join(f"{POLARITIES[c]} {out.sentiment[k, c]:.2f}" for c in top) + ")")
-    if distance < 1.0:
+    if distance is not None:
         parts.append(f"unlike earlier picks (cosine distance {distance:.2f})")
     return "; ".join(parts)
 
@@ -286,6 +286,6 @@ def suggest(
             rank=rank, row=i, id=ids[i], text=texts[i], lang=out.langs[i], uncertainty=round(float(score[i]), 4),
             theme_uncertainty=round(float(t_u[i]), 4), sentiment_uncertainty=round(float(sent_u[i]), 4),
             distance=round(dist, 4), themes={t.theme: t.sentiment for t in result.themes},
-            sentiment=result.sentiment, reason=_reason(i, out, theme_u, sent_u, dist),
+            sentiment=result.sentiment, reason=_reason(i, out, theme_u, sent_u, dist if rank > 1 else None),
         ))
     return suggestions
