@@ -142,8 +142,8 @@ def uncovered_mask(outputs: ModelOutputs, max_confidence: float = 0.5) -> np.nda
     if not outputs.labels:
         return np.ones(len(outputs.langs), dtype=bool)
     t = np.array([outputs.thresholds.get(label, 0.5) for label in outputs.labels])[None, :]
-    detected = np.where(outputs.proba >= t, outputs.proba, 0.0)
-    return detected.max(1) < max_confidence
+    best = np.where(outputs.proba >= t, outputs.proba, -1.0).max(1)  # -1: no theme detected
+    return best < max_confidence
 
 
 def centre_languages(embeddings: np.ndarray, langs: Sequence[str | None], *, reference: np.ndarray | None = None,
