@@ -1,7 +1,7 @@
 """Load test of the service with a real HTTP client, next to the bare encoder measured in the same run.
 
     python benchmarks/load.py [--url http://host:port --key KEY] [--requests 300] [--levels 1,8,32]
-                              [--batch-size 64] [--batch-requests 5] [--encoder-n 640]
+                              [--batch-size 64] [--batch-requests 5] [--rounds 3]
 
 Without ``--url`` it starts ``nps-nlp serve`` on a free port (temporary SQLite, no auth) and stops it at the
 end. Measures, with httpx (async):
@@ -9,7 +9,7 @@ end. Measures, with httpx (async):
 * single-answer ``POST /v1/classify`` at 1, 8 and 32 concurrent clients: throughput and p50/p95/p99 latency;
 * batched classify (``--batch-size`` answers per request, sequential requests): answers/s;
 * the bare encoder (``load_encoder().encode``, batch 64) on the same texts, in this process, while the service
-  is idle.
+  is idle; batched classify and the encoder take turns (``--rounds``) so load changes hit both alike.
 
 Texts are the seed answers. Prints a table and writes ``benchmarks/results/load.json``.
 """
@@ -111,7 +111,8 @@ async def _measure(client: httpx.AsyncClient, texts: list[str], concurrency: int
     return stats
 
 
-async def _service_figures(url: str, key: str | None, texts: list[str], args: argparse.Namespace) -> dict[str, Any]:
+async def _service_figures(url: str, key: str | None, texts: list[str], args: argparse.Namespace,
+                           encoder: Any) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     limits = httpx.Limits(max_connections=max(args.levels) + 4, max_keepalive_connections=max(args.levels) + 4)
     async with httpx.AsyncClient(base_url=url, headers=headers, timeout=300, limits=limits) as client:
@@ -120,22 +121,30 @@ async def _service_figures(url: str, key: str | None, texts: list[str], args: ar
         for level in args.levels:
             out["single"][str(level)] = stats = await _measure(client, texts, level, args.requests)
             print(f"single answer, {level:>2} clients: {stats}", flush=True)
-        out["batched"] = await _measure(client, texts, 1, args.batch_requests, batch=args.batch_size)
+        # batched classify and the bare encoder take turns on the same texts, so a change in the machine's load
+        # hits both figures alike; the service is idle while the encoder runs
+        service_s = encoder_s = 0.0
+        per_round = args.batch_size * args.batch_requests
+        for r in range(args.rounds):
+            stats = await _measure(client, texts, 1, args.batch_requests, batch=args.batch_size)
+            service_s += stats["seconds"]
+            encoder_s += await asyncio.to_thread(_encode_seconds, encoder, texts, 0, per_round)
+            print(f"round {r + 1}: batched classify {per_round / stats['seconds']:.1f} answers/s, "
+                  f"bare encoder {per_round * (r + 1) / encoder_s:.1f} answers/s (cumulative)", flush=True)
+        n = per_round * args.rounds
+        out["batched"] = {**stats, "answers": n, "seconds": round(service_s, 2), "answers_per_s": round(n / service_s, 1)}
+        out["encoder"] = {"answers": n, "seconds": round(encoder_s, 2), "answers_per_s": round(n / encoder_s, 1)}
         print(f"batched ({args.batch_size}/request): {out['batched']}", flush=True)
     return out
 
 
-def _encoder_figure(texts: list[str], n: int) -> dict[str, Any]:
-    from nps_nlp.encoders import load_encoder
-
-    encoder = load_encoder()
-    sample = (texts * (1 + n // len(texts)))[:n]
-    encoder.encode(sample[:64])
+def _encode_seconds(encoder: Any, texts: list[str], start: int, n: int) -> float:
+    """Seconds the bare encoder takes for ``n`` answers from ``start`` (the texts batched classify sends)."""
+    sample = [texts[(start + j) % len(texts)] for j in range(n)]
     started = time.perf_counter()
-    for i in range(0, len(sample), 64):
+    for i in range(0, n, 64):
         encoder.encode(sample[i:i + 64])
-    seconds = time.perf_counter() - started
-    return {"answers": n, "seconds": round(seconds, 2), "answers_per_s": round(n / seconds, 1)}
+    return time.perf_counter() - started
 
 
 def main() -> None:
@@ -146,11 +155,15 @@ def main() -> None:
     parser.add_argument("--levels", type=lambda s: [int(x) for x in s.split(",")], default=[1, 8, 32])
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--batch-requests", type=int, default=5)
-    parser.add_argument("--encoder-n", type=int, default=640, help="answers for the bare-encoder figure")
+    parser.add_argument("--rounds", type=int, default=3, help="turns of batched classify and bare encoder")
     parser.add_argument("--output", type=Path, default=ROOT / "benchmarks" / "results" / "load.json")
     args = parser.parse_args()
     texts = _texts()
     load_before = os.getloadavg()
+    from nps_nlp.encoders import load_encoder
+
+    encoder = load_encoder()
+    encoder.encode(texts[:64])
     proc = None
     with tempfile.TemporaryDirectory() as tmp:
         try:
@@ -159,12 +172,12 @@ def main() -> None:
             else:
                 print("starting nps-nlp serve ...", flush=True)
                 proc, url = _start_service(Path(tmp))
-            service = asyncio.run(_service_figures(url, args.key, texts, args))
+            service = asyncio.run(_service_figures(url, args.key, texts, args, encoder))
         finally:
             if proc is not None:
                 proc.terminate()
                 proc.wait(timeout=60)
-    encoder = _encoder_figure(texts, args.encoder_n)
+    encoder = service.pop("encoder")
     print(f"bare encoder (batch 64): {encoder}", flush=True)
     ratio = round(service["batched"]["answers_per_s"] / encoder["answers_per_s"], 3)
     result = {"cpus": os.cpu_count(), "loadavg_1m_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
