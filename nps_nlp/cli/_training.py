@@ -17,7 +17,7 @@ from nps_nlp.errors import NpsNlpError
 @app.command()
 def train(
     config_file: Annotated[Path | None, typer.Argument(
-        metavar="[CONFIG]", help="TOML/YAML config with [data], [model], [train], [output] sections.")] = None,
+        metavar="[CONFIG]", help="TOML/YAML config with data, model, train and output sections (see docs/analyst-training.md).")] = None,
     set_: Annotated[list[str] | None, typer.Option(
         "--set", help="Override a config value: section.key=value (repeatable), e.g. --set train.epochs=10 "
                       "--set data.columns.text=comment.")] = None,
