@@ -12,8 +12,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from api.db.models import ApiKey
 from api.db.session import Database
 from api.errors import ApiError
 from api.observability import Metrics
@@ -94,10 +96,14 @@ def _caller(state: AppState, authorization: str | None, x_api_key: str | None) -
         row = find_key(session, key)
         if row is None:
             raise ApiError(401, "invalid or revoked API key", headers={"WWW-Authenticate": "Bearer"})
-        now = datetime.now(UTC)
-        if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
-            row.last_used_at = now
-        return Caller(row.name, row.scope_set)
+        caller = Caller(row.name, row.scope_set)
+        key_id, last_used = row.id, row.last_used_at
+    now = datetime.now(UTC)
+    if last_used is None or now - last_used > timedelta(minutes=1):
+        # its own write-only transaction: a read-then-write one can fail with "database is locked" on SQLite
+        with state.db.session() as session:
+            session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=now))
+    return caller
 
 
 def require(scope: str) -> Callable[..., Caller]:

@@ -259,3 +259,43 @@ def test_bulk_accepts_what_the_batch_tagger_uploads(make_client, sqlite_url):
     assert (body["created"], body["errors"]) == (3, 0), body
     stored = c.get("/v1/responses/1").json()
     assert stored["segments"]["team"] == "north" and stored["customer_id"] == "a-1" and stored["timestamp"].startswith("2024-05-01T10:00")
+
+
+def test_a_failed_request_leaves_nothing_behind(db_url):
+    """Stored rows, alerts and events live in the request's transaction: an error after storing undoes them
+    (on SQLite this needs SQLAlchemy to own BEGIN, or releasing the first savepoint would commit)."""
+    from api_fakes import FakePipeline
+    from sqlalchemy import func, select
+
+    from api.db import Alert, Database, Response, migrate
+    from api.schemas.responses import ResponseIn
+    from api.services import store
+    from api.settings import ServiceSettings
+
+    db = Database(db_url)
+    migrate(db)
+    items = [ResponseIn(external_id="tx-1", score=0, text="The site is down, I am cancelling")]
+    answers = FakePipeline().analyze([items[0].text], [0])
+    with pytest.raises(RuntimeError), db.session() as s:
+        assert store.store(s, items, answers, "m", ServiceSettings(database_url=db_url))[0][0] == "created"
+        raise RuntimeError("later step failed")
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Response)) == 0
+        assert s.scalar(select(func.count()).select_from(Alert)) == 0
+    db.dispose()
+
+
+def test_concurrent_ingest_with_auth(svc):
+    """Parallel clients (with key checks that write last_used_at) never see a 5xx or lose a response."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    c, h = svc
+
+    def post(i: int) -> int:
+        body = _resp(f"cc-{i % 40}", i % 11, "The invoice was wrong, I am cancelling" if i % 3 else "great staff")
+        return c.post("/v1/responses", json=body, headers=h).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(post, range(80)))
+    assert set(statuses) <= {200, 201} and statuses.count(201) == 40
+    assert c.get("/v1/responses?limit=1", headers=h).json()["total"] == 40
