@@ -118,8 +118,9 @@ def contrastive_finetune(
     model.max_seq_length = max_seq_length
     # the word embeddings are 80% of e5-small's weights and barely move in a short run: freeze them
     for module in model.modules():
-        if hasattr(module, "word_embeddings"):
-            for p in module.word_embeddings.parameters():
+        embeddings = getattr(module, "word_embeddings", None)
+        if isinstance(embeddings, torch.nn.Module):
+            for p in embeddings.parameters():
                 p.requires_grad_(False)
     output_dir = Path(output_dir)
     args = SentenceTransformerTrainingArguments(
