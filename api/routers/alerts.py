@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from api.db.models import Alert, AlertEvent, Response
 from api.deps import ReadKey, SessionDep, SettingsDep
@@ -42,9 +42,9 @@ def list_alerts(session: SessionDep, _: ReadKey, status: AlertStatus | None = No
     elif overdue is False:
         query = query.where((Alert.status == "resolved") | (Alert.due_at >= now))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = list(session.scalars(query.order_by(Alert.due_at, Alert.id)))
-    rows.sort(key=lambda a: (_LEVEL_ORDER.get(a.level, 9), a.due_at, a.id))
-    return AlertListOut.model_validate({"total": total, "items": [alert_out(a, now) for a in rows[offset:offset + limit]]})
+    severity = case(_LEVEL_ORDER, value=Alert.level, else_=9)
+    rows = session.scalars(query.order_by(severity, Alert.due_at, Alert.id).limit(limit).offset(offset)).all()
+    return AlertListOut.model_validate({"total": total, "items": [alert_out(a, now) for a in rows]})
 
 
 @router.get("/{alert_id}", response_model=AlertOut, responses={**ERRORS, 404: {"description": "unknown alert"}})
