@@ -25,6 +25,9 @@ from nps_nlp.batch._rows import ColumnMap, Pipeline, Reject, tag_rows
 from nps_nlp.batch._schema import TAG_SCHEMA
 from nps_nlp.errors import ConfigError, MissingDependencyError
 
+# the library settings the actors need (never secrets such as NPS_API_KEY)
+_LIBRARY_ENV = ("NPS_CACHE_DIR", "NPS_ENCODER", "NPS_ENCODER_BACKEND", "NPS_BATCH_SIZE", "NPS_MODEL", "NPS_REGISTRY_DIR")
+
 
 class TaggerActor:
     """A Ray actor: builds the pipeline once, then tags one Arrow batch per call.
@@ -100,7 +103,9 @@ def tag_file_ray(input: str | Path, output: str | Path, *, model: str | Path | N
         pipeline_factory = functools.partial(_load_pipeline, str(resolve_model_path(model)))
     started = not ray.is_initialized()
     if started:
-        env = {"env_vars": {"OMP_NUM_THREADS": str(max(1, int(cpus_per_worker))), "NPS_CACHE_DIR": os.environ.get("NPS_CACHE_DIR", "")}}
+        env_vars = {"OMP_NUM_THREADS": str(max(1, int(cpus_per_worker)))}
+        env_vars.update({k: os.environ[k] for k in _LIBRARY_ENV if k in os.environ})
+        env = {"env_vars": env_vars}
         if address:
             ray.init(address=address, runtime_env=env, log_to_driver=False)
         else:
