@@ -25,7 +25,7 @@ def test_uncovered_means_no_theme_at_or_above_its_threshold_and_max_confidence()
     assert uncovered_mask(out, 0.0).tolist() == [False, False, True, True]
 
 
-def test_centre_languages_removes_each_language_mean():
+def test_centre_languages_removes_each_language_offset():
     rng = np.random.default_rng(0)
     topic = rng.normal(size=(2, 16))
     lang_shift = {"en": rng.normal(size=16) * 3, "nl": rng.normal(size=16) * 3}
@@ -34,13 +34,16 @@ def test_centre_languages_removes_each_language_mean():
     X = np.array([topic[t] + lang_shift.get(lang, 0) + 0.1 * rng.normal(size=16) for t, lang in zip(topics, langs, strict=True)])
     X /= np.linalg.norm(X, axis=1, keepdims=True)
     before = cluster_answers(X[:40], min_cluster_size=5, max_clusters=2)
-    after = cluster_answers(centre_languages(X[:40], langs[:40]), min_cluster_size=5, max_clusters=2)
+    after = cluster_answers(centre_languages(X[:40], langs[:40], min_count=10), min_cluster_size=5, max_clusters=2)
     same = np.array(topics[:40])
     assert abs(np.corrcoef(before, [lang == "en" for lang in langs[:40]])[0, 1]) > 0.9  # clusters = languages
     assert abs(np.corrcoef(after, same)[0, 1]) > 0.9  # clusters = topics
-    centred = centre_languages(X, langs)
+    centred = centre_languages(X, langs, min_count=10)
     assert np.allclose(np.linalg.norm(centred, axis=1), 1.0, atol=1e-5)
-    assert np.allclose(centred[-1], X[-1], atol=1e-6)  # one nb answer: too few to estimate a mean, left alone
+    shared = (X[-1] - X.mean(0)) / np.linalg.norm(X[-1] - X.mean(0))
+    assert np.allclose(centred[-1], shared, atol=1e-5)  # one nb answer: too few to estimate an offset
+    plain = centre_languages(X, langs)  # default min_count 50: no language offset is trusted, only the overall mean goes
+    assert np.allclose(plain, (X - X.mean(0)) / np.linalg.norm(X - X.mean(0), axis=1, keepdims=True), atol=1e-5)
 
 
 def test_cluster_answers_checks_options():
@@ -67,12 +70,15 @@ def two_theme_sets(seed_train, e5_dir):
     return out
 
 
-def test_clusters_recover_hidden_themes(two_theme_sets):
-    """Answers of two themes the model does not know: discover's clusters should separate them."""
+def test_clusters_recover_hidden_themes(two_theme_sets, seed_sample, seed_sample_vectors):
+    """Answers of two themes the model does not know: discover's clusters should separate them. As in
+    ``discover``, language offsets come from a larger, varied set of answers (360 random seed answers)."""
     for pair, rows, vectors in two_theme_sets:
         langs = [e.lang for e in rows]
         gold = np.array([pair.index(next(iter(e.themes))) for e in rows])
-        clusters = cluster_answers(centre_languages(vectors, langs), min_cluster_size=10)
+        centred = centre_languages(vectors, langs, reference=seed_sample_vectors,
+                                   reference_langs=[e.lang for e in seed_sample])
+        clusters = cluster_answers(centred, min_cluster_size=10)
         kept = clusters >= 0
         purity = sum(np.bincount(gold[clusters == c]).max() for c in set(clusters[kept])) / kept.sum()
         print(f"{pair}: {len(rows)} answers, clusters {np.bincount(clusters[kept]).tolist()}, "
