@@ -1,10 +1,19 @@
 """The ``nps-nlp`` command line: a thin typer wrapper over library functions.
 
-Each command group lives in its own module that registers on the shared ``app``:
-``_classify`` (classify), ``_training`` (train, evaluate).
+Each command group lives in its own module that registers on the shared ``app`` when imported; the import
+order below is the order of ``nps-nlp --help``:
+
+- ``_classify``: classify
+- ``_tag``: tag (batch tagging, local or Ray)
+- ``_training``: train, evaluate, compare
+- ``_models``: models list|show|register|promote
+- ``_analyst``: suggest, audit, discover
+- ``_serve``: serve, keys
 """
 
-from nps_nlp.cli import _analyst, _classify, _models, _serve, _tag, _training  # noqa: F401  (importing registers the commands)
+# isort: off
+from nps_nlp.cli import _classify, _tag, _training, _models, _analyst, _serve  # noqa: F401  (registers the commands)
+# isort: on
 from nps_nlp.cli._app import app
 
 __all__ = ["app"]
