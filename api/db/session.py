@@ -34,7 +34,10 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN")
+            # IMMEDIATE: take the write lock when the transaction starts. A deferred transaction that reads and
+            # then writes fails at once with "database is locked" (no busy wait) when another connection wrote in
+            # between; with IMMEDIATE, writers queue on the busy timeout instead. WAL keeps readers unblocked.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
