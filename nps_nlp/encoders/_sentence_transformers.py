@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from nps_nlp.encoders._base import BaseEncoder
+from nps_nlp.encoders._precision import inference_autocast
 from nps_nlp.errors import EncoderError, MissingDependencyError
 
 
@@ -39,8 +40,9 @@ class SentenceTransformerEncoder(BaseEncoder):
 
     def _encode(self, texts: list[str], *, prompt: str, batch_size: int | None, show_progress_bar: bool) -> np.ndarray:
         prompt_name = prompt if prompt in (self.model.prompts or {}) else None
-        vectors = self.model.encode(
-            texts, prompt_name=prompt_name, batch_size=batch_size or self.batch_size,
-            show_progress_bar=show_progress_bar, convert_to_numpy=True, normalize_embeddings=True,
-        )
-        return np.asarray(vectors, dtype=np.float32)
+        with inference_autocast(device=str(self.model.device.type)):
+            vectors = self.model.encode(
+                texts, prompt_name=prompt_name, batch_size=batch_size or self.batch_size,
+                show_progress_bar=show_progress_bar, convert_to_tensor=True, normalize_embeddings=True,
+            )
+        return vectors.float().cpu().numpy()
