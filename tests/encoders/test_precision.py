@@ -32,6 +32,6 @@ def test_bf16_gives_the_same_tags_as_fp32(default_model, seed_test, monkeypatch)
     proba32, res32 = results["fp32"]
     proba16, res16 = results["bf16"]
     assert np.abs(proba32 - proba16).max() < 0.05
-    same_themes = np.mean([{t.theme for t in a.themes} == {t.theme for t in b.themes} for a, b in zip(res32, res16)])
-    same_sentiment = np.mean([a.sentiment == b.sentiment for a, b in zip(res32, res16)])
+    same_themes = np.mean([{t.theme for t in a.themes} == {t.theme for t in b.themes} for a, b in zip(res32, res16, strict=True)])
+    same_sentiment = np.mean([a.sentiment == b.sentiment for a, b in zip(res32, res16, strict=True)])
     assert same_themes >= 0.97 and same_sentiment >= 0.97
