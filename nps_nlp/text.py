@@ -33,6 +33,16 @@ class Segment:
     end: int
 
 
+def _sentence_punctuation() -> frozenset[str]:
+    from spacy.pipeline.sentencizer import Sentencizer
+
+    return frozenset(Sentencizer.default_punct_chars)
+
+
+_SENT_PUNCT = _sentence_punctuation()
+_SENT_PUNCT_STR = "".join(sorted(_SENT_PUNCT))
+
+
 @lru_cache(maxsize=8)
 def _nlp(lang: str) -> Any:
     import spacy
@@ -62,11 +72,14 @@ def split_sentences(text: str, lang: str | None = None) -> list[Segment]:
     Returns:
         Non-empty segments with offsets into ``text``.
     """
-    doc = _nlp(_family(lang))(text)
+    core = text.rstrip().rstrip(_SENT_PUNCT_STR)
+    if any(ch in _SENT_PUNCT for ch in core):
+        sents = [(sent.start_char, sent.text) for sent in _nlp(_family(lang))(text).sents]
+    else:  # no sentence punctuation inside: one sentence, no need to run spaCy (most NPS answers)
+        sents = [(0, text)]
     out: list[Segment] = []
-    for sent in doc.sents:
-        start = sent.start_char
-        for part in re.split(r"(\n+)", sent.text):
+    for start, sent_text in sents:
+        for part in re.split(r"(\n+)", sent_text):
             if part.strip() and not part.startswith("\n"):
                 lead = len(part) - len(part.lstrip())
                 body = part.strip()
