@@ -109,8 +109,10 @@ def tag_file_ray(input: str | Path, output: str | Path, *, model: str | Path | N
         if address:
             ray.init(address=address, runtime_env=env, log_to_driver=False)
         else:
+            # one logical CPU more than the actors take, so the read tasks can always run: with every CPU held
+            # by a model actor, Ray Data never schedules a read and the job stalls (seen with 2 actors on 2 cores)
             ray.init(include_dashboard=False, object_store_memory=object_store_mb * 1024 * 1024, runtime_env=env,
-                     log_to_driver=False, num_cpus=max(os.cpu_count() or 1, int(workers * cpus_per_worker)))
+                     log_to_driver=False, num_cpus=max(os.cpu_count() or 1, int(workers * cpus_per_worker) + 1))
     t0 = time.perf_counter()
     tmp = output.with_name(output.name + ".tmp-ray")
     try:
