@@ -136,3 +136,13 @@ def test_default_model_sentiment_follows_nps_bands(default_model, seed_test):
     det = [r.sentiment != "positive" for e, r in zip(scored, results, strict=True) if e.score <= 6]
     pro = [r.sentiment != "positive" for e, r in zip(scored, results, strict=True) if e.score >= 9]
     assert np.mean(det) > 0.75 and np.mean(pro) < 0.2
+
+
+def test_auto_epochs_gives_small_data_enough_steps():
+    from nps_nlp.classifier import _auto_epochs
+
+    assert _auto_epochs(1079, 32) == 40  # 34 steps per epoch: 40 epochs are already 1,360 steps
+    assert _auto_epochs(216, 32) == 143  # few-shot: 7 steps per epoch -> 1,000 steps
+    assert _auto_epochs(60, 32) == 250  # capped
+    assert _auto_epochs(0, 32) == 250
+    assert _auto_epochs(500, 16, min_steps=3000) == 94
