@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from nps_nlp.errors import DataValidationError
-from nps_nlp.nps import PERIODS, nps_band
+from nps_nlp.nps import nps_band, period_starts
 from nps_nlp.taxonomy import Taxonomy
 
 
@@ -93,22 +93,27 @@ def _nps(promoters: np.ndarray | float, detractors: np.ndarray | float, n: np.nd
         return 100.0 * (np.asarray(promoters, dtype=float) - np.asarray(detractors, dtype=float)) / n
 
 
+def _cells(band: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Counts of promoters, passives, detractors with the theme, then the same without it."""
+    return np.array([np.sum((band == b) & (mask == m)) for m in (True, False) for b in ("promoter", "passive", "detractor")])
+
+
+def _impact(cells: np.ndarray) -> Any:
+    """Leave-one-out impact NPS(all) - NPS(without the theme) of cell counts (also of a stack of them)."""
+    total = _nps(cells[..., 0] + cells[..., 3], cells[..., 2] + cells[..., 5], cells.sum(axis=-1))
+    without = _nps(cells[..., 3], cells[..., 5], cells[..., 3:].sum(axis=-1))
+    return total - np.nan_to_num(without, nan=0.0)
+
+
 def _loo_impact(band: np.ndarray, mask: np.ndarray, n_boot: int, confidence: float,
                 rng: np.random.Generator) -> tuple[float, tuple[float, float]]:
     """Leave-one-out impact and its bootstrap interval from the six (band x mask) cell counts."""
-    cells = np.array([np.sum((band == b) & (mask == m)) for m in (True, False) for b in ("promoter", "passive", "detractor")])
+    cells = _cells(band, mask)
     n = cells.sum()
-
-    def impact(c: np.ndarray) -> Any:
-        total = _nps(c[..., 0] + c[..., 3], c[..., 2] + c[..., 5], c.sum(axis=-1))
-        without = _nps(c[..., 3], c[..., 5], c[..., 3:].sum(axis=-1))
-        return total - np.nan_to_num(without, nan=0.0)
-
-    point = float(impact(cells))
-    draws = impact(rng.multinomial(n, cells / n, size=n_boot))
+    draws = _impact(rng.multinomial(n, cells / n, size=n_boot))
     alpha = (1 - confidence) / 2
     low, high = np.quantile(draws, [alpha, 1 - alpha])
-    return round(point, 3), (round(float(low), 3), round(float(high), 3))
+    return round(float(_impact(cells)), 3), (round(float(low), 3), round(float(high), 3))
 
 
 def _quotes(frame: pd.DataFrame, rows: list[tuple[int, dict[str, Any]]], n_quotes: int) -> list[Quote]:
@@ -170,10 +175,7 @@ def action_points(responses: pd.DataFrame | Iterable[Mapping[str, Any]], taxonom
                 by_theme.setdefault(t["theme"], []).append((int(i), t))  # type: ignore[arg-type]
     periods = None
     if period and "timestamp" in frame and frame["timestamp"].notna().all():
-        if period not in PERIODS:
-            raise ValueError(f"period must be one of {sorted(PERIODS)}, got {period!r}")
-        ts = pd.to_datetime(frame["timestamp"], utc=True, format="ISO8601").dt.tz_localize(None)
-        periods = ts.dt.to_period(PERIODS[period]).dt.start_time.dt.date.astype(str).to_numpy()
+        periods = period_starts(frame["timestamp"], period).dt.date.astype(str).to_numpy()
     points = []
     for theme, rows in by_theme.items():
         if len(rows) < min_count:
@@ -185,7 +187,7 @@ def action_points(responses: pd.DataFrame | Iterable[Mapping[str, Any]], taxonom
         sentiments = [t.get("sentiment", "neutral") for _, t in rows]
         counts = {s: sentiments.count(s) for s in ("negative", "neutral", "positive")}
         impact, ci = _loo_impact(band, mask, n_boot, confidence, rng)
-        neg_impact = _loo_impact(band, neg_mask, 1, confidence, rng)[0] if neg_mask.any() else 0.0
+        neg_impact = round(float(_impact(_cells(band, neg_mask))), 3) if neg_mask.any() else 0.0
         with_b, without_b = band[mask], band[~mask]
         nps_with = float(_nps((with_b == "promoter").sum(), (with_b == "detractor").sum(), len(with_b)))
         nps_without = (float(_nps((without_b == "promoter").sum(), (without_b == "detractor").sum(), len(without_b)))

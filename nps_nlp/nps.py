@@ -138,7 +138,22 @@ def nps_change(current: NpsSummary | Iterable[int | float], previous: NpsSummary
                      round(p_value, 6), p_value < 1 - confidence)
 
 
-PERIODS = {"day": "D", "week": "W-SUN", "month": "M"}  # W-SUN: weeks end on Sunday, so they start on Monday
+PERIODS = {"day": "D", "week": "W-SUN", "month": "M"}
+
+
+def period_starts(timestamps: Sequence[Any], period: str) -> Any:
+    """The start of the day, week (Monday) or month of each timestamp (datetimes or ISO 8601 strings), as a
+    pandas Series of naive UTC timestamps.
+
+    Raises:
+        ValueError: an unknown period.
+    """
+    import pandas as pd
+
+    if period not in PERIODS:
+        raise ValueError(f"period must be one of {sorted(PERIODS)}, got {period!r}")
+    ts = pd.to_datetime(pd.Series(list(timestamps)), utc=True, format="ISO8601").dt.tz_localize(None)
+    return ts.dt.to_period(PERIODS[period]).dt.start_time  # W-SUN: weeks end on Sunday, so they start on Monday
 
 
 def nps_trend(scores: Sequence[int | float], timestamps: Sequence[Any], period: str = "month",
@@ -162,9 +177,7 @@ def nps_trend(scores: Sequence[int | float], timestamps: Sequence[Any], period: 
         raise ValueError(f"{len(scores)} scores but {len(timestamps)} timestamps")
     if not len(scores):
         return []
-    ts = pd.to_datetime(pd.Series(list(timestamps)), utc=True, format="ISO8601").dt.tz_localize(None)
-    starts = ts.dt.to_period(PERIODS[period]).dt.start_time
-    frame = pd.DataFrame({"start": starts, "band": [nps_band(s) for s in scores]})
+    frame = pd.DataFrame({"start": period_starts(timestamps, period), "band": [nps_band(s) for s in scores]})
     out: list[dict[str, Any]] = []
     previous: NpsSummary | None = None
     for start, group in frame.groupby("start", sort=True):
