@@ -42,6 +42,9 @@ logger = logging.getLogger(__name__)
 _CONFIG = "config.json"
 _HEAD = "head.safetensors"
 _ENCODER_LAYERS = "encoder_layers.safetensors"
+#: Written by ``training.contrastive`` next to a contrastively tuned encoder; :meth:`FeedbackClassifier.save`
+#: reads it to store the tuned weights inside the model and name the base encoder.
+CONTRASTIVE_MARKER = "nps_nlp_contrastive.json"
 _PROTOTYPES = "prototypes.safetensors"
 _TAXONOMY = "taxonomy.yaml"
 _LEXICAL = "lexical.joblib"
@@ -853,7 +856,7 @@ def _contrastive_marker(encoder: str | None) -> dict[str, Any] | None:
     """The marker ``training.contrastive`` writes into a contrastively tuned encoder directory, if any."""
     if not encoder:
         return None
-    marker = Path(encoder) / "nps_nlp_contrastive.json"
+    marker = Path(encoder) / CONTRASTIVE_MARKER
     return json.loads(marker.read_text(encoding="utf-8")) if marker.is_file() else None
 
 

@@ -17,10 +17,8 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from nps_nlp.classifier import CONTRASTIVE_MARKER as MARKER  # the file FeedbackClassifier.save() looks for
 from nps_nlp.errors import DataValidationError, MissingDependencyError
-
-#: Marker file written next to a tuned encoder; ``FeedbackClassifier.save`` reads it.
-MARKER = "nps_nlp_contrastive.json"
 
 
 def _pairs(labels: list[frozenset[str]], pairs_per_example: int, rng: random.Random) -> list[tuple[int, int, float]]:
