@@ -127,4 +127,5 @@ def require(scope: str) -> Callable[..., Caller]:
 ClassifyKey = Annotated[Caller, Depends(require("classify"))]
 IngestKey = Annotated[Caller, Depends(require("ingest"))]
 ReadKey = Annotated[Caller, Depends(require("read"))]
+TriageKey = Annotated[Caller, Depends(require("triage"))]
 AdminKey = Annotated[Caller, Depends(require("admin"))]

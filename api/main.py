@@ -24,7 +24,7 @@ from api.db.models import ApiKey
 from api.db.session import Database, migrate
 from api.deps import AppState
 from api.observability import Metrics, configure_logging
-from api.routers import alerts, classify, insights, responses, system, teams
+from api.routers import alerts, classify, insights, responses, system, teams, webhooks
 from api.services.batcher import MicroBatcher
 from api.services.models import LoadedModel, ModelManager, Pipeline
 from api.services.outbox import OutboxWorker
@@ -96,7 +96,7 @@ def create_app(settings: ServiceSettings | None = None, pipeline: Pipeline | Non
 
     app = FastAPI(title="nps-nlp", version=_version(), description=DESCRIPTION, lifespan=lifespan)
     errors.install(app)
-    for module in (classify, responses, insights, alerts, teams, system):
+    for module in (classify, responses, insights, alerts, teams, webhooks, system):
         app.include_router(module.router)
     app.middleware("http")(_observe)
     return app

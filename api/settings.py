@@ -12,7 +12,7 @@ from nps_nlp.errors import ConfigError
 SEGMENTS: tuple[str, ...] = ("team", "department", "channel", "touchpoint", "country")
 """Segment fields a response may carry (and NPS can be split by)."""
 
-SCOPES: tuple[str, ...] = ("classify", "ingest", "read", "admin")
+SCOPES: tuple[str, ...] = ("classify", "ingest", "read", "triage", "admin")
 """API key scopes; ``admin`` implies all others."""
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from sqlalchemy import case, func, select
 
 from api.db.models import Alert, AlertEvent, Response
-from api.deps import ReadKey, SessionDep, SettingsDep
+from api.deps import ReadKey, SessionDep, SettingsDep, TriageKey
 from api.errors import ApiError
 from api.routers.common import ERRORS
 from api.schemas.alerts import AlertListOut, AlertOut, AlertPatch, AlertStatus
@@ -56,7 +56,7 @@ def get_alert(alert_id: int, session: SessionDep, _: ReadKey) -> AlertOut:
 
 
 @router.patch("/{alert_id}", response_model=AlertOut, responses={**ERRORS, 404: {"description": "unknown alert"}})
-def update_alert(alert_id: int, body: AlertPatch, session: SessionDep, settings: SettingsDep, caller: ReadKey) -> AlertOut:
+def update_alert(alert_id: int, body: AlertPatch, session: SessionDep, settings: SettingsDep, caller: TriageKey) -> AlertOut:
     """Change status (new, assigned, contacted, resolved), owner or due time, or add a note. Each change is
     kept in the history and sends ``alert.updated``. Giving a new alert an owner marks it ``assigned``."""
     alert = session.get(Alert, alert_id)

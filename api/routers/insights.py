@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from sqlalchemy import select
 
 from api.db.models import ActionItem
-from api.deps import ModelDep, ReadKey, SessionDep
+from api.deps import ModelDep, ReadKey, SessionDep, TriageKey
 from api.errors import ApiError
 from api.routers.common import ERRORS, FiltersDep
 from api.schemas.common import parse_timestamp
@@ -56,7 +56,7 @@ def get_passive_drivers(session: SessionDep, model: ModelDep, filters: FiltersDe
 
 @router.post("/action-points/{theme}/assignments", response_model=ActionItemOut, status_code=201,
              responses={**ERRORS, 404: {"description": "unknown theme"}})
-def assign_action_point(theme: str, body: ActionItemIn, session: SessionDep, model: ModelDep, caller: ReadKey) -> Any:
+def assign_action_point(theme: str, body: ActionItemIn, session: SessionDep, model: ModelDep, caller: TriageKey) -> Any:
     """Assign an action point (a theme) to an owner with a deadline; progress is tracked on the item."""
     taxonomy = model.pipeline.taxonomy
     if theme not in taxonomy:
@@ -87,7 +87,7 @@ def list_action_items(session: SessionDep, _: ReadKey, team: str | None = None, 
 
 
 @router.patch("/action-items/{item_id}", response_model=ActionItemOut, responses={**ERRORS, 404: {"description": "unknown item"}})
-def update_action_item(item_id: int, body: ActionItemPatch, session: SessionDep, caller: ReadKey) -> ActionItemOut:
+def update_action_item(item_id: int, body: ActionItemPatch, session: SessionDep, caller: TriageKey) -> ActionItemOut:
     """Change owner, deadline, status (open, in_progress, done) or progress (0-100), or add a note."""
     item = session.get(ActionItem, item_id)
     if item is None:

@@ -199,6 +199,15 @@ def test_alert_lifecycle_with_history(svc):
     assert c.patch(f"/v1/alerts/{alert['id']}", json={"status": "closed"}, headers=h).status_code == 422
     assert c.patch(f"/v1/alerts/{alert['id']}", json={}, headers=h).status_code == 422
     assert c.patch("/v1/alerts/9999", json={"status": "resolved"}, headers=h).status_code == 404
+    # follow-up needs the triage scope: a dashboard's read key sees alerts but cannot change them
+    reader, triage = auth(new_key(c, "read", name="dash")), auth(new_key(c, "triage", name="agent"))
+    assert c.get(f"/v1/alerts/{alert['id']}", headers=reader).status_code == 200
+    r = c.patch(f"/v1/alerts/{alert['id']}", json={"note": "seen"}, headers=reader)
+    assert r.status_code == 403 and "'triage' scope" in r.json()["detail"]
+    assert c.post("/v1/action-points/billing_payment/assignments", json={"owner": "x"}, headers=reader).status_code == 403
+    r = c.patch(f"/v1/alerts/{alert['id']}", json={"note": "seen"}, headers=triage)
+    assert r.status_code == 200 and r.json()["history"][-1]["actor"] == "agent"
+    assert c.get("/v1/alerts", headers=triage).status_code == 403  # triage alone does not read the queue
     assert all(a["status"] != "resolved" for a in c.get("/v1/alerts?open_only=true", headers=h).json()["items"])
     past = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
     others = c.get("/v1/alerts?open_only=true", headers=h).json()["items"]

@@ -214,3 +214,44 @@ def test_webhooks_need_a_secret():
         load_settings(webhook_urls=["https://example.invalid/hook"])
     with pytest.raises(ConfigError, match="NPS_WEBHOOK_URLS"):
         load_settings(webhook_urls=["ftp://x"], webhook_secret="x")
+
+
+def test_dead_events_are_listed_and_sent_again(make_client, sqlite_url):
+    """An event that ran out of attempts is 'dead'; an admin lists it with its error and re-sends it once the
+    receiver is fixed; it keeps its id (idempotency key); a delivered event is never re-sent."""
+    down = Receiver()
+    url = down.url
+    down.close()  # nothing listens here yet
+    c = make_client(sqlite_url, webhook_urls=[url], webhook_secret=SECRET, outbox_poll_s=0.05,
+                    webhook_backoff_s=0.01, webhook_max_attempts=2)
+    h = auth(new_key(c, "admin"))
+    c.post("/v1/responses", headers=h, json={"external_id": "d-1", "score": 0, "text": "The site is down, I am cancelling"})
+    assert _wait(lambda: c.get("/v1/webhooks/events?status=dead", headers=h).json()["total"] == 1)
+    dead = c.get("/v1/webhooks/events?status=dead&include_payload=true", headers=h).json()["items"][0]
+    assert dead["event_type"] == "alert.created" and dead["attempts"] == 2 and dead["last_error"]
+    assert dead["payload"]["data"]["response"]["external_id"] == "d-1"
+    assert c.get("/v1/webhooks/events", headers=auth(new_key(c, "read"))).status_code == 403
+    assert c.post("/v1/webhooks/events/nope/retry", headers=h).status_code == 404
+    # the receiver is back on the same port: re-send
+    port = int(url.rsplit(":", 1)[1].split("/")[0])
+    from http.server import ThreadingHTTPServer
+
+    back = Receiver()
+    back.server.shutdown()
+    back.server.server_close()
+    back.server = ThreadingHTTPServer(("127.0.0.1", port), back.server.RequestHandlerClass)
+    back.thread = threading.Thread(target=back.server.serve_forever, daemon=True)
+    back.thread.start()
+    try:
+        r = c.post(f"/v1/webhooks/events/{dead['id']}/retry", headers=h)
+        assert r.status_code == 200 and r.json()["status"] == "pending" and r.json()["attempts"] == 0
+        assert _wait(lambda: len(back.delivered()) == 1)
+        headers, body = back.delivered()[0]
+        assert headers["Idempotency-Key"] == dead["id"] == json.loads(body)["id"]
+        assert _wait(lambda: c.get("/v1/webhooks/events?status=delivered", headers=h).json()["total"] == 1)
+        r = c.post(f"/v1/webhooks/events/{dead['id']}/retry", headers=h)
+        assert r.status_code == 409 and "not sent twice" in r.json()["detail"]
+        time.sleep(0.2)
+        assert len(back.requests) == 1
+    finally:
+        back.close()
