@@ -68,6 +68,9 @@ class FeedbackClassifier:
         batch_size: training and inference batch size.
         max_length: tokens per answer (longer answers are truncated for theme detection).
         validation_fraction: share of the training data held out to pick the epoch and tune thresholds.
+        cv: folds for picking the epoch and tuning thresholds on out-of-fold predictions (frozen encoder
+            only). ``None``: 5 folds below 1,000 answers (few-shot data, where one small hold-out gives
+            noisy thresholds), else one hold-out of ``validation_fraction``; 1 forces the hold-out.
         lexical_weight: weight of the character/word n-gram model in theme probabilities (0 disables it).
         zero_shot: match themes without examples by their descriptions.
         random_state: seed for everything random.
@@ -96,6 +99,7 @@ class FeedbackClassifier:
         batch_size: int = 32,
         max_length: int = 128,
         validation_fraction: float = 0.15,
+        cv: int | None = None,
         lexical_weight: float = 0.25,
         zero_shot: bool = True,
         random_state: int = 0,
@@ -110,6 +114,7 @@ class FeedbackClassifier:
         self.batch_size = batch_size
         self.max_length = max_length
         self.validation_fraction = validation_fraction
+        self.cv = cv
         self.lexical_weight = lexical_weight
         self.zero_shot = zero_shot
         self.random_state = random_state
@@ -120,7 +125,7 @@ class FeedbackClassifier:
     def get_params(self) -> dict[str, Any]:
         """The constructor parameters (scikit-learn convention)."""
         names = ("encoder", "finetune_layers", "epochs", "learning_rate", "batch_size", "max_length",
-                 "validation_fraction", "lexical_weight", "zero_shot", "random_state")
+                 "validation_fraction", "cv", "lexical_weight", "zero_shot", "random_state")
         return {name: getattr(self, name) for name in names}
 
     # ------------------------------------------------------------------ backbone
@@ -207,39 +212,63 @@ class FeedbackClassifier:
 
         rng = np.random.default_rng(self.random_state)
         n = len(texts)
-        n_val = int(round(n * self.validation_fraction)) if n >= 20 else 0
-        perm = rng.permutation(n)
-        val_idx, train_idx = np.sort(perm[:n_val]), np.sort(perm[n_val:])
-
         targets = self._targets(themes, sentiments)
         frozen = self.finetune_layers <= 0
-        epochs = self.epochs or (_auto_epochs(len(train_idx), self.batch_size) if frozen else 6)
+        folds = self._folds(n, frozen, rng)
+        all_idx = np.arange(n)
+        n_fit = n - (len(folds[0]) if folds else 0)
+        epochs = self.epochs or (_auto_epochs(n_fit, self.batch_size) if frozen else 6)
         cache = self._states(texts, desc="encoding answers")[0] if frozen else None
-
-        best = self._train(texts, targets, train_idx, val_idx, epochs, cache)
-        val_proba = best["val_proba"]
         # languages of the training answers, detected once: the lexical model is gated by them
         langs = [r.lang for r in self._detector().detect_many(texts)] if self.lexical_weight > 0 else []
-        self._fit_lexical(texts, targets, train_idx, langs)
-        if n_val and self.lexical_ is not None and val_proba is not None:
-            val_proba = self._blend(val_proba, [texts[i] for i in val_idx], [langs[i] for i in val_idx])
-        if n_val:
-            self.thresholds_ = self._tune_thresholds(val_proba, targets["detect"][val_idx],
-                                                     targets["has_themes"][val_idx])
-        else:
+
+        # pick the epoch and collect held-out theme probabilities: one hold-out, or out-of-fold over k folds
+        val_idx = np.sort(np.concatenate(folds)) if folds else np.array([], dtype=int)
+        val_proba = np.zeros((n, len(self.labels_)), dtype=np.float32)
+        runs = []
+        for fold in folds:
+            best = self._train(texts, targets, np.setdiff1d(all_idx, fold), fold, epochs, cache)
+            self._fit_lexical(texts, targets, np.setdiff1d(all_idx, fold), langs)
+            if best["val_proba"] is not None:
+                val_proba[fold] = self._blend(best["val_proba"], [texts[i] for i in fold], [langs[i] for i in fold]) \
+                    if self.lexical_ is not None else best["val_proba"]
+            runs.append(best)
+        if not folds:
+            best = self._train(texts, targets, all_idx, val_idx, epochs, cache)
+            self._fit_lexical(texts, targets, all_idx, langs)
             self.thresholds_ = {label: 0.5 for label in self.labels_}
-        if frozen and n_val:  # the head is cheap: refit on everything for the epoch count that worked best
-            self._train(texts, targets, np.arange(n), np.array([], dtype=int), best["epoch"], cache)
-            self._fit_lexical(texts, targets, np.arange(n), langs)
-        self.best_epoch_ = best["epoch"]
-        self.validation_scores_ = best["scores"]
-        self._fit_zero_shot(texts if n_val == 0 else [texts[i] for i in val_idx],
-                            targets["detect"][val_idx] if n_val else targets["detect"],
-                            targets["has_themes"][val_idx] if n_val else targets["has_themes"])
+            self.best_epoch_, self.validation_scores_ = best["epoch"], best["scores"]
+        else:
+            # few-shot data (folds) get one global threshold: per-theme thresholds tuned on a sample with
+            # evenly many answers per theme over-predict rare themes on real data (few-shot SemEval, 3 seeds)
+            self.thresholds_ = self._tune_thresholds(val_proba[val_idx], targets["detect"][val_idx],
+                                                     targets["has_themes"][val_idx], per_theme=len(folds) == 1)
+            self.best_epoch_ = int(np.median([r["epoch"] for r in runs]))
+            keys = set.intersection(*(set(r["scores"]) for r in runs))
+            self.validation_scores_ = {k: float(np.mean([r["scores"][k] for r in runs])) for k in sorted(keys)}
+            if frozen:  # the head is cheap: refit on everything for the epoch count that worked best
+                self._train(texts, targets, all_idx, np.array([], dtype=int), self.best_epoch_, cache)
+            # (a fine-tuned encoder keeps the best epoch's weights, trained without the hold-out)
+            self._fit_lexical(texts, targets, all_idx, langs)
+        self._fit_zero_shot(texts if not folds else [texts[i] for i in val_idx],
+                            targets["detect"][val_idx] if folds else targets["detect"],
+                            targets["has_themes"][val_idx] if folds else targets["has_themes"])
         self.n_examples_ = n
         del cache
         torch.set_grad_enabled(True)
         return self
+
+    def _folds(self, n: int, frozen: bool, rng: np.random.Generator) -> list[np.ndarray]:
+        """Held-out index sets: ``k`` folds (cross-validation), one hold-out, or none for tiny data."""
+        if n < 20:
+            return []
+        # folds only with a frozen encoder: fine-tuning changes the encoder, so each fold would start from
+        # the previous fold's weights
+        k = (self.cv if self.cv is not None else (5 if n < 1000 else 1)) if frozen else 1
+        perm = rng.permutation(n)
+        if k <= 1:
+            return [np.sort(perm[: int(round(n * self.validation_fraction))])]
+        return [np.sort(fold) for fold in np.array_split(perm, k)]
 
     def _validate(self, X: Any, y: Any, sentiment: Any) -> tuple[list[str], list[dict | None], list[str | None]]:
         if isinstance(X, str):
@@ -501,7 +530,8 @@ class FeedbackClassifier:
         scores["combined"] = float(np.mean(parts)) if parts else 0.0
         return scores, out["detect"]
 
-    def _tune_thresholds(self, proba: np.ndarray | None, gold: np.ndarray, has: np.ndarray) -> dict[str, float]:
+    def _tune_thresholds(self, proba: np.ndarray | None, gold: np.ndarray, has: np.ndarray, per_theme: bool = True
+                         ) -> dict[str, float]:
         grid = np.round(np.arange(0.1, 0.91, 0.05), 2)
         if proba is None or not self.labels_ or not has.any():
             return {label: 0.5 for label in self.labels_}
@@ -515,7 +545,7 @@ class FeedbackClassifier:
         glob = float(max(grid, key=lambda t: f1(proba.ravel(), gold.ravel(), t)))
         out = {}
         for j, label in enumerate(self.labels_):
-            if gold[:, j].sum() >= 5:
+            if per_theme and gold[:, j].sum() >= 5:
                 best = float(max(grid, key=lambda t: (f1(proba[:, j], gold[:, j], t), -abs(t - glob))))
                 out[label] = round((best + glob) / 2, 3)  # shrink towards the global threshold
             else:

@@ -146,3 +146,18 @@ def test_auto_epochs_gives_small_data_enough_steps():
     assert _auto_epochs(60, 32) == 250  # capped
     assert _auto_epochs(0, 32) == 250
     assert _auto_epochs(500, 16, min_steps=3000) == 94
+
+
+def test_small_data_picks_epoch_and_threshold_by_cross_validation(tiny_model):
+    rng = np.random.default_rng(0)
+    folds = FeedbackClassifier()._folds(200, True, rng)
+    assert len(folds) == 5 and sorted(np.concatenate(folds).tolist()) == list(range(200))  # disjoint, complete
+    holdout = FeedbackClassifier()._folds(1500, True, rng)
+    assert len(holdout) == 1 and len(holdout[0]) == 225  # enough data: one hold-out of validation_fraction
+    assert len(FeedbackClassifier()._folds(200, False, rng)) == 1  # a fine-tuned encoder: always one hold-out
+    assert len(FeedbackClassifier(cv=3)._folds(200, True, rng)) == 3
+    assert len(FeedbackClassifier(cv=1)._folds(200, True, rng)) == 1
+    assert FeedbackClassifier()._folds(12, True, rng) == []  # too little to hold anything out
+    # the tiny model (36 answers) was tuned on out-of-fold predictions: one global threshold, epoch in range
+    assert len(set(tiny_model.thresholds_.values())) == 1
+    assert 1 <= tiny_model.best_epoch_ <= 80 and tiny_model.get_params()["cv"] is None

