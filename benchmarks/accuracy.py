@@ -7,6 +7,7 @@ held-out *dev* split of the train files (``train_dev_split``: stable hash of the
     python benchmarks/accuracy.py                       # everything (about 30 min on 2 cores)
     python benchmarks/accuracy.py semeval_en norec      # some tasks
     python benchmarks/accuracy.py --finetune-layers 4   # the same with the top 4 encoder layers trained
+    python benchmarks/accuracy.py norec --finetune-layers 4 --epochs 5   # fewer epochs for a large set
     python benchmarks/accuracy.py semeval_en --contrastive 8   # training mode 2: contrastive encoder tuning
                                                         # first (8 pairs per answer), then the heads
     python benchmarks/accuracy.py fewshot               # learning curve with 8/16/32 answers per theme
@@ -40,6 +41,7 @@ def semeval(lang: str):
 
 
 CONTRASTIVE_PAIRS = 0  # set by --contrastive
+EPOCHS: int | None = None  # set by --epochs (default: the classifier's own)
 
 
 def fit(train, finetune_layers: int) -> tuple[FeedbackClassifier, float]:
@@ -55,7 +57,7 @@ def fit(train, finetune_layers: int) -> tuple[FeedbackClassifier, float]:
             [e.text for e in train], [e.themes for e in train], sentiments=[e.sentiment for e in train],
             encoder=DEFAULT_ENCODER, output_dir=Path(tempfile.mkdtemp(prefix="nps-contrastive-")),
             pairs_per_example=CONTRASTIVE_PAIRS, show_progress_bar=False))
-    clf = FeedbackClassifier(encoder=encoder, finetune_layers=finetune_layers, show_progress_bar=False)
+    clf = FeedbackClassifier(encoder=encoder, finetune_layers=finetune_layers, epochs=EPOCHS, show_progress_bar=False)
     clf.fit([e.text for e in train], [e.themes for e in train], sentiment=[e.sentiment for e in train])
     return clf, time.perf_counter() - started
 
@@ -142,6 +144,13 @@ def task_semeval(ft: int) -> dict:
     return res
 
 
+def task_semeval_nl(ft: int) -> dict:
+    """Dutch only (train nl, evaluate nl)."""
+    nl_tr, nl_dev = semeval("nl")
+    clf, secs = fit(nl_tr, ft)
+    return {"semeval_nl (train nl)": {**summary(evaluate_examples(clf, nl_dev)), "train_s": round(secs)}}
+
+
 def task_norec(ft: int) -> dict:
     train, dev = train_dev_split(load_examples(DATA / "norec_sentence_nb", format="norec"))
     clf, secs = fit(train, ft)
@@ -168,7 +177,7 @@ def task_default_model(ft: int) -> dict:
     }
 
 
-TASKS = {"semeval_en": task_semeval_en, "fewshot": task_fewshot, "semeval": task_semeval,
+TASKS = {"semeval_en": task_semeval_en, "semeval_nl": task_semeval_nl, "fewshot": task_fewshot, "semeval": task_semeval,
           "norec": task_norec, "mams": task_mams, "default": task_default_model}
 
 
@@ -178,9 +187,10 @@ def main() -> None:
     parser.add_argument("--finetune-layers", type=int, default=0)
     parser.add_argument("--contrastive", type=int, default=0, metavar="PAIRS",
                         help="training mode 2: contrastive encoder tuning with PAIRS pairs per answer first")
+    parser.add_argument("--epochs", type=int, help="training epochs (default: the classifier's own choice)")
     args = parser.parse_args()
-    global CONTRASTIVE_PAIRS
-    CONTRASTIVE_PAIRS = args.contrastive
+    global CONTRASTIVE_PAIRS, EPOCHS
+    CONTRASTIVE_PAIRS, EPOCHS = args.contrastive, args.epochs
     if not DATA.exists():
         sys.exit(f"{DATA} not found: the external data must sit at ../shared/data")
     results = {}
@@ -192,6 +202,7 @@ def main() -> None:
         print(json.dumps(results, indent=1), flush=True)
     suffix = f"-ft{args.finetune_layers}" if args.finetune_layers else ""
     suffix += f"-contrastive{args.contrastive}" if args.contrastive else ""
+    suffix += f"-epochs{args.epochs}" if args.epochs else ""
     out = ROOT / "benchmarks" / "results" / f"accuracy{suffix}.json"
     previous = json.loads(out.read_text()) if out.exists() else {}
     previous.update(results)

@@ -180,7 +180,10 @@ def main() -> None:
     encoder = service.pop("encoder")
     print(f"bare encoder (batch 64): {encoder}", flush=True)
     ratio = round(service["batched"]["answers_per_s"] / encoder["answers_per_s"], 3)
-    result = {"cpus": os.cpu_count(), "loadavg_1m_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
+    from nps_nlp.encoders._precision import resolve_precision
+
+    result = {"cpus": os.cpu_count(), "encoder_precision": resolve_precision(),
+              "loadavg_1m_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
               "url": args.url or "started by the script", "args": {
         k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "key"},
         "service": service, "encoder": encoder, "batched_vs_encoder": ratio}
@@ -195,6 +198,7 @@ def main() -> None:
     print(f"{'bare encoder, batch 64':28s} {encoder['answers_per_s']:>10}")
     print(f"batched classify / bare encoder: {ratio}  (goal >= 0.85); "
           f"p99 at 8 clients: {service['single'].get('8', {}).get('p99_ms')} ms (goal <= 100)")
+    print(f"encoder precision on this CPU: {result['encoder_precision']} (bf16 only where the CPU computes it natively)")
     print(f"load average (1 min) before/after: {result['loadavg_1m_before_after']} on {os.cpu_count()} CPUs "
           "(other work on the machine slows every figure)")
     print(f"written to {args.output}")

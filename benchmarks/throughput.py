@@ -56,7 +56,9 @@ def main() -> None:
             sys.exit(f"{kind} failed:\n{proc.stderr[-3000:]}")
         results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
         print(results[-1], flush=True)
-    info = {"cpus": os.cpu_count(), "results": results,
+    from nps_nlp.encoders._precision import resolve_precision
+
+    info = {"cpus": os.cpu_count(), "encoder_precision": resolve_precision(), "results": results,
             "classify_vs_encoder": round(results[2]["answers_per_s"] / results[0]["answers_per_s"], 3)}
     out = ROOT / "benchmarks" / "results" / "throughput.json"
     out.write_text(json.dumps(info, indent=2))

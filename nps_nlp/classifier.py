@@ -8,7 +8,8 @@
 The encoder (multilingual-e5-small by default) produces token states; a label-attention head
 (:mod:`nps_nlp._network`) learns, per theme, where to look and what polarity is expressed there. By
 default the encoder is frozen and its token states are computed once, so training takes minutes on a
-laptop CPU; ``finetune_layers=N`` also trains the encoder's top N layers for more accuracy.
+laptop CPU; ``finetune_layers=N`` also trains the encoder's top N layers for more accuracy (the frozen
+layers below still run only once).
 Themes of the taxonomy that have no training examples are matched zero-shot, by similarity of the
 answer's clauses to the theme's multilingual names, descriptions and examples.
 """
@@ -62,9 +63,9 @@ class FeedbackClassifier:
         taxonomy: a :class:`Taxonomy`, a YAML path, or ``None`` (the default taxonomy when every label
             belongs to it, else a taxonomy made of the training labels).
         finetune_layers: 0 keeps the encoder frozen (fast); N > 0 also trains its top N layers.
-        epochs: training epochs (default 6 when fine-tuning; frozen: 40, or more for small data so the head
+        epochs: training epochs (default 20 when fine-tuning; frozen: 40, or more for small data so the head
             gets at least 1,000 optimiser steps, at most 250 epochs; early stopping picks the best epoch).
-        learning_rate: head learning rate (the encoder uses 1/40 of it when fine-tuning).
+        learning_rate: head learning rate (tuned encoder layers use 1/5 of it).
         batch_size: training and inference batch size.
         max_length: tokens per answer (longer answers are truncated for theme detection).
         validation_fraction: share of the training data held out to pick the epoch and tune thresholds.
@@ -154,8 +155,11 @@ class FeedbackClassifier:
             return_offsets_mapping=True, return_tensors="pt",
         )
 
-    def _states(self, texts: Sequence[str], *, grad: bool = False, desc: str = "encoding") -> tuple[list, list]:
-        """Token states ``[T_i, D]`` and character offsets (into the answer, prefix removed) per text."""
+    def _states(self, texts: Sequence[str], *, grad: bool = False, desc: str = "encoding", layer: int | None = None
+                ) -> tuple[list, list]:
+        """Token states ``[T_i, D]`` and character offsets (into the answer, prefix removed) per text.
+
+        ``layer``: the output of that many encoder layers instead of the last (0 = the embeddings)."""
         import torch
 
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
@@ -172,8 +176,9 @@ class FeedbackClassifier:
             enc = self._tokenize([texts[i] for i in idx])
             mask = enc["attention_mask"].bool()
             with torch.set_grad_enabled(grad), (contextlib.nullcontext() if grad else inference_autocast()):
-                out = self._backbone(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"])
-            hidden = out.last_hidden_state.float()
+                out = self._backbone(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"],
+                                     output_hidden_states=layer is not None)
+            hidden = (out.last_hidden_state if layer is None else out.hidden_states[layer]).float()
             for row, i in enumerate(idx):
                 n = int(mask[row].sum())
                 states[i] = hidden[row, :n] if grad else hidden[row, :n].detach().clone()
@@ -217,8 +222,10 @@ class FeedbackClassifier:
         folds = self._folds(n, frozen, rng)
         all_idx = np.arange(n)
         n_fit = n - (len(folds[0]) if folds else 0)
-        epochs = self.epochs or (_auto_epochs(n_fit, self.batch_size) if frozen else 6)
-        cache = self._states(texts, desc="encoding answers")[0] if frozen else None
+        epochs = self.epochs or (_auto_epochs(n_fit, self.batch_size) if frozen else 20)
+        # the frozen part of the encoder runs once: its output is cached and training runs only the head (and
+        # the tuned top layers) over the cache, so fine-tuning N layers costs N/12 of a full pass per step
+        cache = self._states(texts, desc="encoding answers", layer=self._tuned_from())[0]
         # languages of the training answers, detected once: the lexical model is gated by them
         langs = [r.lang for r in self._detector().detect_many(texts)] if self.lexical_weight > 0 else []
 
@@ -350,7 +357,7 @@ class FeedbackClassifier:
         return {"detect": detect, "polarity": polarity, "sentiment": overall, "has_themes": has_themes}
 
     def _train(self, texts: list[str], targets: dict[str, np.ndarray], train_idx: np.ndarray,
-               val_idx: np.ndarray, epochs: int, cache: list | None) -> dict[str, Any]:
+               val_idx: np.ndarray, epochs: int, cache: list) -> dict[str, Any]:
         import torch
         from torch.nn import functional as F
 
@@ -362,7 +369,7 @@ class FeedbackClassifier:
         params = [{"params": self.head_.parameters(), "lr": self.learning_rate}]
         tuned = self._unfreeze()
         if tuned:
-            params.append({"params": tuned, "lr": self.learning_rate / 40})
+            params.append({"params": tuned, "lr": self.learning_rate / 5})
         optimiser = torch.optim.AdamW(params, weight_decay=0.01)
         steps = epochs * max(1, -(-len(train_idx) // self.batch_size))
         schedule = torch.optim.lr_scheduler.LambdaLR(
@@ -386,10 +393,8 @@ class FeedbackClassifier:
             order = rng.permutation(train_idx)
             for start in range(0, len(order), self.batch_size):
                 batch = order[start : start + self.batch_size]
-                states = [cache[i] for i in batch] if cache is not None else self._states(
-                    [texts[i] for i in batch], grad=True)[0]
-                padded, mask = pad_states(states)
-                out = self.head_(padded, mask)
+                padded, mask = pad_states([cache[i] for i in batch])
+                out = self.head_(self._top(padded, mask), mask)
                 loss = torch.zeros(())
                 has = t["has_themes"][batch]
                 if self.labels_ and has.any():
@@ -455,6 +460,26 @@ class FeedbackClassifier:
             p.requires_grad_(True)
         return tuned
 
+    def _tuned_from(self) -> int | None:
+        """How many encoder layers stay frozen when fine-tuning (``None`` with a frozen encoder)."""
+        if self.finetune_layers <= 0:
+            return None
+        return max(0, len(self._backbone.encoder.layer) - self.finetune_layers)
+
+    def _top(self, states: Any, mask: Any) -> Any:
+        """Run the tuned top layers over padded frozen-part states ``[B, T, D]`` (identity when frozen)."""
+        start = self._tuned_from()
+        if start is None:
+            return states
+        import torch
+
+        additive = torch.zeros(mask.shape, dtype=states.dtype).masked_fill(~mask, torch.finfo(states.dtype).min)
+        additive = additive[:, None, None, :]
+        for layer in self._backbone.encoder.layer[start:]:
+            states = layer(states, additive)
+            states = states[0] if isinstance(states, tuple) else states
+        return states
+
     def _tuned_layer_names(self) -> list[str]:
         n = len(self._backbone.encoder.layer)
         keep = range(max(0, n - self.finetune_layers), n) if self.finetune_layers > 0 else []
@@ -490,6 +515,8 @@ class FeedbackClassifier:
             for start in range(0, len(states), self.batch_size):
                 chunk = states[start : start + self.batch_size]
                 padded, mask = pad_states(chunk)
+                if cache is not None:  # cached frozen-part states: the tuned top layers still have to run
+                    padded = self._top(padded, mask)
                 out = self.head_(padded, mask)
                 detect.append(torch.sigmoid(out["detect"]).numpy())
                 polarity.append(torch.softmax(out["polarity"], -1).numpy())

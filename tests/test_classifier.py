@@ -161,3 +161,28 @@ def test_small_data_picks_epoch_and_threshold_by_cross_validation(tiny_model):
     # the tiny model (36 answers) was tuned on out-of-fold predictions: one global threshold, epoch in range
     assert len(set(tiny_model.thresholds_.values())) == 1
     assert 1 <= tiny_model.best_epoch_ <= 80 and tiny_model.get_params()["cv"] is None
+
+
+def test_finetuning_top_layers_over_cached_frozen_states(tiny_encoder_dir, tmp_path):
+    """finetune_layers=1: the frozen bottom layer runs once (cached), the top layer is trained over the cache;
+    the cached path and a full encoder pass give the same outputs, and save/load keeps the tuned layer."""
+    import torch
+
+    texts, themes, sentiment = zip(*TRAIN, strict=True)
+    clf = FeedbackClassifier(encoder=str(tiny_encoder_dir), finetune_layers=1, epochs=6, learning_rate=2e-2,
+                             batch_size=8)
+    clf._load_backbone()
+    before = {k: v.clone() for k, v in clf._backbone.state_dict().items()}
+    clf.fit(list(texts), list(themes), sentiment=list(sentiment))
+    after = clf._backbone.state_dict()
+    changed = {k.split(".")[2] for k in after if k.startswith("encoder.layer.") and not torch.equal(before[k], after[k])}
+    assert changed == {"1"}  # only the top layer moved
+    assert torch.equal(before["embeddings.word_embeddings.weight"], after["embeddings.word_embeddings.weight"])
+    sample = list(texts[:12])
+    bottom = clf._states(sample, layer=clf._tuned_from())[0]
+    cached, full = clf._forward(sample, bottom, np.arange(len(sample))), clf._forward(sample)
+    assert np.allclose(cached["polarity"], full["polarity"], atol=1e-5)
+    assert np.allclose(cached["sentiment"], full["sentiment"], atol=1e-5)
+    clf.save(tmp_path / "m")
+    again = FeedbackClassifier.load(tmp_path / "m")
+    assert np.allclose(again.predict_proba(sample), clf.predict_proba(sample), atol=1e-5)
