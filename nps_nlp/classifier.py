@@ -16,7 +16,6 @@ answer's clauses to the theme's multilingual names, descriptions and examples.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import warnings
@@ -155,8 +154,7 @@ class FeedbackClassifier:
             return_offsets_mapping=True, return_tensors="pt",
         )
 
-    def _states(self, texts: Sequence[str], *, grad: bool = False, desc: str = "encoding", layer: int | None = None
-                ) -> tuple[list, list]:
+    def _states(self, texts: Sequence[str], *, desc: str = "encoding", layer: int | None = None) -> tuple[list, list]:
         """Token states ``[T_i, D]`` and character offsets (into the answer, prefix removed) per text.
 
         ``layer``: the output of that many encoder layers instead of the last (0 = the embeddings)."""
@@ -166,7 +164,7 @@ class FeedbackClassifier:
         states: list[Any] = [None] * len(texts)
         offsets: list[Any] = [None] * len(texts)
         batches = range(0, len(order), self.batch_size)
-        if self.show_progress_bar and len(order) > self.batch_size and not grad:
+        if self.show_progress_bar and len(order) > self.batch_size:
             from tqdm.auto import tqdm
 
             batches = tqdm(batches, desc=desc, unit="batch")
@@ -175,13 +173,13 @@ class FeedbackClassifier:
             idx = order[start : start + self.batch_size]
             enc = self._tokenize([texts[i] for i in idx])
             mask = enc["attention_mask"].bool()
-            with torch.set_grad_enabled(grad), (contextlib.nullcontext() if grad else inference_autocast()):
+            with torch.no_grad(), inference_autocast():
                 out = self._backbone(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"],
                                      output_hidden_states=layer is not None)
             hidden = (out.last_hidden_state if layer is None else out.hidden_states[layer]).float()
             for row, i in enumerate(idx):
                 n = int(mask[row].sum())
-                states[i] = hidden[row, :n] if grad else hidden[row, :n].detach().clone()
+                states[i] = hidden[row, :n].clone()
                 off = enc["offset_mapping"][row, :n].numpy() - shift
                 offsets[i] = off
         return states, offsets
@@ -234,8 +232,9 @@ class FeedbackClassifier:
         val_proba = np.zeros((n, len(self.labels_)), dtype=np.float32)
         runs = []
         for fold in folds:
-            best = self._train(texts, targets, np.setdiff1d(all_idx, fold), fold, epochs, cache)
-            self._fit_lexical(texts, targets, np.setdiff1d(all_idx, fold), langs)
+            rest = np.setdiff1d(all_idx, fold)
+            best = self._train(texts, targets, rest, fold, epochs, cache)
+            self._fit_lexical(texts, targets, rest, langs)
             if best["val_proba"] is not None:
                 val_proba[fold] = self._blend(best["val_proba"], [texts[i] for i in fold], [langs[i] for i in fold]) \
                     if self.lexical_ is not None else best["val_proba"]
@@ -452,10 +451,10 @@ class FeedbackClassifier:
     def _unfreeze(self) -> list:
         for p in self._backbone.parameters():
             p.requires_grad_(False)
-        if self.finetune_layers <= 0:
+        start = self._tuned_from()
+        if start is None:
             return []
-        layers = self._backbone.encoder.layer
-        tuned = [p for layer in layers[len(layers) - self.finetune_layers :] for p in layer.parameters()]
+        tuned = [p for layer in self._backbone.encoder.layer[start:] for p in layer.parameters()]
         for p in tuned:
             p.requires_grad_(True)
         return tuned
@@ -481,8 +480,8 @@ class FeedbackClassifier:
         return states
 
     def _tuned_layer_names(self) -> list[str]:
-        n = len(self._backbone.encoder.layer)
-        keep = range(max(0, n - self.finetune_layers), n) if self.finetune_layers > 0 else []
+        start = self._tuned_from()
+        keep = range(start, len(self._backbone.encoder.layer)) if start is not None else []
         return [f"encoder.layer.{i}." for i in keep]
 
     def _snapshot(self, tuned: list) -> dict[str, Any]:
