@@ -16,9 +16,9 @@ SECRET = "s3cret-for-tests"
 
 
 class Receiver:
-    """A local webhook receiver that answers 500 to the first ``fail_first`` requests."""
+    """A local webhook receiver that answers 500 to the first ``fail_first`` requests (on ``port``, default free)."""
 
-    def __init__(self, fail_first: int = 0) -> None:
+    def __init__(self, fail_first: int = 0, port: int = 0) -> None:
         self.fail_first = fail_first
         self.requests: list[tuple[dict[str, str], bytes, int]] = []
         receiver = self
@@ -34,7 +34,7 @@ class Receiver:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
@@ -233,15 +233,7 @@ def test_dead_events_are_listed_and_sent_again(make_client, sqlite_url):
     assert c.get("/v1/webhooks/events", headers=auth(new_key(c, "read"))).status_code == 403
     assert c.post("/v1/webhooks/events/nope/retry", headers=h).status_code == 404
     # the receiver is back on the same port: re-send
-    port = int(url.rsplit(":", 1)[1].split("/")[0])
-    from http.server import ThreadingHTTPServer
-
-    back = Receiver()
-    back.server.shutdown()
-    back.server.server_close()
-    back.server = ThreadingHTTPServer(("127.0.0.1", port), back.server.RequestHandlerClass)
-    back.thread = threading.Thread(target=back.server.serve_forever, daemon=True)
-    back.thread.start()
+    back = Receiver(port=down.server.server_address[1])
     try:
         r = c.post(f"/v1/webhooks/events/{dead['id']}/retry", headers=h)
         assert r.status_code == 200 and r.json()["status"] == "pending" and r.json()["attempts"] == 0
