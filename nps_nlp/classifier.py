@@ -256,9 +256,9 @@ class FeedbackClassifier:
                 self._train(texts, targets, all_idx, np.array([], dtype=int), self.best_epoch_, cache)
             # (a fine-tuned encoder keeps the best epoch's weights, trained without the hold-out)
             self._fit_lexical(texts, targets, all_idx, langs)
-        self._fit_zero_shot(texts if not folds else [texts[i] for i in val_idx],
-                            targets["detect"][val_idx] if folds else targets["detect"],
-                            targets["has_themes"][val_idx] if folds else targets["has_themes"])
+        calibrate = val_idx if folds else all_idx  # zero-shot threshold: on held-out answers, else on all
+        self._fit_zero_shot([texts[i] for i in calibrate], targets["detect"][calibrate],
+                            targets["has_themes"][calibrate])
         self.n_examples_ = n
         del cache
         torch.set_grad_enabled(True)
