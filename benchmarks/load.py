@@ -1,15 +1,15 @@
 """Load test of the service with a real HTTP client, next to the bare encoder measured in the same run.
 
     python benchmarks/load.py [--url http://host:port --key KEY] [--requests 300] [--levels 1,8,32]
-                              [--batch-size 64] [--batch-requests 5] [--rounds 3]
+                              [--batch-size 64] [--batch-requests 5] [--rounds 3] [--backend torch|onnx]
 
 Without ``--url`` it starts ``nps-nlp serve`` on a free port (temporary SQLite, no auth) and stops it at the
 end. Measures, with httpx (async):
 
 * single-answer ``POST /v1/classify`` at 1, 8 and 32 concurrent clients: throughput and p50/p95/p99 latency;
 * batched classify (``--batch-size`` answers per request, sequential requests): answers/s;
-* the bare encoder (``load_encoder().encode``, batch 64) on the same texts, in this process, while the service
-  is idle; batched classify and the encoder take turns (``--rounds``) so load changes hit both alike.
+* the bare encoder (``load_encoder(backend="torch").encode``, batch 64) on the same texts, in this process,
+  while the service is idle; batched classify and the encoder take turns (``--rounds``) so load changes hit both alike.
 
 Texts are the seed answers. Prints a table and writes ``benchmarks/results/load.json``.
 """
@@ -42,13 +42,13 @@ def _texts() -> list[str]:
     return texts
 
 
-def _start_service(tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
+def _start_service(tmp: Path, backend: str) -> tuple[subprocess.Popen[bytes], str]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     cmd = [sys.executable, "-m", "nps_nlp.cli", "serve", "--port", str(port), "--no-auth", "--log-level", "WARNING",
            "--database-url", f"sqlite:///{tmp / 'load.db'}"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "NPS_MODEL_POLL_S": "0"})
+    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "NPS_MODEL_POLL_S": "0", "NPS_ENCODER_BACKEND": backend})
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
@@ -156,13 +156,17 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--batch-requests", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=3, help="turns of batched classify and bare encoder")
+    parser.add_argument("--backend", choices=["torch", "onnx"], default=None,
+                        help="NPS_ENCODER_BACKEND of the started service (default: the environment's)")
     parser.add_argument("--output", type=Path, default=ROOT / "benchmarks" / "results" / "load.json")
     args = parser.parse_args()
     texts = _texts()
     load_before = os.getloadavg()
+    from nps_nlp._settings import get_settings
     from nps_nlp.encoders import load_encoder
 
-    encoder = load_encoder()
+    args.backend = args.backend or get_settings().encoder_backend
+    encoder = load_encoder(backend="torch")
     encoder.encode(texts[:64])
     proc = None
     with tempfile.TemporaryDirectory() as tmp:
@@ -171,7 +175,7 @@ def main() -> None:
                 url = args.url.rstrip("/")
             else:
                 print("starting nps-nlp serve ...", flush=True)
-                proc, url = _start_service(Path(tmp))
+                proc, url = _start_service(Path(tmp), args.backend)
             service = asyncio.run(_service_figures(url, args.key, texts, args, encoder))
         finally:
             if proc is not None:
@@ -182,7 +186,7 @@ def main() -> None:
     ratio = round(service["batched"]["answers_per_s"] / encoder["answers_per_s"], 3)
     from nps_nlp.encoders._precision import resolve_precision
 
-    result = {"cpus": os.cpu_count(), "encoder_precision": resolve_precision(),
+    result = {"cpus": os.cpu_count(), "encoder_precision": resolve_precision(), "service_backend": args.backend,
               "loadavg_1m_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
               "url": args.url or "started by the script", "args": {
         k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "key"},
@@ -198,7 +202,8 @@ def main() -> None:
     print(f"{'bare encoder, batch 64':28s} {encoder['answers_per_s']:>10}")
     print(f"batched classify / bare encoder: {ratio}  (goal >= 0.85); "
           f"p99 at 8 clients: {service['single'].get('8', {}).get('p99_ms')} ms (goal <= 100)")
-    print(f"encoder precision on this CPU: {result['encoder_precision']} (bf16 only where the CPU computes it natively)")
+    print(f"encoder precision on this CPU: {result['encoder_precision']} (bf16 only where the CPU computes it natively); "
+          f"service backend: {args.backend}")
     print(f"load average (1 min) before/after: {result['loadavg_1m_before_after']} on {os.cpu_count()} CPUs "
           "(other work on the machine slows every figure)")
     print(f"written to {args.output}")

@@ -71,6 +71,10 @@ class FeedbackClassifier:
         cv: folds for picking the epoch and tuning thresholds on out-of-fold predictions (frozen encoder
             only). ``None``: 5 folds below 1,000 answers (few-shot data, where one small hold-out gives
             noisy thresholds), else one hold-out of ``validation_fraction``; 1 forces the hold-out.
+        refit: after the epoch and thresholds are chosen, train again on all answers (held-out ones
+            included) for that many epochs; with ``finetune_layers`` the tuned layers start over from their
+            pre-trained weights. ``False`` keeps the best epoch's model, trained without the held-out answers
+            (half the time when fine-tuning).
         lexical_weight: weight of the character/word n-gram model in theme probabilities (0 disables it).
         zero_shot: match themes without examples by their descriptions.
         random_state: seed for everything random.
@@ -83,6 +87,7 @@ class FeedbackClassifier:
     _tokenizer: Any = None
     _prefix: str = ""
     _dim: int = 0
+    _onnx: Any = None  # the backbone exported to ONNX Runtime (NPS_ENCODER_BACKEND=onnx), built on first use
     config_: dict[str, Any]
     lexical_: Any = None
     lexical_languages_: list[str]
@@ -100,6 +105,7 @@ class FeedbackClassifier:
         max_length: int = 128,
         validation_fraction: float = 0.15,
         cv: int | None = None,
+        refit: bool = True,
         lexical_weight: float = 0.25,
         zero_shot: bool = True,
         random_state: int = 0,
@@ -115,6 +121,7 @@ class FeedbackClassifier:
         self.max_length = max_length
         self.validation_fraction = validation_fraction
         self.cv = cv
+        self.refit = refit
         self.lexical_weight = lexical_weight
         self.zero_shot = zero_shot
         self.random_state = random_state
@@ -125,7 +132,7 @@ class FeedbackClassifier:
     def get_params(self) -> dict[str, Any]:
         """The constructor parameters (scikit-learn convention)."""
         names = ("encoder", "finetune_layers", "epochs", "learning_rate", "batch_size", "max_length",
-                 "validation_fraction", "cv", "lexical_weight", "zero_shot", "random_state")
+                 "validation_fraction", "cv", "refit", "lexical_weight", "zero_shot", "random_state")
         return {name: getattr(self, name) for name in names}
 
     # ------------------------------------------------------------------ backbone
@@ -148,6 +155,21 @@ class FeedbackClassifier:
         self._backbone.eval()
         torch.manual_seed(self.random_state)
 
+    def _onnx_runtime(self) -> Any:
+        """The backbone in ONNX Runtime when ``NPS_ENCODER_BACKEND=onnx`` (exported on first use, cached by a
+        fingerprint of its weights, so a fine-tuned encoder gets its own graph), else ``None`` (torch)."""
+        from nps_nlp._settings import get_settings
+
+        settings = get_settings()
+        if settings.encoder_backend != "onnx":
+            return None
+        if self._onnx is None:
+            from nps_nlp.encoders._onnx import OnnxTransformer
+
+            self._onnx = OnnxTransformer(self._backbone, self._tokenizer, self.cache_dir or settings.cache_dir,
+                                         verbose=True)
+        return self._onnx
+
     def _tokenize(self, texts: Sequence[str]) -> Any:
         return self._tokenizer(
             [self._prefix + t for t in texts], padding=True, truncation=True, max_length=self.max_length,
@@ -169,14 +191,18 @@ class FeedbackClassifier:
 
             batches = tqdm(batches, desc=desc, unit="batch")
         shift = len(self._prefix)
+        onnx = self._onnx_runtime() if layer is None else None
         for start in batches:
             idx = order[start : start + self.batch_size]
             enc = self._tokenize([texts[i] for i in idx])
             mask = enc["attention_mask"].bool()
-            with torch.no_grad(), inference_autocast():
-                out = self._backbone(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"],
-                                     output_hidden_states=layer is not None)
-            hidden = (out.last_hidden_state if layer is None else out.hidden_states[layer]).float()
+            if onnx is not None and onnx.serves(len(idx)):
+                hidden = torch.from_numpy(onnx(enc["input_ids"].numpy(), enc["attention_mask"].numpy()))
+            else:
+                with torch.no_grad(), inference_autocast():
+                    out = self._backbone(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"],
+                                         output_hidden_states=layer is not None)
+                hidden = (out.last_hidden_state if layer is None else out.hidden_states[layer]).float()
             for row, i in enumerate(idx):
                 n = int(mask[row].sum())
                 states[i] = hidden[row, :n].clone()
@@ -211,6 +237,7 @@ class FeedbackClassifier:
         texts, themes, sentiments = self._validate(X, y, sentiment)
         self.lexical_ = None
         self._load_backbone()
+        self._onnx = None  # an exported graph of the encoder is stale once fine-tuning changes the weights
         import torch
 
         rng = np.random.default_rng(self.random_state)
@@ -224,6 +251,8 @@ class FeedbackClassifier:
         # the frozen part of the encoder runs once: its output is cached and training runs only the head (and
         # the tuned top layers) over the cache, so fine-tuning N layers costs N/12 of a full pass per step
         cache = self._states(texts, desc="encoding answers", layer=self._tuned_from())[0]
+        # the tuned layers' pre-trained weights: each run (hold-out, fold, refit) starts from them
+        initial = self._encoder_weights(self._unfreeze())
         # languages of the training answers, detected once: the lexical model is gated by them
         langs = [r.lang for r in self._detector().detect_many(texts)] if self.lexical_weight > 0 else []
 
@@ -233,6 +262,7 @@ class FeedbackClassifier:
         runs = []
         for fold in folds:
             rest = np.setdiff1d(all_idx, fold)
+            self._restore_encoder(initial)
             best = self._train(texts, targets, rest, fold, epochs, cache)
             self._fit_lexical(texts, targets, rest, langs)
             if best["val_proba"] is not None:
@@ -252,15 +282,17 @@ class FeedbackClassifier:
             self.best_epoch_ = int(np.median([r["epoch"] for r in runs]))
             keys = set.intersection(*(set(r["scores"]) for r in runs))
             self.validation_scores_ = {k: float(np.mean([r["scores"][k] for r in runs])) for k in sorted(keys)}
-            if frozen:  # the head is cheap: refit on everything for the epoch count that worked best
+            if self.refit:  # refit on everything for the epoch count that worked best (tuned layers start over)
+                self._restore_encoder(initial)
                 self._train(texts, targets, all_idx, np.array([], dtype=int), self.best_epoch_, cache)
-            # (a fine-tuned encoder keeps the best epoch's weights, trained without the hold-out)
             self._fit_lexical(texts, targets, all_idx, langs)
         calibrate = val_idx if folds else all_idx  # zero-shot threshold: on held-out answers, else on all
         self._fit_zero_shot([texts[i] for i in calibrate], targets["detect"][calibrate],
                             targets["has_themes"][calibrate])
         self.n_examples_ = n
         del cache
+        if not frozen:
+            self._onnx = None
         torch.set_grad_enabled(True)
         return self
 
@@ -486,15 +518,22 @@ class FeedbackClassifier:
 
     def _snapshot(self, tuned: list) -> dict[str, Any]:
         head = {k: v.detach().clone() for k, v in self.head_.state_dict().items()}
+        return {"head": head, "encoder": self._encoder_weights(tuned)}
+
+    def _encoder_weights(self, tuned: list) -> dict[str, Any]:
+        """A copy of the tuned layers' weights (empty with a frozen encoder)."""
+        if not tuned:
+            return {}
         prefixes = tuple(self._tuned_layer_names())
-        enc = {k: v.detach().clone() for k, v in self._backbone.state_dict().items() if k.startswith(prefixes)} \
-            if tuned else {}
-        return {"head": head, "encoder": enc}
+        return {k: v.detach().clone() for k, v in self._backbone.state_dict().items() if k.startswith(prefixes)}
 
     def _restore(self, state: dict[str, Any]) -> None:
         self.head_.load_state_dict(state["head"])
-        if state["encoder"]:
-            self._backbone.load_state_dict(state["encoder"], strict=False)
+        self._restore_encoder(state["encoder"])
+
+    def _restore_encoder(self, weights: dict[str, Any]) -> None:
+        if weights:
+            self._backbone.load_state_dict(weights, strict=False)
 
     def _forward(self, texts: Sequence[str], cache: list | None = None, idx: np.ndarray | None = None,
                  langs: Sequence[str] | None = None) -> dict:

@@ -1,0 +1,93 @@
+"""The ONNX Runtime backend: same vectors and tags as torch, exported once per set of weights."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("onnxruntime", reason="the onnx backend needs the onnx extra: pip install 'nps-nlp[onnx]'")
+
+from nps_nlp._settings import get_settings  # noqa: E402
+from nps_nlp.encoders import load_encoder  # noqa: E402
+from nps_nlp.errors import EncoderError  # noqa: E402
+
+TEXTS = ["great staff but the invoice was wrong again", "levering pakket laat", "appen er nede igjen", "ok",
+         "eg er ikkje nøgd med rekninga, men dei tilsette var hyggelege og svarte raskt på telefonen"]
+
+
+@pytest.fixture
+def backend(monkeypatch, fp32_inference):
+    """Set NPS_ENCODER_BACKEND (float32 everywhere, so torch and ONNX Runtime compute the same thing)."""
+
+    def use(name: str) -> None:
+        monkeypatch.setenv("NPS_ENCODER_BACKEND", name)
+        get_settings.cache_clear()
+
+    return use
+
+
+def test_onnx_encoder_gives_the_torch_vectors_and_exports_once(tiny_encoder_dir, tmp_path):
+    torch_vectors = load_encoder(str(tiny_encoder_dir), backend="torch").encode(TEXTS)
+    encoder = load_encoder(str(tiny_encoder_dir), backend="onnx", cache_dir=tmp_path)
+    vectors = encoder.encode(TEXTS, batch_size=2)  # several batches, sorted by length and put back in order
+    assert vectors.shape == torch_vectors.shape
+    assert np.min(np.sum(vectors * torch_vectors, axis=1)) > 0.9999
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
+    exported = sorted((tmp_path / "onnx").glob("*.onnx"))
+    assert len(exported) == 1 and not list((tmp_path / "onnx").glob("*.tmp*"))
+    mtime = exported[0].stat().st_mtime_ns
+    again = load_encoder(str(tiny_encoder_dir), backend="onnx", cache_dir=tmp_path)
+    assert again.transformer.path == exported[0] and exported[0].stat().st_mtime_ns == mtime  # reused, not re-exported
+    assert encoder.encode([]).shape == (0, encoder.dim)
+
+
+def test_onnx_encoder_refuses_a_model_it_would_pool_wrongly(tiny_encoder_dir, tmp_path):
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Pooling
+
+    st = SentenceTransformer(str(tiny_encoder_dir), device="cpu")
+    cls_model = SentenceTransformer(modules=[st[0], Pooling(st.get_embedding_dimension(), "cls")], device="cpu")
+    cls_model.save(str(tmp_path / "cls"))
+    with pytest.raises(EncoderError, match="mean-pooling"):
+        load_encoder(str(tmp_path / "cls"), backend="onnx", cache_dir=tmp_path)
+
+
+def test_classifier_runs_in_onnx_runtime_with_its_own_graph_per_tuned_encoder(tiny_encoder_dir, tmp_path, backend):
+    from nps_nlp import FeedbackClassifier
+
+    texts = TEXTS * 6
+    labels = [["billing_payment", "staff_attitude"], ["delivery_waiting"], ["reliability_outages"], [],
+              ["billing_payment", "staff_attitude"]] * 6
+    backend("torch")
+    frozen = FeedbackClassifier(str(tiny_encoder_dir), epochs=3, lexical_weight=0, cache_dir=tmp_path).fit(texts, labels)
+    tuned = FeedbackClassifier(str(tiny_encoder_dir), epochs=2, finetune_layers=1, lexical_weight=0,
+                               cache_dir=tmp_path).fit(texts, labels)
+    expected = {name: (clf.predict_proba(TEXTS), clf.predict(TEXTS)) for name, clf in (("frozen", frozen), ("tuned", tuned))}
+    assert frozen._onnx is None and not (tmp_path / "onnx").exists()  # torch backend: nothing exported
+
+    backend("onnx")
+    for name, clf in (("frozen", frozen), ("tuned", tuned)):
+        proba, results = clf.predict_proba(TEXTS), clf.predict(TEXTS)
+        assert clf._onnx is not None
+        assert np.abs(proba - expected[name][0]).max() < 1e-4
+        assert [[t.theme for t in r.themes] for r in results] == [[t.theme for t in r.themes] for r in expected[name][1]]
+        assert [r.sentiment for r in results] == [r.sentiment for r in expected[name][1]]
+    # the tuned top layer changed the weights: it has its own exported graph
+    assert frozen._onnx.path != tuned._onnx.path
+    assert len(list((tmp_path / "onnx").glob("*.onnx"))) == 2
+    # saved and loaded, the tuned model finds its graph again by the fingerprint of its weights
+    loaded = FeedbackClassifier.load(tuned.save(tmp_path / "tuned"), cache_dir=tmp_path)
+    assert np.abs(loaded.predict_proba(TEXTS) - expected["tuned"][0]).max() < 1e-4
+    assert loaded._onnx.path == tuned._onnx.path
+
+
+def test_default_model_gives_the_same_tags_in_onnx_runtime(default_model, seed_test, backend):
+    texts = [e.text for e in seed_test[:120]]
+    backend("torch")
+    proba_torch, res_torch = default_model.predict_proba(texts), default_model.predict(texts)
+    backend("onnx")
+    proba_onnx, res_onnx = default_model.predict_proba(texts), default_model.predict(texts)
+    default_model._onnx = None  # the session-wide model goes back to torch for the other tests
+    assert np.abs(proba_torch - proba_onnx).max() < 1e-3
+    assert [{t.theme for t in r.themes} for r in res_torch] == [{t.theme for t in r.themes} for r in res_onnx]
+    assert [r.sentiment for r in res_torch] == [r.sentiment for r in res_onnx]
