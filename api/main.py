@@ -9,21 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.responses import Response
+from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from api import errors
 from api.db.models import ApiKey
 from api.db.session import Database, migrate
 from api.deps import AppState
-from api.observability import Metrics, configure_logging
+from api.observability import Metrics, RequestObserver, configure_logging
 from api.routers import alerts, classify, insights, responses, system, teams, webhooks
 from api.services.batcher import MicroBatcher
 from api.services.models import LoadedModel, ModelManager, Pipeline
@@ -98,7 +94,7 @@ def create_app(settings: ServiceSettings | None = None, pipeline: Pipeline | Non
     errors.install(app)
     for module in (classify, responses, insights, alerts, teams, webhooks, system):
         app.include_router(module.router)
-    app.middleware("http")(_observe)
+    app.add_middleware(RequestObserver)
     return app
 
 
@@ -111,31 +107,6 @@ def _version() -> str:
 def _count_keys(db: Database) -> int:
     with db.session() as s:
         return s.scalar(select(func.count()).select_from(ApiKey).where(ApiKey.revoked_at.is_(None))) or 0
-
-
-async def _observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    """Request id, latency metric and one structured log line per request (method, route, status, time;
-    never the body)."""
-    request_id = request.headers.get("x-request-id") or uuid.uuid4().hex[:16]
-    started = time.perf_counter()
-    status = 500
-    try:
-        response = await call_next(request)
-        status = response.status_code
-        response.headers["X-Request-ID"] = request_id
-        return response
-    finally:
-        elapsed = time.perf_counter() - started
-        route: Any = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        state: AppState | None = getattr(request.app.state, "nps", None)
-        if state is not None:
-            state.metrics.requests.labels(request.method, path, str(status)).inc()
-            state.metrics.latency.labels(path).observe(elapsed)
-        if path not in ("/healthz", "/readyz", "/metrics"):
-            log.info("request", extra={"request_id": request_id, "method": request.method, "route": path,
-                                       "status": status, "duration_ms": round(elapsed * 1000, 2),
-                                       "caller": getattr(request.state, "caller", None)})
 
 
 app = create_app()

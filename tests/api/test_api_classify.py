@@ -151,9 +151,14 @@ def test_batcher_splits_large_requests_and_isolates_failures():
 def test_logs_never_contain_the_answer_text(client, admin, caplog):
     secret = "Mijn factuur van zevenhonderd euro klopt niet"
     with caplog.at_level(logging.DEBUG):
-        client.post("/v1/classify", headers=admin, json={"answers": [{"text": secret, "score": 2}]})
-        client.post("/v1/responses", headers=admin, json={"external_id": "log-1", "score": 1, "text": secret + ", I am cancelling"})
-    assert any(r.getMessage() == "request" for r in caplog.records)
+        given = client.post("/v1/classify", headers={**admin, "X-Request-ID": "trace-42"},
+                            json={"answers": [{"text": secret, "score": 2}]})
+        made_up = client.post("/v1/responses", headers=admin,
+                              json={"external_id": "log-1", "score": 1, "text": secret + ", I am cancelling"})
+    assert given.headers["X-Request-ID"] == "trace-42" and len(made_up.headers["X-Request-ID"]) == 16
+    lines = [r.__dict__ for r in caplog.records if r.getMessage() == "request"]
+    assert {(x["request_id"], x["route"], x["status"], x["caller"]) for x in lines} == {
+        ("trace-42", "/v1/classify", 200, "admin"), (made_up.headers["X-Request-ID"], "/v1/responses", 201, "admin")}
     for record in caplog.records:
         assert "zevenhonderd" not in record.getMessage() and "zevenhonderd" not in str(record.__dict__)
 
