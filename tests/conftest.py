@@ -4,6 +4,7 @@ multilingual-e5-small (converted once per session, cached) for integration tests
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -52,6 +53,18 @@ def tiny_encoder_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
                                 prompts={"query": "query: ", "passage": "passage: "})
     model.save(str(path / "st"))
     return path / "st"
+
+
+@pytest.fixture
+def fp32_inference(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Float32 encoder inference (``NPS_ENCODER_PRECISION=fp32``), for tests that compare two code paths to
+    1e-5: on a CPU with native bfloat16 the default (``auto``) would make them differ by about 1e-4."""
+    from nps_nlp._settings import get_settings
+
+    monkeypatch.setenv("NPS_ENCODER_PRECISION", "fp32")
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
 
 
 @pytest.fixture(scope="session")

@@ -163,7 +163,40 @@ def test_small_data_picks_epoch_and_threshold_by_cross_validation(tiny_model):
     assert 1 <= tiny_model.best_epoch_ <= 80 and tiny_model.get_params()["cv"] is None
 
 
-def test_finetuning_top_layers_over_cached_frozen_states(tiny_encoder_dir, tmp_path):
+def test_refit_trains_again_on_all_answers_from_the_pretrained_layers(tiny_encoder_dir, monkeypatch):
+    """After the hold-out picked the epoch, ``refit`` trains once more on every answer for that many epochs,
+    and the tuned layers start that run from their pre-trained weights (not from the hold-out run's)."""
+    import torch
+
+    texts, themes, sentiment = zip(*TRAIN, strict=True)
+    calls = []
+    original = FeedbackClassifier._train
+
+    def recording(self, texts, targets, train_idx, val_idx, epochs, cache):
+        top = self._backbone.encoder.layer[-1].output.dense.weight
+        calls.append({"n_train": len(train_idx), "n_val": len(val_idx), "epochs": epochs, "top": top.detach().clone()})
+        return original(self, texts, targets, train_idx, val_idx, epochs, cache)
+
+    monkeypatch.setattr(FeedbackClassifier, "_train", recording)
+    for refit in (True, False):
+        calls.clear()
+        clf = FeedbackClassifier(encoder=str(tiny_encoder_dir), finetune_layers=1, epochs=4, learning_rate=2e-2,
+                                 batch_size=8, cv=1, refit=refit, random_state=3)
+        clf._load_backbone()
+        pretrained = clf._backbone.encoder.layer[-1].output.dense.weight.detach().clone()
+        clf.fit(list(texts), list(themes), sentiment=list(sentiment))
+        tuned = clf._backbone.encoder.layer[-1].output.dense.weight
+        assert torch.equal(calls[0]["top"], pretrained) and calls[0]["n_val"] > 0
+        if refit:
+            assert len(calls) == 2
+            assert (calls[1]["n_train"], calls[1]["n_val"], calls[1]["epochs"]) == (len(texts), 0, clf.best_epoch_)
+            assert torch.equal(calls[1]["top"], pretrained)  # started over, not from the hold-out run
+        else:
+            assert len(calls) == 1 and calls[0]["n_train"] < len(texts)
+        assert not torch.equal(tuned, pretrained)
+
+
+def test_finetuning_top_layers_over_cached_frozen_states(tiny_encoder_dir, tmp_path, fp32_inference):
     """finetune_layers=1: the frozen bottom layer runs once (cached), the top layer is trained over the cache;
     the cached path and a full encoder pass give the same outputs, and save/load keeps the tuned layer."""
     import torch

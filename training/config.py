@@ -29,6 +29,7 @@ A config file has four sections (every key is optional except ``data.path`` and 
     max_length = 128
     validation_fraction = 0.15
     cv = 5                         # folds for epoch and threshold (default: 5 below 1,000 answers)
+    refit = true                   # then train again on all answers for the chosen epoch count
     seed = 0
     contrastive_epochs = 1
     contrastive_pairs_per_example = 8
@@ -71,8 +72,8 @@ SECTIONS: dict[str, dict[str, str]] = {
     "model": {"mode": "mode", "encoder": "encoder", "taxonomy": "taxonomy", "finetune_layers": "finetune_layers"},
     "train": {
         "epochs": "epochs", "learning_rate": "learning_rate", "batch_size": "batch_size", "max_length": "max_length",
-        "validation_fraction": "validation_fraction", "cv": "cv", "seed": "seed", "contrastive_epochs": "contrastive_epochs",
-        "contrastive_pairs_per_example": "contrastive_pairs_per_example",
+        "validation_fraction": "validation_fraction", "cv": "cv", "refit": "refit", "seed": "seed",
+        "contrastive_epochs": "contrastive_epochs", "contrastive_pairs_per_example": "contrastive_pairs_per_example",
     },
     "output": {"path": "output", "register": "register", "registry": "registry", "model_id": "model_id"},
 }  # fmt: skip
@@ -106,6 +107,8 @@ class TrainingArguments:
         finetune_layers: 0 = frozen encoder; N = also train the top N encoder layers with the heads.
         epochs, learning_rate, batch_size, max_length, validation_fraction, cv, seed: classifier settings
             (``cv``: folds for picking the epoch and threshold; default 5 below 1,000 answers, else a hold-out).
+        refit: after choosing the epoch and thresholds, train again on all answers (default true; false halves
+            the time of ``finetune_layers`` runs and keeps the model trained without the held-out answers).
         contrastive_epochs, contrastive_pairs_per_example: contrastive mode settings.
         register: copy ``model-best`` into the model registry after training.
         registry: registry directory (default ``NPS_REGISTRY_DIR``).
@@ -133,6 +136,7 @@ class TrainingArguments:
     max_length: int = 128
     validation_fraction: float = 0.15
     cv: int | None = None
+    refit: bool = True
     seed: int = 0
     contrastive_epochs: int = 1
     contrastive_pairs_per_example: int = 8

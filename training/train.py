@@ -12,8 +12,8 @@ A run writes one directory::
 
 *Best* and *last* for this classifier: ``FeedbackClassifier.fit`` already early-stops on its own held-out
 validation share (``train.validation_fraction``; below 1,000 answers ``train.cv`` = 5 folds instead): it
-picks the epoch with the best validation score, tunes the thresholds on the held-out predictions and (frozen
-encoder) refits the heads on all training answers for that many epochs. So the state training ends in *is*
+picks the epoch with the best validation score, tunes the thresholds on the held-out predictions and refits
+on all training answers for that many epochs (``train.refit``; tuned encoder layers start over). So the state training ends in *is*
 its best checkpoint, and ``model-best`` is the same model as ``model-last`` (hard-linked, no extra disk). The
 two names keep the layout of other tools (spaCy) so that scripts and the registry can always point at
 ``model-best``.
@@ -180,7 +180,8 @@ def _run(args: TrainingArguments, train_set: list[Example], dev_set: list[Exampl
     clf = FeedbackClassifier(
         encoder=encoder, taxonomy=args.taxonomy, finetune_layers=args.finetune_layers, epochs=args.epochs,
         learning_rate=args.learning_rate, batch_size=args.batch_size, max_length=args.max_length,
-        validation_fraction=args.validation_fraction, cv=args.cv, random_state=args.seed, show_progress_bar=show_progress_bar,
+        validation_fraction=args.validation_fraction, cv=args.cv, refit=args.refit, random_state=args.seed,
+        show_progress_bar=show_progress_bar,
     )
     step = time.perf_counter()
     clf.fit(texts, [e.themes for e in train_set], sentiment=[e.sentiment for e in train_set])
