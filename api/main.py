@@ -20,7 +20,7 @@ from api.db.models import ApiKey
 from api.db.session import Database, migrate
 from api.deps import AppState
 from api.observability import Metrics, RequestObserver, configure_logging
-from api.routers import alerts, classify, insights, responses, system, teams, webhooks
+from api.routers import alerts, classify, dashboard, insights, responses, system, teams, webhooks
 from api.services.batcher import MicroBatcher
 from api.services.models import LoadedModel, ModelManager, Pipeline
 from api.services.outbox import OutboxWorker
@@ -31,8 +31,9 @@ log = logging.getLogger("nps_nlp.api")
 DESCRIPTION = """Themes, per-theme sentiment, urgency and routing for NPS answers in Dutch, Norwegian and English.
 
 Authenticate with `Authorization: Bearer <api key>` (create keys with `nps-nlp keys create`). Scopes:
-`classify`, `ingest`, `read` (figures, feeds, and follow-up on alerts and action items), `admin` (all, plus
-model reload). Errors are `{"detail": ..., "problems": [...]}`."""
+`classify`, `ingest`, `read` (figures, feeds, alerts), `triage` (follow-up: alert status, assigning and updating
+action items), `admin` (all, plus model reload and webhook deliveries). Errors are
+`{"detail": ..., "problems": [...]}`. A read-only dashboard is at `/dashboard`."""
 
 
 def create_app(settings: ServiceSettings | None = None, pipeline: Pipeline | None = None,
@@ -92,8 +93,9 @@ def create_app(settings: ServiceSettings | None = None, pipeline: Pipeline | Non
 
     app = FastAPI(title="nps-nlp", version=_version(), description=DESCRIPTION, lifespan=lifespan)
     errors.install(app)
-    for module in (classify, responses, insights, alerts, teams, webhooks, system):
+    for module in (classify, responses, insights, alerts, teams, webhooks, system, dashboard):
         app.include_router(module.router)
+    app.mount("/dashboard/static", dashboard.static, name="dashboard-static")
     app.add_middleware(RequestObserver)
     return app
 

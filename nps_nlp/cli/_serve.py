@@ -81,7 +81,7 @@ def _database(database_url: str | None):  # type: ignore[no-untyped-def]
 @keys_app.command("create")
 def keys_create(
     name: Annotated[str, typer.Option(help="Who or what uses the key (e.g. crm-prod).")],
-    scope: Annotated[list[str], typer.Option("--scope", "-s", help="classify, ingest, read or admin (repeat for more).")],
+    scope: Annotated[list[str], typer.Option("--scope", "-s", help="classify, ingest, read, triage or admin (repeat for more).")],
     database_url: DatabaseOption = None,
 ) -> None:
     """Create an API key and print it once (only its SHA-256 hash is stored)."""
