@@ -144,7 +144,9 @@ async function showPassives() {
 
 async function showAlerts() {
   const team = new FormData(document.getElementById("filters")).get("team");
-  const data = await get("/v1/alerts", { open_only: "true", limit: 50, ...(team ? { team } : {}) });
+  const data = await get("/v1/alerts", { open_only: "true", limit: 25, ...(team ? { team } : {}) });
+  document.getElementById("alerts-count").textContent =
+    data.total > data.items.length ? "(" + data.items.length + " of " + data.total + "; the rest via GET /v1/alerts)" : "";
   fill("alerts", data.items.map((a) => row([
     el("td", a.level, "level-" + a.level), num(a.score), el("td", a.text),
     el("td", a.reasons.map((r) => r.label).join("; ")), el("td", a.team || "-"), el("td", a.status),
