@@ -165,7 +165,8 @@ def test_small_data_picks_epoch_and_threshold_by_cross_validation(tiny_model):
 
 def test_refit_trains_again_on_all_answers_from_the_pretrained_layers(tiny_encoder_dir, monkeypatch):
     """After the hold-out picked the epoch, ``refit`` trains once more on every answer for that many epochs,
-    and the tuned layers start that run from their pre-trained weights (not from the hold-out run's)."""
+    and the tuned layers start that run from their pre-trained weights (not from the hold-out run's); by
+    default a fine-tuned model is not refitted."""
     import torch
 
     texts, themes, sentiment = zip(*TRAIN, strict=True)
@@ -178,7 +179,7 @@ def test_refit_trains_again_on_all_answers_from_the_pretrained_layers(tiny_encod
         return original(self, texts, targets, train_idx, val_idx, epochs, cache)
 
     monkeypatch.setattr(FeedbackClassifier, "_train", recording)
-    for refit in (True, False):
+    for refit in (True, False, None):
         calls.clear()
         clf = FeedbackClassifier(encoder=str(tiny_encoder_dir), finetune_layers=1, epochs=4, learning_rate=2e-2,
                                  batch_size=8, cv=1, refit=refit, random_state=3)

@@ -12,8 +12,8 @@ A run writes one directory::
 
 *Best* and *last* for this classifier: ``FeedbackClassifier.fit`` already early-stops on its own held-out
 validation share (``train.validation_fraction``; below 1,000 answers ``train.cv`` = 5 folds instead): it
-picks the epoch with the best validation score, tunes the thresholds on the held-out predictions and refits
-on all training answers for that many epochs (``train.refit``; tuned encoder layers start over). So the state training ends in *is*
+picks the epoch with the best validation score, tunes the thresholds on the held-out predictions and (frozen
+encoder, or ``train.refit = true``) refits on all training answers for that many epochs. So the state training ends in *is*
 its best checkpoint, and ``model-best`` is the same model as ``model-last`` (hard-linked, no extra disk). The
 two names keep the layout of other tools (spaCy) so that scripts and the registry can always point at
 ``model-best``.
