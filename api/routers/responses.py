@@ -22,8 +22,9 @@ from api.services.queries import response_out
 router = APIRouter(prefix="/v1/responses", tags=["responses"])
 
 
-async def _ingest(state: Any, batcher: Any, items: list[ResponseIn]) -> list[tuple[str, int]]:
-    """Classify the items not stored yet and store them; ``(status, id)`` per item."""
+async def _ingest(state: Any, batcher: Any, items: list[ResponseIn], *, bulk: bool = False) -> list[tuple[str, int]]:
+    """Classify the items not stored yet and store them; ``(status, id)`` per item. ``bulk`` work waits behind
+    real-time requests in the micro-batcher."""
     def lookup() -> dict[str, int]:
         with state.db.session() as s:
             return store.existing_ids(s, [i.external_id for i in items])
@@ -35,7 +36,8 @@ async def _ingest(state: Any, batcher: Any, items: list[ResponseIn]) -> list[tup
         if item.external_id not in known and item.external_id not in seen:
             fresh.append(i)
             seen.add(item.external_id)
-    answers, model_id = await batcher.analyze([Item(items[i].text, items[i].score, items[i].lang) for i in fresh])
+    answers, model_id = await batcher.analyze([Item(items[i].text, items[i].score, items[i].lang) for i in fresh],
+                                              bulk=bulk)
 
     def write() -> list[tuple[str, int]]:
         with state.db.session() as s:
@@ -105,7 +107,7 @@ async def ingest_bulk(body: BulkIn, state: StateDep, batcher: BatcherDep, _: Ing
             continue
         valid.append((i, item))
     if valid:
-        outcomes = await _ingest(state, batcher, [item for _, item in valid])
+        outcomes = await _ingest(state, batcher, [item for _, item in valid], bulk=True)
         for (i, item), (status, rid) in zip(valid, outcomes, strict=True):
             results.append({"index": i, "external_id": item.external_id, "status": status, "id": rid})
     state.metrics.ingested.labels("error").inc(sum(1 for r in results if r["status"] == "error"))

@@ -1,14 +1,19 @@
 """Micro-batching: concurrent classify requests share one ``pipeline.analyze`` call (one encoder batch).
 
-Requests go into an asyncio queue. One worker takes the first waiting request, then everything already
-queued, then waits up to ``wait_ms`` for more, until ``max_size`` answers are collected; it runs ONE
+Requests go into an asyncio priority queue. One worker takes the first waiting request, then everything
+already queued, then waits up to ``wait_ms`` for more, until ``max_size`` answers are collected; it runs ONE
 ``analyze`` call in a worker thread and hands each request its slice of the results. While a batch
 runs, new requests queue up and form the next batch, so under load batches fill up by themselves.
+
+Two lanes: real-time requests (classify, single ingest) go before bulk work (bulk ingest, split into chunks
+of ``max_size``), first come first served within a lane. A backfill of thousands of answers therefore delays
+a live answer by at most the one bulk chunk that is running, not by the whole backfill.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -29,11 +34,16 @@ class Item:
     lang: str | None = None
 
 
-@dataclass
+_seq = itertools.count()
+
+
+@dataclass(order=True)
 class _Request:
-    items: list[Item]
-    future: asyncio.Future[tuple[list[Any], str]]
-    enqueued: float = field(default_factory=time.perf_counter)
+    lane: int  # 0 real-time, 1 bulk: lower goes first
+    items: list[Item] = field(compare=False)
+    future: asyncio.Future[tuple[list[Any], str]] = field(compare=False)
+    seq: int = field(default_factory=lambda: next(_seq))  # first come first served within a lane
+    enqueued: float = field(default_factory=time.perf_counter, compare=False)
 
 
 class MicroBatcher:
@@ -53,13 +63,12 @@ class MicroBatcher:
         self.max_size = max_size
         self.wait_s = wait_ms / 1000
         self.on_batch = on_batch
-        self._queue: asyncio.Queue[_Request] | None = None
+        self._queue: asyncio.PriorityQueue[_Request] | None = None
         self._task: asyncio.Task[None] | None = None
-        self._carry: _Request | None = None
         self.batches = 0
 
     def start(self) -> None:
-        self._queue = asyncio.Queue()
+        self._queue = asyncio.PriorityQueue()
         self._task = asyncio.create_task(self._run(), name="nps-microbatcher")
 
     async def stop(self) -> None:
@@ -71,10 +80,11 @@ class MicroBatcher:
                 pass
             self._task = None
 
-    async def analyze(self, items: Sequence[Item]) -> tuple[list[Any], str]:
+    async def analyze(self, items: Sequence[Item], *, bulk: bool = False) -> tuple[list[Any], str]:
         """Analyze ``items`` (in order) and return ``(AnalyzedAnswer list, model id)``.
 
-        Requests larger than ``max_size`` are split into several queued chunks.
+        Requests larger than ``max_size`` are split into several queued chunks. ``bulk`` puts them in the
+        bulk lane, behind every real-time request.
         """
         if self._queue is None:
             raise RuntimeError("the micro-batcher is not running")
@@ -85,7 +95,7 @@ class MicroBatcher:
         futures = []
         for chunk in chunks:
             future: asyncio.Future[tuple[list[Any], str]] = loop.create_future()
-            self._queue.put_nowait(_Request(chunk, future))
+            self._queue.put_nowait(_Request(int(bulk), chunk, future))
             futures.append(future)
         results: list[Any] = []
         model_id = ""
@@ -96,10 +106,7 @@ class MicroBatcher:
 
     async def _collect(self) -> list[_Request]:
         assert self._queue is not None
-        if self._carry is not None:
-            batch, self._carry = [self._carry], None
-        else:
-            batch = [await self._queue.get()]
+        batch = [await self._queue.get()]
         size = len(batch[0].items)
         deadline = time.perf_counter() + self.wait_s
         while size < self.max_size:
@@ -114,7 +121,7 @@ class MicroBatcher:
             else:
                 request = self._queue.get_nowait()
             if size + len(request.items) > self.max_size:
-                self._carry = request  # does not fit: first in line for the next batch
+                self._queue.put_nowait(request)  # does not fit: back in its place in line for the next batch
                 break
             batch.append(request)
             size += len(request.items)

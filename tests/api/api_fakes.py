@@ -30,6 +30,7 @@ class FakePipeline:
         self.taxonomy = load_taxonomy()
         self.urgency = UrgencyDetector()
         self.calls: list[int] = []
+        self.batches: list[list[str]] = []  # the texts of each analyze call, in call order
         self.delay_s = delay_s
         self.fail_on = fail_on
         self.lock = threading.Lock()
@@ -54,6 +55,7 @@ class FakePipeline:
         texts = list(texts)
         with self.lock:
             self.calls.append(len(texts))
+            self.batches.append(texts)
         if self.delay_s:
             time.sleep(self.delay_s)
         if self.fail_on is not None and any(self.fail_on in t for t in texts):

@@ -123,6 +123,36 @@ def test_concurrent_requests_share_one_pipeline_call():
         assert model_id == "m1" and answers[0].result.text == f"the invoice {i}" and answers[0].score == i % 11
 
 
+def test_bulk_work_waits_behind_real_time_requests():
+    """A backfill in the bulk lane delays a live answer by the one chunk that is running, not the whole backfill."""
+    from api.services.batcher import Item, MicroBatcher
+    from api.services.models import LoadedModel
+
+    fake = FakePipeline(delay_s=0.05)
+    loaded = LoadedModel(fake, "m1", None, "injected")
+
+    async def run():
+        batcher = MicroBatcher(lambda: loaded, max_size=8, wait_ms=1)
+        batcher.start()
+        try:
+            backfill = asyncio.create_task(batcher.analyze([Item(f"bulk {i}") for i in range(40)], bulk=True))
+            await asyncio.sleep(0.02)  # the first bulk chunk is running
+            live = await asyncio.gather(batcher.analyze([Item("live 1")]), batcher.analyze([Item("live 2")]))
+            backfill_done_first = backfill.done()
+            return await backfill, live, backfill_done_first
+
+        finally:
+            await batcher.stop()
+
+    (bulk, _), live, backfill_done_first = asyncio.run(run())
+    assert not backfill_done_first
+    assert [a.result.text for a in bulk] == [f"bulk {i}" for i in range(40)]  # in order, nothing lost
+    assert [answers[0][0].result.text for answers in live] == ["live 1", "live 2"]
+    assert fake.batches[0] == [f"bulk {i}" for i in range(8)]
+    assert fake.batches[1] == ["live 1", "live 2"]  # next in line, ahead of the four waiting bulk chunks
+    assert fake.batches[2:] == [[f"bulk {i}" for i in range(j, j + 8)] for j in range(8, 40, 8)]
+
+
 def test_batcher_splits_large_requests_and_isolates_failures():
     from api.services.batcher import Item, MicroBatcher
     from api.services.models import LoadedModel
