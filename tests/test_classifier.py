@@ -195,6 +195,12 @@ def test_refit_trains_again_on_all_answers_from_the_pretrained_layers(tiny_encod
         else:
             assert len(calls) == 1 and calls[0]["n_train"] < len(texts)
         assert not torch.equal(tuned, pretrained)
+        if refit is None:  # fitting the same object again starts over from the pre-trained layers: same model
+            first = tuned.detach().clone()
+            calls.clear()
+            clf.fit(list(texts), list(themes), sentiment=list(sentiment))
+            assert torch.equal(calls[0]["top"], pretrained)
+            assert torch.allclose(clf._backbone.encoder.layer[-1].output.dense.weight, first, atol=1e-6)
 
 
 def test_finetuning_top_layers_over_cached_frozen_states(tiny_encoder_dir, tmp_path, fp32_inference):
