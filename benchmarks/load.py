@@ -1,7 +1,7 @@
 """Load test of the service with a real HTTP client, next to the bare encoder measured in the same run.
 
     python benchmarks/load.py [--url http://host:port --key KEY] [--requests 300] [--levels 1,8,32]
-                              [--batch-size 64] [--batch-requests 5] [--rounds 3] [--backend torch|onnx]
+                              [--batch-size 64] [--batch-requests 5] [--rounds 3] [--backend torch|onnx|onnx-int8]
 
 Without ``--url`` it starts ``nps-nlp serve`` on a free port (temporary SQLite, no auth) and stops it at the
 end. Measures, with httpx (async):
@@ -156,7 +156,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--batch-requests", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=3, help="turns of batched classify and bare encoder")
-    parser.add_argument("--backend", choices=["torch", "onnx"], default=None,
+    parser.add_argument("--backend", choices=["torch", "onnx", "onnx-int8"], default=None,
                         help="NPS_ENCODER_BACKEND of the started service (default: the environment's)")
     parser.add_argument("--output", type=Path, default=ROOT / "benchmarks" / "results" / "load.json")
     args = parser.parse_args()

