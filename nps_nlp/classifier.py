@@ -254,7 +254,9 @@ class FeedbackClassifier:
         texts, themes, sentiments = self._validate(X, y, sentiment)
         self.lexical_ = None
         self._load_backbone()
-        self._onnx = None  # an exported graph of the encoder is stale once fine-tuning changes the weights
+        # an exported graph of the encoder is stale once fine-tuning changes the weights; one made later in this fit
+        # (zero-shot calibration runs after training) is of the final weights
+        self._onnx = None
         import torch
 
         rng = np.random.default_rng(self.random_state)
@@ -311,8 +313,6 @@ class FeedbackClassifier:
                             targets["has_themes"][calibrate])
         self.n_examples_ = n
         del cache
-        if not frozen:
-            self._onnx = None
         torch.set_grad_enabled(True)
         return self
 
