@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 import pytest
@@ -101,21 +102,29 @@ def test_malformed_json_is_422(client, admin):
     assert r.status_code == 422
 
 
-def test_concurrent_requests_share_one_pipeline_call():
-    from api.services.batcher import Item, MicroBatcher
+@contextlib.asynccontextmanager
+async def running_batcher(fake: FakePipeline, **options):
+    """A started MicroBatcher around ``fake`` (model id ``m1``), stopped on exit."""
+    from api.services.batcher import MicroBatcher
     from api.services.models import LoadedModel
 
-    fake = FakePipeline(delay_s=0.05)
     loaded = LoadedModel(fake, "m1", None, "injected")
+    batcher = MicroBatcher(lambda: loaded, **options)
+    batcher.start()
+    try:
+        yield batcher
+    finally:
+        await batcher.stop()
+
+
+def test_concurrent_requests_share_one_pipeline_call():
+    from api.services.batcher import Item
+
+    fake = FakePipeline(delay_s=0.05)
 
     async def run():
-        batcher = MicroBatcher(lambda: loaded, max_size=64, wait_ms=20)
-        batcher.start()
-        try:
-            outs = await asyncio.gather(*[batcher.analyze([Item(f"the invoice {i}", i % 11)]) for i in range(20)])
-        finally:
-            await batcher.stop()
-        return outs
+        async with running_batcher(fake, max_size=64, wait_ms=20) as batcher:
+            return await asyncio.gather(*[batcher.analyze([Item(f"the invoice {i}", i % 11)]) for i in range(20)])
 
     outs = asyncio.run(run())
     assert sum(fake.calls) == 20 and len(fake.calls) <= 2  # 20 requests, one or two encoder batches
@@ -125,24 +134,17 @@ def test_concurrent_requests_share_one_pipeline_call():
 
 def test_bulk_work_waits_behind_real_time_requests():
     """A backfill in the bulk lane delays a live answer by the one chunk that is running, not the whole backfill."""
-    from api.services.batcher import Item, MicroBatcher
-    from api.services.models import LoadedModel
+    from api.services.batcher import Item
 
     fake = FakePipeline(delay_s=0.05)
-    loaded = LoadedModel(fake, "m1", None, "injected")
 
     async def run():
-        batcher = MicroBatcher(lambda: loaded, max_size=8, wait_ms=1)
-        batcher.start()
-        try:
+        async with running_batcher(fake, max_size=8, wait_ms=1) as batcher:
             backfill = asyncio.create_task(batcher.analyze([Item(f"bulk {i}") for i in range(40)], bulk=True))
             await asyncio.sleep(0.02)  # the first bulk chunk is running
             live = await asyncio.gather(batcher.analyze([Item("live 1")]), batcher.analyze([Item("live 2")]))
             backfill_done_first = backfill.done()
             return await backfill, live, backfill_done_first
-
-        finally:
-            await batcher.stop()
 
     (bulk, _), live, backfill_done_first = asyncio.run(run())
     assert not backfill_done_first
@@ -154,22 +156,16 @@ def test_bulk_work_waits_behind_real_time_requests():
 
 
 def test_batcher_splits_large_requests_and_isolates_failures():
-    from api.services.batcher import Item, MicroBatcher
-    from api.services.models import LoadedModel
+    from api.services.batcher import Item
 
     fake = FakePipeline(fail_on="POISON")
-    loaded = LoadedModel(fake, "m1", None, "injected")
 
     async def run():
-        batcher = MicroBatcher(lambda: loaded, max_size=8, wait_ms=30)
-        batcher.start()
-        try:
+        async with running_batcher(fake, max_size=8, wait_ms=30) as batcher:
             big = batcher.analyze([Item(f"t{i}") for i in range(20)])
             bad = batcher.analyze([Item("POISON")])
             good = batcher.analyze([Item("fine")])
             return await asyncio.gather(big, bad, good, return_exceptions=True)
-        finally:
-            await batcher.stop()
 
     big, bad, good = asyncio.run(run())
     assert [a.result.text for a in big[0]] == [f"t{i}" for i in range(20)]
