@@ -42,6 +42,7 @@ def semeval(lang: str):
 
 CONTRASTIVE_PAIRS = 0  # set by --contrastive
 EPOCHS: int | None = None  # set by --epochs (default: the classifier's own)
+ENCODER_LR: float | None = None  # set by --encoder-lr (default: the classifier's own)
 
 
 def fit(train, finetune_layers: int) -> tuple[FeedbackClassifier, float]:
@@ -57,7 +58,8 @@ def fit(train, finetune_layers: int) -> tuple[FeedbackClassifier, float]:
             [e.text for e in train], [e.themes for e in train], sentiments=[e.sentiment for e in train],
             encoder=DEFAULT_ENCODER, output_dir=Path(tempfile.mkdtemp(prefix="nps-contrastive-")),
             pairs_per_example=CONTRASTIVE_PAIRS, show_progress_bar=False))
-    clf = FeedbackClassifier(encoder=encoder, finetune_layers=finetune_layers, epochs=EPOCHS, show_progress_bar=False)
+    clf = FeedbackClassifier(encoder=encoder, finetune_layers=finetune_layers, epochs=EPOCHS,
+                             encoder_learning_rate=ENCODER_LR, show_progress_bar=False)
     clf.fit([e.text for e in train], [e.themes for e in train], sentiment=[e.sentiment for e in train])
     return clf, time.perf_counter() - started
 
@@ -188,9 +190,10 @@ def main() -> None:
     parser.add_argument("--contrastive", type=int, default=0, metavar="PAIRS",
                         help="training mode 2: contrastive encoder tuning with PAIRS pairs per answer first")
     parser.add_argument("--epochs", type=int, help="training epochs (default: the classifier's own choice)")
+    parser.add_argument("--encoder-lr", type=float, help="learning rate of the tuned encoder layers")
     args = parser.parse_args()
-    global CONTRASTIVE_PAIRS, EPOCHS
-    CONTRASTIVE_PAIRS, EPOCHS = args.contrastive, args.epochs
+    global CONTRASTIVE_PAIRS, EPOCHS, ENCODER_LR
+    CONTRASTIVE_PAIRS, EPOCHS, ENCODER_LR = args.contrastive, args.epochs, args.encoder_lr
     if not DATA.exists():
         sys.exit(f"{DATA} not found: the external data must sit at ../shared/data")
     results = {}
@@ -203,6 +206,7 @@ def main() -> None:
     suffix = f"-ft{args.finetune_layers}" if args.finetune_layers else ""
     suffix += f"-contrastive{args.contrastive}" if args.contrastive else ""
     suffix += f"-epochs{args.epochs}" if args.epochs else ""
+    suffix += f"-elr{args.encoder_lr:g}" if args.encoder_lr else ""
     out = ROOT / "benchmarks" / "results" / f"accuracy{suffix}.json"
     previous = json.loads(out.read_text()) if out.exists() else {}
     previous.update(results)

