@@ -30,6 +30,10 @@ class ServiceSettings(BaseSettings):
         max_text_chars: longest answer text accepted.
         microbatch_max_size: most answers the micro-batcher puts in one encoder batch.
         microbatch_wait_ms: how long the micro-batcher waits for more requests once one arrived.
+        microbatch_workers: how many micro-batches run at once. 1 (default) suits the torch encoder, which
+            spreads one batch over every core; with ``NPS_ENCODER_BACKEND=onnx-int8`` (or ``onnx``) set it to the
+            number of cores together with ``NPS_ENCODER_THREADS=1``: one-thread runs side by side do more work per
+            second than one run over all cores (see docs/service.md, "Latency").
         alert_due_hours: default due time of an alert (detractor follow-up target).
         webhook_urls: receivers of ``alert.created``, ``alert.updated`` and ``promoter.thank_you``.
         webhook_secret: HMAC-SHA256 key for the ``X-NPS-Signature`` header (required with webhooks).
@@ -50,6 +54,7 @@ class ServiceSettings(BaseSettings):
     max_text_chars: int = Field(default=5000, ge=1, le=1_000_000)
     microbatch_max_size: int = Field(default=64, ge=1, le=4096)
     microbatch_wait_ms: float = Field(default=2.0, ge=0, le=1000)
+    microbatch_workers: int = Field(default=1, ge=1, le=64)
     alert_due_hours: float = Field(default=48.0, gt=0)
     webhook_urls: list[str] = Field(default_factory=list)
     webhook_secret: str | None = None

@@ -2,6 +2,7 @@
 
     python benchmarks/load.py [--url http://host:port --key KEY] [--requests 300] [--levels 1,8,32]
                               [--batch-size 64] [--batch-requests 5] [--rounds 3] [--backend torch|onnx|onnx-int8]
+                              [--workers N] [--threads N]
 
 Without ``--url`` it starts ``nps-nlp serve`` on a free port (temporary SQLite, no auth) and stops it at the
 end. Measures, with httpx (async):
@@ -42,13 +43,19 @@ def _texts() -> list[str]:
     return texts
 
 
-def _start_service(tmp: Path, backend: str) -> tuple[subprocess.Popen[bytes], str]:
+def _start_service(tmp: Path, backend: str, workers: int | None, threads: int | None
+                   ) -> tuple[subprocess.Popen[bytes], str]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     cmd = [sys.executable, "-m", "nps_nlp.cli", "serve", "--port", str(port), "--no-auth", "--log-level", "WARNING",
            "--database-url", f"sqlite:///{tmp / 'load.db'}"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "NPS_MODEL_POLL_S": "0", "NPS_ENCODER_BACKEND": backend})
+    env = {**os.environ, "NPS_MODEL_POLL_S": "0", "NPS_ENCODER_BACKEND": backend}
+    if workers:
+        env["NPS_MICROBATCH_WORKERS"] = str(workers)
+    if threads:
+        env["NPS_ENCODER_THREADS"] = str(threads)
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
@@ -85,9 +92,12 @@ async def _run_level(client: httpx.AsyncClient, texts: list[str], concurrency: i
             latencies.append(time.perf_counter() - t0)
             r.raise_for_status()
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*[worker() for _ in range(concurrency)])
-    return _stats(latencies, n_requests * batch, time.perf_counter() - started)
+    seconds = time.perf_counter() - started
+    # the client shares the machine's cores with the service: its CPU time per request is reported with the figures
+    return {**_stats(latencies, n_requests * batch, seconds),
+            "client_cpu_ms_per_request": round((time.process_time() - cpu) / n_requests * 1000, 2)}
 
 
 async def _batch_counters(client: httpx.AsyncClient) -> tuple[float, float]:
@@ -158,6 +168,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="turns of batched classify and bare encoder")
     parser.add_argument("--backend", choices=["torch", "onnx", "onnx-int8"], default=None,
                         help="NPS_ENCODER_BACKEND of the started service (default: the environment's)")
+    parser.add_argument("--workers", type=int, help="NPS_MICROBATCH_WORKERS of the started service")
+    parser.add_argument("--threads", type=int, help="NPS_ENCODER_THREADS of the started service (ONNX Runtime threads)")
     parser.add_argument("--output", type=Path, default=ROOT / "benchmarks" / "results" / "load.json")
     args = parser.parse_args()
     texts = _texts()
@@ -175,7 +187,7 @@ def main() -> None:
                 url = args.url.rstrip("/")
             else:
                 print("starting nps-nlp serve ...", flush=True)
-                proc, url = _start_service(Path(tmp), args.backend)
+                proc, url = _start_service(Path(tmp), args.backend, args.workers, args.threads)
             service = asyncio.run(_service_figures(url, args.key, texts, args, encoder))
         finally:
             if proc is not None:
@@ -203,7 +215,8 @@ def main() -> None:
     print(f"batched classify / bare encoder: {ratio}  (goal >= 0.85); "
           f"p99 at 8 clients: {service['single'].get('8', {}).get('p99_ms')} ms (goal <= 100)")
     print(f"encoder precision on this CPU: {result['encoder_precision']} (bf16 only where the CPU computes it natively); "
-          f"service backend: {args.backend}")
+          f"service backend: {args.backend}, micro-batch workers: {args.workers or 'default'}, "
+          f"encoder threads: {args.threads or 'default'}")
     print(f"load average (1 min) before/after: {result['loadavg_1m_before_after']} on {os.cpu_count()} CPUs "
           "(other work on the machine slows every figure)")
     print(f"written to {args.output}")

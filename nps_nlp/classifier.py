@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import warnings
 from collections import Counter
 from collections.abc import Sequence
@@ -49,6 +50,9 @@ _PROTOTYPES = "prototypes.safetensors"
 _TAXONOMY = "taxonomy.yaml"
 _LEXICAL = "lexical.joblib"
 _FORMAT_VERSION = 1
+# a fast tokenizer is one Rust object whose padding/truncation state a call may set: a service that runs several
+# batches at once (NPS_MICROBATCH_WORKERS) tokenizes one batch at a time (about 1 ms for four answers)
+_TOKENIZER_LOCK = threading.Lock()
 
 ThemeLabels = dict[str, str | None] | Sequence[str] | None
 
@@ -183,14 +187,15 @@ class FeedbackClassifier:
             from nps_nlp.encoders._onnx import OnnxTransformer
 
             self._onnx = OnnxTransformer(self._backbone, self._tokenizer, self.cache_dir or settings.cache_dir,
-                                         quantize=quantize, verbose=True)
+                                         quantize=quantize, threads=settings.encoder_threads, verbose=True)
         return self._onnx
 
     def _tokenize(self, texts: Sequence[str]) -> Any:
-        return self._tokenizer(
-            [self._prefix + t for t in texts], padding=True, truncation=True, max_length=self.max_length,
-            return_offsets_mapping=True, return_tensors="pt",
-        )
+        with _TOKENIZER_LOCK:
+            return self._tokenizer(
+                [self._prefix + t for t in texts], padding=True, truncation=True, max_length=self.max_length,
+                return_offsets_mapping=True, return_tensors="pt",
+            )
 
     def _states(self, texts: Sequence[str], *, desc: str = "encoding", layer: int | None = None) -> tuple[list, list]:
         """Token states ``[T_i, D]`` and character offsets (into the answer, prefix removed) per text.

@@ -274,3 +274,19 @@ def test_finetuning_top_layers_over_cached_frozen_states(tiny_encoder_dir, tmp_p
     again = FeedbackClassifier.load(tmp_path / "m")
     assert np.allclose(again.predict_proba(sample), clf.predict_proba(sample), atol=1e-5)
 
+
+def test_predict_from_two_threads_matches_one_thread(default_model, seed_test):
+    """The service runs several micro-batches at once (NPS_MICROBATCH_WORKERS): concurrent ``predict`` calls on
+    one classifier give the same results as calls one after the other."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = [e.text for e in seed_test[:48]]
+    batches = [texts[i:i + 4] for i in range(0, len(texts), 4)]
+
+    def tags(batch):
+        return [(r.lang, r.sentiment, [(t.theme, t.sentiment) for t in r.themes]) for r in default_model.predict(batch)]
+
+    alone = [tags(b) for b in batches]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        together = list(pool.map(tags, batches))
+    assert together == alone

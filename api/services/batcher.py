@@ -5,6 +5,10 @@ already queued, then waits up to ``wait_ms`` for more, until ``max_size`` answer
 ``analyze`` call in a worker thread and hands each request its slice of the results. While a batch
 runs, new requests queue up and form the next batch, so under load batches fill up by themselves.
 
+With ``workers`` > 1 that many batches run at once, each in its own thread: on a small CPU one encoder run of
+a few answers cannot keep every core busy (two one-thread ONNX Runtime runs of four answers do 1.55x the work of
+one two-thread run on 2 cores), and the next batch does not wait for the whole previous one.
+
 Two lanes: real-time requests (classify, single ingest) go before bulk work (bulk ingest, split into chunks
 of ``max_size``), first come first served within a lane. A backfill of thousands of answers therefore delays
 a live answer by at most the one bulk chunk that is running, not by the whole backfill.
@@ -52,46 +56,53 @@ class MicroBatcher:
     Args:
         model: returns the model to use for the next batch (read once per batch, so a reload swaps
             models between batches without dropping requests).
-        max_size: most answers in one batch.
+        max_size: most answers in the batches that run at once: each of the ``workers`` batches holds at most
+            ``max_size / workers`` (64 answers, 2 workers: two batches of 32 side by side).
         wait_ms: how long to wait for more requests once one arrived.
         on_batch: called with (number of answers, seconds) after each batch (metrics).
+        workers: how many batches run at once (the pipeline must be thread-safe: ``FeedbackPipeline`` is).
     """
 
     def __init__(self, model: Callable[[], LoadedModel], max_size: int = 64, wait_ms: float = 2.0,
-                 on_batch: Callable[[int, float], None] | None = None) -> None:
+                 on_batch: Callable[[int, float], None] | None = None, workers: int = 1) -> None:
+        if workers < 1:
+            raise ValueError(f"workers must be >= 1, got {workers}")
         self.model = model
         self.max_size = max_size
         self.wait_s = wait_ms / 1000
         self.on_batch = on_batch
+        self.workers = workers
+        self.batch_size = -(-max_size // workers)  # answers per batch
         self._queue: asyncio.PriorityQueue[_Request] | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
         self.batches = 0
 
     def start(self) -> None:
         self._queue = asyncio.PriorityQueue()
-        self._task = asyncio.create_task(self._run(), name="nps-microbatcher")
+        self._tasks = [asyncio.create_task(self._run(), name=f"nps-microbatcher-{i}") for i in range(self.workers)]
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             try:
-                await self._task
+                await task
             except asyncio.CancelledError:
                 pass
-            self._task = None
+        self._tasks = []
 
     async def analyze(self, items: Sequence[Item], *, bulk: bool = False) -> tuple[list[Any], str]:
         """Analyze ``items`` (in order) and return ``(AnalyzedAnswer list, model id)``.
 
-        Requests larger than ``max_size`` are split into several queued chunks. ``bulk`` puts them in the
-        bulk lane, behind every real-time request.
+        Requests larger than a batch are split into several queued chunks (so with several workers a request of
+        many answers runs on all of them). ``bulk`` puts them in the bulk lane, behind every real-time request.
         """
         if self._queue is None:
             raise RuntimeError("the micro-batcher is not running")
         if not items:
             return [], self.model().model_id
         loop = asyncio.get_running_loop()
-        chunks = [list(items[i:i + self.max_size]) for i in range(0, len(items), self.max_size)]
+        chunks = [list(items[i:i + self.batch_size]) for i in range(0, len(items), self.batch_size)]
         futures = []
         for chunk in chunks:
             future: asyncio.Future[tuple[list[Any], str]] = loop.create_future()
@@ -109,7 +120,7 @@ class MicroBatcher:
         batch = [await self._queue.get()]
         size = len(batch[0].items)
         deadline = time.perf_counter() + self.wait_s
-        while size < self.max_size:
+        while size < self.batch_size:
             if self._queue.empty():
                 remaining = deadline - time.perf_counter()
                 if remaining <= 0:
@@ -120,7 +131,7 @@ class MicroBatcher:
                     break
             else:
                 request = self._queue.get_nowait()
-            if size + len(request.items) > self.max_size:
+            if size + len(request.items) > self.batch_size:
                 self._queue.put_nowait(request)  # does not fit: back in its place in line for the next batch
                 break
             batch.append(request)

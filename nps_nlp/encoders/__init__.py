@@ -73,5 +73,5 @@ def load_encoder(name: str | None = None, *, backend: str | None = None, cache_d
         from nps_nlp.encoders._onnx import OnnxEncoder
 
         return OnnxEncoder(path, name=name, cache_dir=cache_dir or settings.cache_dir, batch_size=batch_size,
-                           quantize=backend == "onnx-int8")
+                           quantize=backend == "onnx-int8", threads=settings.encoder_threads)
     return SentenceTransformerEncoder(path, name=name, device=device, batch_size=batch_size)

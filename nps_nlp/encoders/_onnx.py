@@ -165,13 +165,14 @@ class OnnxEncoder(SentenceTransformerEncoder):
         cache_dir: where exported graphs are kept.
         batch_size: default batch size.
         quantize: run the int8 graph (faster, slightly less exact: :func:`quantize_onnx`).
+        threads: ONNX Runtime intra-op threads (default: ONNX Runtime's choice, the physical cores).
 
     Raises:
         EncoderError: the model does not pool by the mean of its token states.
     """
 
     def __init__(self, model_name_or_path: str | Path, *, name: str | None = None, cache_dir: str | Path,
-                 batch_size: int = 64, quantize: bool = False) -> None:
+                 batch_size: int = 64, quantize: bool = False, threads: int | None = None) -> None:
         super().__init__(model_name_or_path, name=name, batch_size=batch_size)
         pooling = self.model[1] if len(self.model) > 1 else None
         mean = getattr(pooling, "pooling_mode", None) == "mean" or getattr(pooling, "pooling_mode_mean_tokens", False)
@@ -179,7 +180,7 @@ class OnnxEncoder(SentenceTransformerEncoder):
             raise EncoderError(f"the onnx backend supports mean-pooling models; {self.name!r} pools otherwise: "
                                "use backend='torch'")
         self.transformer = OnnxTransformer(self.model[0].auto_model, self.model.tokenizer, cache_dir, quantize=quantize,
-                                           verbose=True)
+                                           threads=threads, verbose=True)
 
     def _encode(self, texts: list[str], *, prompt: str, batch_size: int | None, show_progress_bar: bool) -> np.ndarray:
         prefix = str((self.model.prompts or {}).get(prompt) or "")

@@ -155,6 +155,64 @@ def test_bulk_work_waits_behind_real_time_requests():
     assert fake.batches[2:] == [[f"bulk {i}" for i in range(j, j + 8)] for j in range(8, 40, 8)]
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_batcher_workers_run_that_many_batches_at_once(workers):
+    """With ``workers=2`` a request that arrives while a batch runs starts at once in a second batch; with one
+    worker it waits for the running batch. Every request still gets its own answers."""
+    import threading
+
+    from api.services.batcher import Item
+
+    fake = FakePipeline(delay_s=0.3)
+    running, most = [0], [0]
+    analyze, lock = fake.analyze, threading.Lock()
+
+    def counting(*args, **kwargs):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        try:
+            return analyze(*args, **kwargs)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    fake.analyze = counting
+
+    async def run():
+        async with running_batcher(fake, max_size=8, wait_ms=1, workers=workers) as batcher:
+            first = asyncio.create_task(batcher.analyze([Item("first")]))
+            await asyncio.sleep(0.1)  # the first batch is running
+            second = await batcher.analyze([Item("second")])
+            return await first, second
+
+    first, second = asyncio.run(run())
+    assert (first[0][0].result.text, second[0][0].result.text) == ("first", "second")
+    assert fake.batches == [["first"], ["second"]]
+    assert most[0] == workers
+
+
+def test_batcher_spreads_a_large_request_over_its_workers():
+    from api.services.batcher import Item
+
+    fake = FakePipeline(delay_s=0.05)
+
+    async def run():
+        async with running_batcher(fake, max_size=8, wait_ms=1, workers=2) as batcher:  # batches of 4
+            return await batcher.analyze([Item(f"t{i}") for i in range(10)])
+
+    answers, _ = asyncio.run(run())
+    assert [a.result.text for a in answers] == [f"t{i}" for i in range(10)]  # in order
+    assert sorted(fake.batches) == [["t0", "t1", "t2", "t3"], ["t4", "t5", "t6", "t7"], ["t8", "t9"]]
+
+
+def test_batcher_rejects_zero_workers():
+    from api.services.batcher import MicroBatcher
+
+    with pytest.raises(ValueError, match="workers"):
+        MicroBatcher(lambda: None, workers=0)  # type: ignore[arg-type,return-value]
+
+
 def test_batcher_splits_large_requests_and_isolates_failures():
     from api.services.batcher import Item
 

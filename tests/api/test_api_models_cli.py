@@ -169,3 +169,15 @@ def test_api_package_ships_its_migrations():
     pyproject = (ROOT / "pyproject.toml").read_text()
     assert '"api*"' in pyproject and "migrations/versions/*.py" in pyproject
     assert list((ROOT / "api" / "migrations" / "versions").glob("0001_*.py"))
+
+
+def test_loading_a_model_builds_the_lazy_parts_before_serving(default_model, tmp_path):
+    """The warm-up runs two-sentence answers in each language family, so spaCy's sentence splitters (built on
+    first use, up to 1 s each) exist before the first request instead of stalling a live batch."""
+    from api.services.models import ModelManager
+    from nps_nlp.pipeline import FeedbackPipeline
+    from nps_nlp.text import _nlp
+
+    _nlp.cache_clear()
+    ModelManager(ROOT / "models" / "default", tmp_path / "registry", lambda path: FeedbackPipeline(default_model)).load()
+    assert _nlp.cache_info().currsize == 3  # en, nl and no (nb and nn share one)
