@@ -43,6 +43,8 @@ def semeval(lang: str):
 CONTRASTIVE_PAIRS = 0  # set by --contrastive
 EPOCHS: int | None = None  # set by --epochs (default: the classifier's own)
 ENCODER_LR: float | None = None  # set by --encoder-lr (default: the classifier's own)
+SHOTS: tuple[int, ...] = (8, 16, 32)  # set by --shots
+FULL_F1: dict[str, float] = {}  # --reuse-full: all-data micro-F1 per language from this recipe's results file
 
 
 def fit(train, finetune_layers: int) -> tuple[FeedbackClassifier, float]:
@@ -112,10 +114,13 @@ def task_fewshot(ft: int, seeds: tuple[int, ...] = (0, 1, 2)) -> dict:
     res = {}
     for lang in ("en", "nl"):
         train, dev = semeval(lang)
-        full, secs = fit(train, ft)
-        full_f1 = evaluate_examples(full, dev)["micro_f1"]
-        res[f"fewshot semeval_{lang} all ({len(train)} answers)"] = {"micro_f1": full_f1, "train_s": round(secs)}
-        for k in (8, 16, 32):
+        if lang in FULL_F1:
+            full_f1 = FULL_F1[lang]
+        else:
+            full, secs = fit(train, ft)
+            full_f1 = evaluate_examples(full, dev)["micro_f1"]
+            res[f"fewshot semeval_{lang} all ({len(train)} answers)"] = {"micro_f1": full_f1, "train_s": round(secs)}
+        for k in SHOTS:
             f1s, sizes, times = [], [], []
             for seed in seeds:
                 sample = fewshot_sample(train, k, seed=seed)
@@ -191,24 +196,35 @@ def main() -> None:
                         help="training mode 2: contrastive encoder tuning with PAIRS pairs per answer first")
     parser.add_argument("--epochs", type=int, help="training epochs (default: the classifier's own choice)")
     parser.add_argument("--encoder-lr", type=float, help="learning rate of the tuned encoder layers")
+    parser.add_argument("--shots", type=lambda s: tuple(int(x) for x in s.split(",")), default=(8, 16, 32),
+                        help="fewshot: answers per theme (default 8,16,32)")
+    parser.add_argument("--reuse-full", action="store_true",
+                        help="fewshot: take the all-data micro-F1 from this recipe's results file (semeval_en/nl tasks) "
+                             "instead of training on all data again")
     args = parser.parse_args()
-    global CONTRASTIVE_PAIRS, EPOCHS, ENCODER_LR
-    CONTRASTIVE_PAIRS, EPOCHS, ENCODER_LR = args.contrastive, args.epochs, args.encoder_lr
+    global CONTRASTIVE_PAIRS, EPOCHS, ENCODER_LR, SHOTS
+    CONTRASTIVE_PAIRS, EPOCHS, ENCODER_LR, SHOTS = args.contrastive, args.epochs, args.encoder_lr, args.shots
     if not DATA.exists():
         sys.exit(f"{DATA} not found: the external data must sit at ../shared/data")
     results = {}
     unknown = set(args.tasks) - set(TASKS)
     if unknown:
         sys.exit(f"unknown task(s) {', '.join(sorted(unknown))}; choose from {', '.join(TASKS)}")
-    for name in args.tasks or TASKS:
-        results.update(TASKS[name](args.finetune_layers))
-        print(json.dumps(results, indent=1), flush=True)
     suffix = f"-ft{args.finetune_layers}" if args.finetune_layers else ""
     suffix += f"-contrastive{args.contrastive}" if args.contrastive else ""
     suffix += f"-epochs{args.epochs}" if args.epochs else ""
     suffix += f"-elr{args.encoder_lr:g}" if args.encoder_lr else ""
     out = ROOT / "benchmarks" / "results" / f"accuracy{suffix}.json"
     previous = json.loads(out.read_text()) if out.exists() else {}
+    if args.reuse_full:
+        for lang in ("en", "nl"):
+            key = f"semeval_{lang} (train {lang})"
+            if key not in previous:
+                sys.exit(f"--reuse-full: {out} has no {key!r}; run the semeval_{lang} task with these options first")
+            FULL_F1[lang] = previous[key]["micro_f1"]
+    for name in args.tasks or TASKS:
+        results.update(TASKS[name](args.finetune_layers))
+        print(json.dumps(results, indent=1), flush=True)
     previous.update(results)
     out.write_text(json.dumps(previous, indent=2))
     print(f"\n{'task':45s} {'micro-F1':>9s} {'macro-F1':>9s} {'polarity':>9s} {'sent.acc':>9s}")

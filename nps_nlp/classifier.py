@@ -309,10 +309,12 @@ class FeedbackClassifier:
             self.thresholds_ = {label: 0.5 for label in self.labels_}
             self.best_epoch_, self.validation_scores_ = best["epoch"], best["scores"]
         else:
-            # few-shot data (folds) get one global threshold: per-theme thresholds tuned on a sample with
-            # evenly many answers per theme over-predict rare themes on real data (few-shot SemEval, 3 seeds)
+            # few-shot data (under 1,000 answers: k folds with a frozen encoder, one small hold-out when tuning
+            # layers) get one global threshold: per-theme thresholds tuned on a sample with evenly many answers
+            # per theme over-predict rare themes on real data (few-shot SemEval, 3 seeds)
             self.thresholds_ = self._tune_thresholds(val_proba[val_idx], targets["detect"][val_idx],
-                                                     targets["has_themes"][val_idx], per_theme=len(folds) == 1)
+                                                     targets["has_themes"][val_idx],
+                                                     per_theme=len(folds) == 1 and n >= 1000)
             self.best_epoch_ = int(np.median([r["epoch"] for r in runs]))
             keys = set.intersection(*(set(r["scores"]) for r in runs))
             self.validation_scores_ = {k: float(np.mean([r["scores"][k] for r in runs])) for k in sorted(keys)}

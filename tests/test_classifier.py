@@ -247,6 +247,7 @@ def test_finetuning_starts_from_a_linear_probe(tiny_encoder_dir, monkeypatch, fp
     assert len(heads) == 1 and tuned["head"] is probe["head"] is heads[0]
     assert clf.best_epoch_ == tuned["best_epoch"] and 0 <= clf.best_epoch_ <= 3
     assert tuned["moved"] == (clf.best_epoch_ > 0)
+    assert len(set(clf.thresholds_.values())) == 1  # few-shot data: one global threshold, also with a hold-out
 
 
 def test_finetuning_top_layers_over_cached_frozen_states(tiny_encoder_dir, tmp_path, fp32_inference):

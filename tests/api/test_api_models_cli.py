@@ -175,11 +175,11 @@ def test_loading_a_model_builds_the_lazy_parts_before_serving(default_model, tmp
     """The warm-up runs two-sentence answers in each language family, so spaCy's sentence splitters (built on
     first use, up to 1 s each) exist before the first request instead of stalling a live batch; then the heap
     is frozen, so full garbage collections do not walk the model's objects."""
+    import gc
+
     from api.services.models import ModelManager
     from nps_nlp.pipeline import FeedbackPipeline
     from nps_nlp.text import _nlp
-
-    import gc
 
     _nlp.cache_clear()
     gc.unfreeze()
