@@ -28,7 +28,8 @@ class ServiceSettings(BaseSettings):
         max_batch: most answers in one classify request.
         max_bulk: most responses in one bulk ingest request.
         max_text_chars: longest answer text accepted.
-        microbatch_max_size: most answers the micro-batcher puts in one encoder batch.
+        microbatch_max_size: most answers in the micro-batches that run at once (each of the
+            ``microbatch_workers`` batches holds at most this / workers).
         microbatch_wait_ms: how long the micro-batcher waits for more requests once one arrived.
         microbatch_workers: how many micro-batches run at once. 1 (default) suits the torch encoder, which
             spreads one batch over every core; with ``NPS_ENCODER_BACKEND=onnx-int8`` (or ``onnx``) set it to the

@@ -1,7 +1,8 @@
 """Micro-batching: concurrent classify requests share one ``pipeline.analyze`` call (one encoder batch).
 
 Requests go into an asyncio priority queue. One worker takes the first waiting request, then everything
-already queued, then waits up to ``wait_ms`` for more, until ``max_size`` answers are collected; it runs ONE
+already queued, then waits up to ``wait_ms`` for more, until a batch is full (``max_size`` answers, shared
+out over the workers); it runs ONE
 ``analyze`` call in a worker thread and hands each request its slice of the results. While a batch
 runs, new requests queue up and form the next batch, so under load batches fill up by themselves.
 
@@ -10,7 +11,7 @@ a few answers cannot keep every core busy (two one-thread ONNX Runtime runs of f
 one two-thread run on 2 cores), and the next batch does not wait for the whole previous one.
 
 Two lanes: real-time requests (classify, single ingest) go before bulk work (bulk ingest, split into chunks
-of ``max_size``), first come first served within a lane. A backfill of thousands of answers therefore delays
+of a batch), first come first served within a lane. A backfill of thousands of answers therefore delays
 a live answer by at most the one bulk chunk that is running, not by the whole backfill.
 """
 
@@ -68,7 +69,6 @@ class MicroBatcher:
         if workers < 1:
             raise ValueError(f"workers must be >= 1, got {workers}")
         self.model = model
-        self.max_size = max_size
         self.wait_s = wait_ms / 1000
         self.on_batch = on_batch
         self.workers = workers
