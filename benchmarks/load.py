@@ -2,7 +2,7 @@
 
     python benchmarks/load.py [--url http://host:port --key KEY] [--requests 300] [--levels 1,8,32]
                               [--batch-size 64] [--batch-requests 5] [--rounds 3] [--backend torch|onnx|onnx-int8]
-                              [--workers N] [--threads N]
+                              [--workers N] [--threads N] [--max-size N] [--wait-ms MS] [--output FILE]
 
 Without ``--url`` it starts ``nps-nlp serve`` on a free port (temporary SQLite, no auth) and stops it at the
 end. Measures, with httpx (async):
@@ -43,18 +43,15 @@ def _texts() -> list[str]:
     return texts
 
 
-def _start_service(tmp: Path, backend: str, workers: int | None, threads: int | None
-                   ) -> tuple[subprocess.Popen[bytes], str]:
+def _start_service(tmp: Path, backend: str, settings: dict[str, Any]) -> tuple[subprocess.Popen[bytes], str]:
+    """Start ``nps-nlp serve``; ``settings``: service settings by environment name (None: the service's default)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     cmd = [sys.executable, "-m", "nps_nlp.cli", "serve", "--port", str(port), "--no-auth", "--log-level", "WARNING",
            "--database-url", f"sqlite:///{tmp / 'load.db'}"]
     env = {**os.environ, "NPS_MODEL_POLL_S": "0", "NPS_ENCODER_BACKEND": backend}
-    if workers:
-        env["NPS_MICROBATCH_WORKERS"] = str(workers)
-    if threads:
-        env["NPS_ENCODER_THREADS"] = str(threads)
+    env.update({name: str(value) for name, value in settings.items() if value is not None})
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 300
@@ -169,7 +166,10 @@ def main() -> None:
     parser.add_argument("--backend", choices=["torch", "onnx", "onnx-int8"], default=None,
                         help="NPS_ENCODER_BACKEND of the started service (default: the environment's)")
     parser.add_argument("--workers", type=int, help="NPS_MICROBATCH_WORKERS of the started service")
-    parser.add_argument("--threads", type=int, help="NPS_ENCODER_THREADS of the started service (ONNX Runtime threads)")
+    parser.add_argument("--threads", type=int, help="NPS_ENCODER_THREADS of the started service (ONNX Runtime and "
+                        "torch threads)")
+    parser.add_argument("--max-size", type=int, help="NPS_MICROBATCH_MAX_SIZE of the started service")
+    parser.add_argument("--wait-ms", type=float, help="NPS_MICROBATCH_WAIT_MS of the started service")
     parser.add_argument("--output", type=Path, default=ROOT / "benchmarks" / "results" / "load.json")
     args = parser.parse_args()
     texts = _texts()
@@ -187,7 +187,9 @@ def main() -> None:
                 url = args.url.rstrip("/")
             else:
                 print("starting nps-nlp serve ...", flush=True)
-                proc, url = _start_service(Path(tmp), args.backend, args.workers, args.threads)
+                proc, url = _start_service(Path(tmp), args.backend, {
+                    "NPS_MICROBATCH_WORKERS": args.workers, "NPS_ENCODER_THREADS": args.threads,
+                    "NPS_MICROBATCH_MAX_SIZE": args.max_size, "NPS_MICROBATCH_WAIT_MS": args.wait_ms})
             service = asyncio.run(_service_figures(url, args.key, texts, args, encoder))
         finally:
             if proc is not None:
@@ -216,7 +218,8 @@ def main() -> None:
           f"p99 at 8 clients: {service['single'].get('8', {}).get('p99_ms')} ms (goal <= 100)")
     print(f"encoder precision on this CPU: {result['encoder_precision']} (bf16 only where the CPU computes it natively); "
           f"service backend: {args.backend}, micro-batch workers: {args.workers or 'default'}, "
-          f"encoder threads: {args.threads or 'default'}")
+          f"encoder threads: {args.threads or 'default'}, micro-batch max size: {args.max_size or 'default'}, "
+          f"wait: {'default' if args.wait_ms is None else args.wait_ms} ms")
     print(f"load average (1 min) before/after: {result['loadavg_1m_before_after']} on {os.cpu_count()} CPUs "
           "(other work on the machine slows every figure)")
     print(f"written to {args.output}")

@@ -37,8 +37,9 @@ class LibrarySettings(BaseSettings):
             (``NPS_ENCODER_BACKEND``).
         encoder_precision: ``auto`` (bfloat16 where the CPU computes it natively, else float32), ``fp32`` or
             ``bf16``: precision of the encoder at inference (``NPS_ENCODER_PRECISION``).
-        encoder_threads: intra-op threads of each ONNX Runtime call (``NPS_ENCODER_THREADS``; default: ONNX Runtime's
-            choice, every physical core). A service that runs several micro-batches at once
+        encoder_threads: intra-op threads of each ONNX Runtime call and of torch (the classifier's head, and the
+            encoder with the ``torch`` backend), set when a classifier loads its encoder (``NPS_ENCODER_THREADS``;
+            default: each library's choice, every physical core). A service that runs several micro-batches at once
             (``NPS_MICROBATCH_WORKERS``) gets more from one thread per batch: on 2 cores, two one-thread int8 runs
             of four answers each do 1.55x the work of one two-thread run.
         batch_size: encoder batch size (``NPS_BATCH_SIZE``).

