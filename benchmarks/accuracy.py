@@ -11,6 +11,8 @@ held-out *dev* split of the train files (``train_dev_split``: stable hash of the
     python benchmarks/accuracy.py semeval_en --contrastive 8   # training mode 2: contrastive encoder tuning
                                                         # first (8 pairs per answer), then the heads
     python benchmarks/accuracy.py fewshot               # learning curve with 8/16/32 answers per theme
+    python benchmarks/accuracy.py fewshot --self-train 0.1   # the same, plus the rest of the
+                                                        # train split as unlabelled answers (self-training)
 
 Prints a table and writes benchmarks/results/accuracy[-ftN].json.
 """
@@ -44,10 +46,12 @@ CONTRASTIVE_PAIRS = 0  # set by --contrastive
 EPOCHS: int | None = None  # set by --epochs (default: the classifier's own)
 ENCODER_LR: float | None = None  # set by --encoder-lr (default: the classifier's own)
 SHOTS: tuple[int, ...] = (8, 16, 32)  # set by --shots
+SELF_TRAIN: float | None = None  # set by --self-train: few-shot fits also self-train on the rest of the train split
 FULL_F1: dict[str, float] = {}  # --reuse-full: all-data micro-F1 per language from this recipe's results file
 
 
-def fit(train, finetune_layers: int) -> tuple[FeedbackClassifier, float]:
+def fit(train, finetune_layers: int, unlabelled: list[str] | None = None) -> tuple[FeedbackClassifier, float]:
+    """Train with this run's recipe; with ``unlabelled`` (and ``--self-train``) self-train on those answers too."""
     started = time.perf_counter()
     encoder = None
     if CONTRASTIVE_PAIRS:
@@ -62,7 +66,13 @@ def fit(train, finetune_layers: int) -> tuple[FeedbackClassifier, float]:
             pairs_per_example=CONTRASTIVE_PAIRS, show_progress_bar=False))
     clf = FeedbackClassifier(encoder=encoder, finetune_layers=finetune_layers, epochs=EPOCHS,
                              encoder_learning_rate=ENCODER_LR, show_progress_bar=False)
-    clf.fit([e.text for e in train], [e.themes for e in train], sentiment=[e.sentiment for e in train])
+    if SELF_TRAIN is not None and unlabelled:
+        from training.self_training import self_train
+
+        clf, _ = self_train(clf, [e.text for e in train], [e.themes for e in train], unlabelled,
+                            sentiment=[e.sentiment for e in train], margin=SELF_TRAIN)
+    else:
+        clf.fit([e.text for e in train], [e.themes for e in train], sentiment=[e.sentiment for e in train])
     return clf, time.perf_counter() - started
 
 
@@ -124,7 +134,9 @@ def task_fewshot(ft: int, seeds: tuple[int, ...] = (0, 1, 2)) -> dict:
             f1s, sizes, times = [], [], []
             for seed in seeds:
                 sample = fewshot_sample(train, k, seed=seed)
-                clf, secs = fit(sample, ft)
+                picked = {id(e) for e in sample}
+                # --self-train: the rest of the train split, labels hidden, is the analyst's unlabelled answers
+                clf, secs = fit(sample, ft, unlabelled=[e.text for e in train if id(e) not in picked])
                 f1s.append(evaluate_examples(clf, dev)["micro_f1"])
                 sizes.append(len(sample))
                 times.append(secs)
@@ -198,12 +210,16 @@ def main() -> None:
     parser.add_argument("--encoder-lr", type=float, help="learning rate of the tuned encoder layers")
     parser.add_argument("--shots", type=lambda s: tuple(int(x) for x in s.split(",")), default=(8, 16, 32),
                         help="fewshot: answers per theme (default 8,16,32)")
+    parser.add_argument("--self-train", type=float, metavar="MARGIN",
+                        help="fewshot: also self-train on the rest of the train split, labels hidden (pseudo-labels "
+                             "sure by MARGIN, e.g. 0.1)")
     parser.add_argument("--reuse-full", action="store_true",
                         help="fewshot: take the all-data micro-F1 from this recipe's results file (semeval_en/nl tasks) "
                              "instead of training on all data again")
     args = parser.parse_args()
-    global CONTRASTIVE_PAIRS, EPOCHS, ENCODER_LR, SHOTS
+    global CONTRASTIVE_PAIRS, EPOCHS, ENCODER_LR, SHOTS, SELF_TRAIN
     CONTRASTIVE_PAIRS, EPOCHS, ENCODER_LR, SHOTS = args.contrastive, args.epochs, args.encoder_lr, args.shots
+    SELF_TRAIN = args.self_train
     if not DATA.exists():
         sys.exit(f"{DATA} not found: the external data must sit at ../shared/data")
     results = {}
@@ -214,6 +230,7 @@ def main() -> None:
     suffix += f"-contrastive{args.contrastive}" if args.contrastive else ""
     suffix += f"-epochs{args.epochs}" if args.epochs else ""
     suffix += f"-elr{args.encoder_lr:g}" if args.encoder_lr else ""
+    suffix += f"-selftrain{args.self_train:g}" if args.self_train is not None else ""
     out = ROOT / "benchmarks" / "results" / f"accuracy{suffix}.json"
     previous = json.loads(out.read_text()) if out.exists() else {}
     if args.reuse_full:

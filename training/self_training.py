@@ -1,0 +1,93 @@
+"""Self-training: the labelled answers plus the unlabelled answers the model is sure about.
+
+Analysts have far more answers than labels. With few labels per theme, a model trained on the labelled
+answers tags the unlabelled ones; those where every theme is clearly on or clearly off (at least ``margin``
+away from that theme's threshold) join the training data with the themes found (no polarity, no overall
+sentiment: the model keeps learning those from real labels only), and the model is trained again on both.
+The pseudo-labelled answers follow the theme mix of the real data instead of the labelled sample's even spread
+per theme, which is where a few-shot model goes wrong most: it over-predicts rare themes.
+
+Measured on SemEval-2016 dev (``benchmarks/accuracy.py fewshot --self-train``): see docs/analyst-training.md.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from nps_nlp import FeedbackClassifier
+from nps_nlp.errors import DataValidationError
+
+#: default distance from every theme's threshold that makes a pseudo-label sure enough
+DEFAULT_MARGIN = 0.1
+
+
+def pseudo_label(classifier: FeedbackClassifier, texts: Sequence[str], *, margin: float = DEFAULT_MARGIN
+                 ) -> tuple[list[int], list[dict[str, None]]]:
+    """Themes of the answers a fitted classifier is sure about.
+
+    Args:
+        classifier: a fitted classifier.
+        texts: unlabelled answers.
+        margin: an answer is kept when each theme's probability is at least this far from the theme's threshold.
+
+    Returns:
+        ``(indices, themes)``: positions in ``texts`` of the kept answers and, per kept answer, ``{theme: None}``
+        for the themes above their thresholds (``{}``: sure that no theme applies).
+    """
+    if not 0.0 <= margin < 1.0:
+        raise ValueError(f"margin must be in [0, 1), got {margin}")
+    if not len(texts):
+        return [], []
+    proba = np.atleast_2d(classifier.predict_proba(list(texts)))
+    labels = list(classifier.labels_)
+    thresholds = np.array([classifier.thresholds_.get(label, 0.5) for label in labels])
+    sure = np.all(np.abs(proba - thresholds) >= margin, axis=1)
+    indices = [int(i) for i in np.flatnonzero(sure)]
+    return indices, [{labels[j]: None for j in np.flatnonzero(proba[i] >= thresholds)} for i in indices]
+
+
+def self_train(
+    classifier: FeedbackClassifier,
+    texts: Sequence[str],
+    themes: Sequence[Any],
+    unlabelled: Sequence[str],
+    *,
+    sentiment: Sequence[str | None] | None = None,
+    margin: float = DEFAULT_MARGIN,
+) -> tuple[FeedbackClassifier, dict[str, Any]]:
+    """Fit ``classifier`` on the labelled answers, pseudo-label ``unlabelled``, fit a fresh copy on both.
+
+    Args:
+        classifier: an unfitted classifier with the settings to use (fitted here on the labelled answers).
+        texts, themes, sentiment: the labelled answers, as for :meth:`FeedbackClassifier.fit`.
+        unlabelled: answers without labels (empty ones, and ones that are also labelled, are skipped).
+        margin: see :func:`pseudo_label`.
+
+    Returns:
+        ``(model, info)``: the model trained on labelled + pseudo-labelled answers (the first model when no
+        unlabelled answer was sure enough), and ``{"unlabelled", "pseudo_labelled", "pseudo_themes"}``.
+
+    Raises:
+        DataValidationError: bad labelled data (as ``fit``), or no usable unlabelled answer.
+    """
+    labelled = set(texts)
+    pool = list(dict.fromkeys(t for t in unlabelled if t and t.strip() and t not in labelled))
+    if not pool:
+        raise DataValidationError("self-training needs unlabelled answers that are not empty and not labelled already; "
+                                  f"got {len(unlabelled)} answers and none of them qualifies")
+    sentiments = list(sentiment) if sentiment is not None else [None] * len(texts)
+    classifier.fit(list(texts), list(themes), sentiment=sentiments)
+    indices, pseudo = pseudo_label(classifier, pool, margin=margin)
+    info: dict[str, Any] = {"unlabelled": len(pool), "pseudo_labelled": len(indices),
+                            "pseudo_themes": dict(Counter(t for p in pseudo for t in p).most_common())}
+    if not indices:
+        return classifier, info
+    model = FeedbackClassifier(**classifier.get_params(), taxonomy=classifier.taxonomy,
+                               show_progress_bar=classifier.show_progress_bar, cache_dir=classifier.cache_dir)
+    model.fit(list(texts) + [pool[i] for i in indices], list(themes) + pseudo,
+              sentiment=sentiments + [None] * len(indices))
+    return model, info
