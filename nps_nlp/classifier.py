@@ -862,14 +862,14 @@ class FeedbackClassifier:
                     kept[a].append(clause)
                     parts.append(states[torch.as_tensor(sel)])
                     owner.append(a)
+        if not parts:
+            return [None] * len(answers)
         detect, polarity = [], []
         with torch.no_grad():
             for start in range(0, len(parts), self.batch_size):
                 out = self.head_(*pad_states(parts[start : start + self.batch_size]))
                 detect.append(torch.sigmoid(out["detect"]).numpy())
                 polarity.append(torch.softmax(out["polarity"], -1).numpy())
-        if not parts:
-            return [None] * len(answers)
         owners = np.array(owner)
         detect_all, polarity_all = np.concatenate(detect), np.concatenate(polarity)
         return [{"clauses": kept[a], "detect": detect_all[owners == a], "polarity": polarity_all[owners == a]}

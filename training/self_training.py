@@ -50,6 +50,12 @@ def pseudo_label(classifier: FeedbackClassifier, texts: Sequence[str], *, margin
     return indices, [{labels[j]: None for j in np.flatnonzero(proba[i] >= thresholds)} for i in indices]
 
 
+def unlabelled_pool(unlabelled: Sequence[str], labelled: Sequence[str]) -> list[str]:
+    """The unlabelled answers worth pseudo-labelling: not empty, not labelled already, each once (in order)."""
+    skip = set(labelled)
+    return list(dict.fromkeys(t for t in unlabelled if t and t.strip() and t not in skip))
+
+
 def self_train(
     classifier: FeedbackClassifier,
     texts: Sequence[str],
@@ -74,8 +80,7 @@ def self_train(
     Raises:
         DataValidationError: bad labelled data (as ``fit``), or no usable unlabelled answer.
     """
-    labelled = set(texts)
-    pool = list(dict.fromkeys(t for t in unlabelled if t and t.strip() and t not in labelled))
+    pool = unlabelled_pool(unlabelled, texts)
     if not pool:
         raise DataValidationError("self-training needs unlabelled answers that are not empty and not labelled already; "
                                   f"got {len(unlabelled)} answers and none of them qualifies")

@@ -100,15 +100,14 @@ def load_unlabelled(args: TrainingArguments, exclude: Iterable[str] = ()) -> lis
     """
     from nps_nlp.datasets import load_examples
     from nps_nlp.errors import DataValidationError
+    from training.self_training import unlabelled_pool
 
     assert args.unlabelled_data is not None
     text_column = (args.columns or {}).get("text")
     examples = load_examples(args.unlabelled_data, format=args.format,
                              columns={"text": text_column} if text_column else None)
-    skip = set(exclude)
-    texts = [e.text for e in examples if e.text.strip() and e.text not in skip
-             and (not args.languages or e.lang is None or e.lang in args.languages)]
-    texts = list(dict.fromkeys(texts))
+    texts = unlabelled_pool([e.text for e in examples if not args.languages or e.lang is None
+                             or e.lang in args.languages], list(exclude))
     if not texts:
         raise DataValidationError(
             f"data.unlabelled_path {args.unlabelled_data}: {len(examples)} rows read and none is usable (all empty, "
