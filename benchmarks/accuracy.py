@@ -13,6 +13,8 @@ held-out *dev* split of the train files (``train_dev_split``: stable hash of the
     python benchmarks/accuracy.py fewshot               # learning curve with 8/16/32 answers per theme
     python benchmarks/accuracy.py fewshot --self-train 0.1   # the same, plus the rest of the
                                                         # train split as unlabelled answers (self-training)
+    python benchmarks/accuracy.py baseline              # the issue's reference: logistic regression on e5
+                                                        # embeddings + character n-grams, on the same splits
 
 Prints a table and writes benchmarks/results/accuracy[-ftN].json.
 """
@@ -47,7 +49,7 @@ EPOCHS: int | None = None  # set by --epochs (default: the classifier's own)
 ENCODER_LR: float | None = None  # set by --encoder-lr (default: the classifier's own)
 SHOTS: tuple[int, ...] = (8, 16, 32)  # set by --shots
 SELF_TRAIN: float | None = None  # set by --self-train: few-shot fits also self-train on the rest of the train split
-FULL_F1: dict[str, float] = {}  # --reuse-full: all-data micro-F1 per language from this recipe's results file
+FULL_F1: dict[str, float] = {}  # --reuse-full: all-data micro-F1 per language from a results file
 
 
 def fit(train, finetune_layers: int, unlabelled: list[str] | None = None) -> tuple[FeedbackClassifier, float]:
@@ -142,7 +144,8 @@ def task_fewshot(ft: int, seeds: tuple[int, ...] = (0, 1, 2)) -> dict:
                 times.append(secs)
             f1 = float(np.mean(f1s))
             res[f"fewshot semeval_{lang} {k}/theme (about {round(np.mean(sizes))} answers, {len(seeds)} draws)"] = {
-                "micro_f1": round(f1, 4), "share_of_full": round(f1 / full_f1, 3), "per_draw": [round(x, 4) for x in f1s],
+                "micro_f1": round(f1, 4), "share_of_full": round(f1 / full_f1, 3), "all_data_micro_f1": full_f1,
+                "per_draw": [round(x, 4) for x in f1s],
                 "train_s": round(float(np.mean(times)))}
         print(json.dumps(res, indent=1), flush=True)
     return res
@@ -181,6 +184,62 @@ def task_mams(ft: int) -> dict:
     return {"mams": {**summary(evaluate_examples(clf, dev)), "train_s": round(secs)}}
 
 
+def task_baseline(ft: int) -> dict:
+    """The issue's reference: plain logistic regression on e5-small embeddings plus character n-grams.
+
+    C (and for themes the one probability threshold) are picked by 5-fold cross-validation on the train split,
+    never on the dev split, so the figures compare fairly with the classifier's."""
+    import scipy.sparse as sp
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import f1_score
+    from sklearn.model_selection import cross_val_predict
+    from sklearn.multiclass import OneVsRestClassifier
+
+    from nps_nlp.encoders import load_encoder
+
+    encoder = load_encoder(backend="torch")
+
+    def features(train_texts: list[str], *others: list[str]) -> list:
+        ngrams = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True).fit(train_texts)
+        return [sp.hstack([sp.csr_matrix(encoder.encode(t, batch_size=64)), ngrams.transform(t)]).tocsr()
+                for t in (train_texts, *others)]
+
+    def micro_f1(gold: np.ndarray, pred: np.ndarray) -> float:
+        return float(2 * (gold & pred).sum() / max(1, gold.sum() + pred.sum()))
+
+    res: dict[str, dict] = {}
+    grid_c, grid_t = (1.0, 4.0, 16.0, 64.0), np.round(np.arange(0.1, 0.71, 0.05), 2)
+    for train_lang, dev_langs in (("en", ("en", "nl")), ("nl", ("nl",))):
+        train, _ = semeval(train_lang)
+        devs = {lang: semeval(lang)[1] for lang in dev_langs}
+        labels = sorted({t for e in train for t in e.themes})
+        y = np.array([[label in e.themes for label in labels] for e in train], dtype=int)
+        x, *x_dev = features([e.text for e in train], *([e.text for e in d] for d in devs.values()))
+        cv_f1 = {}
+        for c in grid_c:
+            oof = cross_val_predict(OneVsRestClassifier(LogisticRegression(C=c, max_iter=3000)), x, y, cv=5,
+                                    method="predict_proba")
+            for t in grid_t:
+                cv_f1[(c, t)] = micro_f1(y.astype(bool), oof >= t)
+        c, t = max(cv_f1, key=cv_f1.get)
+        model = OneVsRestClassifier(LogisticRegression(C=c, max_iter=3000)).fit(x, y)
+        for (lang, dev), xd in zip(devs.items(), x_dev, strict=True):
+            gold = np.array([[label in e.themes for label in labels] for e in dev])
+            name = f"baseline semeval_{lang} (train {train_lang})"
+            res[name] = {"micro_f1": round(micro_f1(gold, model.predict_proba(xd) >= t), 4), "C": c, "threshold": float(t)}
+    train, dev = train_dev_split(load_examples(DATA / "norec_sentence_nb", format="norec"))
+    x, x_dev = features([e.text for e in train], [e.text for e in dev])
+    y = [e.sentiment for e in train]
+    cv_macro = {c: f1_score(y, cross_val_predict(LogisticRegression(C=c, max_iter=3000), x, y, cv=5), average="macro")
+                for c in grid_c}
+    c = max(cv_macro, key=cv_macro.get)
+    pred = LogisticRegression(C=c, max_iter=3000).fit(x, y).predict(x_dev)
+    res["baseline norec 3-class"] = {"macro_f1": round(float(f1_score([e.sentiment for e in dev], pred, average="macro")), 4),
+                                     "C": c}
+    return res
+
+
 def task_default_model(ft: int) -> dict:
     """The shipped default model (seed data only): sentiment against NPS bands and airline sentiment."""
     clf = FeedbackClassifier.load(ROOT / "models" / "default")
@@ -197,7 +256,7 @@ def task_default_model(ft: int) -> dict:
 
 TASKS = {"semeval_en": task_semeval_en, "semeval_nl": task_semeval_nl, "semeval_joint": task_semeval_joint,
          "fewshot": task_fewshot, "semeval": task_semeval, "norec": task_norec, "mams": task_mams,
-         "default": task_default_model}
+         "default": task_default_model, "baseline": task_baseline}
 
 
 def main() -> None:
@@ -213,9 +272,10 @@ def main() -> None:
     parser.add_argument("--self-train", type=float, metavar="MARGIN",
                         help="fewshot: also self-train on the rest of the train split, labels hidden (pseudo-labels "
                              "sure by MARGIN, e.g. 0.1)")
-    parser.add_argument("--reuse-full", action="store_true",
-                        help="fewshot: take the all-data micro-F1 from this recipe's results file (semeval_en/nl tasks) "
-                             "instead of training on all data again")
+    parser.add_argument("--reuse-full", nargs="?", const="", metavar="RESULTS",
+                        help="fewshot: take the all-data micro-F1 from a results file (semeval_en/nl tasks; default this "
+                             "recipe's, e.g. benchmarks/results/accuracy.json for the frozen recipe) instead of training "
+                             "on all data again")
     args = parser.parse_args()
     global CONTRASTIVE_PAIRS, EPOCHS, ENCODER_LR, SHOTS, SELF_TRAIN
     CONTRASTIVE_PAIRS, EPOCHS, ENCODER_LR, SHOTS = args.contrastive, args.epochs, args.encoder_lr, args.shots
@@ -233,12 +293,14 @@ def main() -> None:
     suffix += f"-selftrain{args.self_train:g}" if args.self_train is not None else ""
     out = ROOT / "benchmarks" / "results" / f"accuracy{suffix}.json"
     previous = json.loads(out.read_text()) if out.exists() else {}
-    if args.reuse_full:
+    if args.reuse_full is not None:
+        source = Path(args.reuse_full) if args.reuse_full else out
+        full = json.loads(source.read_text()) if source.exists() else {}
         for lang in ("en", "nl"):
             key = f"semeval_{lang} (train {lang})"
-            if key not in previous:
-                sys.exit(f"--reuse-full: {out} has no {key!r}; run the semeval_{lang} task with these options first")
-            FULL_F1[lang] = previous[key]["micro_f1"]
+            if key not in full:
+                sys.exit(f"--reuse-full: {source} has no {key!r}; run the semeval_{lang} task with those options first")
+            FULL_F1[lang] = full[key]["micro_f1"]
     for name in args.tasks or TASKS:
         results.update(TASKS[name](args.finetune_layers))
         print(json.dumps(results, indent=1), flush=True)
