@@ -22,7 +22,6 @@ two names keep the layout of other tools (spaCy) so that scripts and the registr
 from __future__ import annotations
 
 import hashlib
-import inspect
 import json
 import logging
 import os
@@ -41,6 +40,7 @@ from training.model_card import render_model_card
 from training.validate import ValidationReport, validate_data, write_report
 
 log = logging.getLogger("training")
+FEW_LABELS = 1000  # below this many answers with themes, training.log suggests contrastive mode
 
 
 def fingerprint(path: str | Path) -> str:
@@ -126,7 +126,8 @@ def train(args: TrainingArguments, *, show_progress_bar: bool = True) -> dict[st
         show_progress_bar: progress bars for encoding and training epochs.
 
     Returns:
-        ``{"output", "model_best", "model_last", "metrics", "validation", "seconds", "registered"}``.
+        ``{"output", "model_best", "model_last", "metrics", "validation", "seconds", "registered", "hints"}``
+        (hints: advice on the recipe, also in ``training.log``).
 
     Raises:
         TrainingDataError: the data failed validation (raised before any compute).
@@ -182,6 +183,12 @@ def _run(args: TrainingArguments, train_set: list[Example], dev_set: list[Exampl
     log.info("training on %d answers (%s), evaluating on %d; themes: %s", len(train_set),
              ", ".join(f"{k} {v}" for k, v in sorted(Counter(e.lang or "?" for e in train_set).items())), len(dev_set),
              ", ".join(f"{k} {v}" for k, v in themes.most_common()) or "none")
+    hints = []
+    if args.mode == "frozen" and themes and sum(1 for e in train_set if e.themes) < FEW_LABELS:
+        hints.append(f'under {FEW_LABELS} answers with themes, model.mode = "contrastive" usually pays for its minutes '
+                     "(SemEval-2016, 32 answers per theme: micro-F1 +1.0 en, +4.4 nl; docs/analyst-training.md)")
+    for hint in hints:
+        log.info("hint: %s", hint)
     (tmp / "config.toml").write_text(f"# resolved config of this run; rerun with: nps-nlp train {args.output}/config.toml\n"
                                      + args.to_toml(), encoding="utf-8")
     write_report(reports["train"], tmp / "validation.json")
@@ -196,15 +203,12 @@ def _run(args: TrainingArguments, train_set: list[Example], dev_set: list[Exampl
         from training.contrastive import contrastive_finetune
 
         step = time.perf_counter()
-        extra: dict[str, Any] = {}
-        if "sentiments" in inspect.signature(contrastive_finetune).parameters:
-            extra["sentiments"] = [e.sentiment for e in train_set]
         labels: list[Any] = [e.themes or {} for e in train_set]
         encoder = str(contrastive_finetune(
             texts, labels, encoder=args.encoder or DEFAULT_ENCODER,
             output_dir=contrastive_dir, epochs=args.contrastive_epochs,
             pairs_per_example=args.contrastive_pairs_per_example, seed=args.seed,
-            show_progress_bar=show_progress_bar, **extra))
+            show_progress_bar=show_progress_bar, sentiments=[e.sentiment for e in train_set]))
         log.info("contrastive encoder tuning: %.1f s", time.perf_counter() - step)
     clf = FeedbackClassifier(
         encoder=encoder, taxonomy=args.taxonomy, finetune_layers=args.finetune_layers, epochs=args.epochs,
@@ -253,7 +257,7 @@ def _run(args: TrainingArguments, train_set: list[Example], dev_set: list[Exampl
                "n_train": len(train_set), "n_dev": len(dev_set), "self_training": self_training,
                "validation": {role: r.to_dict() for role, r in reports.items()}}
     (tmp / "metrics.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
-    return {"metrics": metrics, "validation": summary["validation"], "registered": None}
+    return {"metrics": metrics, "validation": summary["validation"], "registered": None, "hints": hints}
 
 
 def _link_or_copy(src: str, dst: str) -> None:

@@ -85,6 +85,8 @@ def train(
                             title=f"{role} data: dropped {len(report['dropped'])} problem(s) (--drop-invalid)")
         for notice in report["notices"]:
             err.print(f"[yellow]note:[/] {notice}")
+    for hint in result["hints"]:
+        err.print(f"[yellow]hint:[/] {hint}")
     err.print(f"[green]model written to {result['model_best']}[/] (run directory {result['output']}) "
               f"in {result['seconds']} s")
     if result.get("registered"):

@@ -50,9 +50,12 @@ path = "{tmp_path / 'run'}"
     assert resolved["data"]["drop_invalid"] is True and resolved["output"]["register"] is True
     # dropped rows are reported on the terminal, in validation.json and in the log
     assert "dropped 1 problem(s)" in res.output and "row 4" in res.output
+    assert "hint:" in res.output and "contrastive" in res.output
     validation = json.loads((run / "validation.json").read_text())
     assert [(p["kind"], p["where"]) for p in validation["dropped"]] == [("empty_text", "row 4")]
-    assert "dropped: row 4: the text ('comment') is empty" in (run / "training.log").read_text()
+    log = (run / "training.log").read_text()
+    assert "dropped: row 4: the text ('comment') is empty" in log
+    assert 'hint: under 1000 answers with themes, model.mode = "contrastive"' in log  # few labels, frozen mode
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["n_train"] + metrics["n_dev"] == 35 and metrics["data_fingerprints"]["train"]
     assert metrics["metrics"]["micro_f1"] is not None and "calibration" in metrics["metrics"]
@@ -95,7 +98,7 @@ def test_contrastive_mode_tunes_the_encoder_first(tmp_path, monkeypatch, tiny_en
 
     def fake(texts, labels, *, encoder, output_dir, epochs, pairs_per_example, seed, show_progress_bar, **kw):
         calls.update(n=len(texts), labels=labels[0], encoder=encoder, output_dir=output_dir, epochs=epochs,
-                     pairs=pairs_per_example, seed=seed)
+                     pairs=pairs_per_example, seed=seed, sentiments=kw["sentiments"])
         return tiny_encoder_dir  # stands in for the tuned encoder
 
     monkeypatch.setattr(training.contrastive, "contrastive_finetune", fake)
@@ -105,8 +108,9 @@ def test_contrastive_mode_tunes_the_encoder_first(tmp_path, monkeypatch, tiny_en
                                                   "train.contrastive_pairs_per_example=4", "train.seed=7",
                                                   "train.epochs=1", f"model.encoder={json.dumps(str(tiny_encoder_dir))}"])
     result = train(args, show_progress_bar=False)
-    assert calls["n"] == 36 and calls["labels"] == {"staff_attitude": "negative"}
+    assert calls["n"] == 36 and calls["labels"] == {"staff_attitude": "negative"} and len(calls["sentiments"]) == 36
     assert (calls["epochs"], calls["pairs"], calls["seed"], calls["encoder"]) == (2, 4, 7, str(tiny_encoder_dir))
     assert calls["output_dir"].parent.name == ".run.tmp"  # tuned inside the temporary run directory
     assert FeedbackClassifier.load(result["model_best"]).labels_
     assert tomllib.loads((tmp_path / "run" / "config.toml").read_text())["model"]["mode"] == "contrastive"
+    assert "hint:" not in (tmp_path / "run" / "training.log").read_text()  # already in contrastive mode
