@@ -205,9 +205,6 @@ def task_baseline(ft: int) -> dict:
         return [sp.hstack([sp.csr_matrix(encoder.encode(t, batch_size=64)), ngrams.transform(t)]).tocsr()
                 for t in (train_texts, *others)]
 
-    def micro_f1(gold: np.ndarray, pred: np.ndarray) -> float:
-        return float(2 * (gold & pred).sum() / max(1, gold.sum() + pred.sum()))
-
     res: dict[str, dict] = {}
     grid_c, grid_t = (1.0, 4.0, 16.0, 64.0), np.round(np.arange(0.1, 0.71, 0.05), 2)
     for train_lang, dev_langs in (("en", ("en", "nl")), ("nl", ("nl",))):
@@ -221,13 +218,14 @@ def task_baseline(ft: int) -> dict:
             oof = cross_val_predict(OneVsRestClassifier(LogisticRegression(C=c, max_iter=3000)), x, y, cv=5,
                                     method="predict_proba")
             for t in grid_t:
-                cv_f1[(c, t)] = micro_f1(y.astype(bool), oof >= t)
+                cv_f1[(c, t)] = f1_score(y, oof >= t, average="micro", zero_division=0)
         c, t = max(cv_f1, key=cv_f1.get)
         model = OneVsRestClassifier(LogisticRegression(C=c, max_iter=3000)).fit(x, y)
         for (lang, dev), xd in zip(devs.items(), x_dev, strict=True):
             gold = np.array([[label in e.themes for label in labels] for e in dev])
             name = f"baseline semeval_{lang} (train {train_lang})"
-            res[name] = {"micro_f1": round(micro_f1(gold, model.predict_proba(xd) >= t), 4), "C": c, "threshold": float(t)}
+            f1 = f1_score(gold, model.predict_proba(xd) >= t, average="micro", zero_division=0)
+            res[name] = {"micro_f1": round(float(f1), 4), "C": c, "threshold": float(t)}
     train, dev = train_dev_split(load_examples(DATA / "norec_sentence_nb", format="norec"))
     x, x_dev = features([e.text for e in train], [e.text for e in dev])
     y = [e.sentiment for e in train]
