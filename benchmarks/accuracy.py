@@ -13,6 +13,9 @@ held-out *dev* split of the train files (``train_dev_split``: stable hash of the
     python benchmarks/accuracy.py fewshot               # learning curve with 8/16/32 answers per theme
     python benchmarks/accuracy.py fewshot --self-train 0.1   # the same, plus the rest of the
                                                         # train split as unlabelled answers (self-training)
+    python benchmarks/accuracy.py crosslingual --finetune-layers 12 --epochs 6 --encoder-lr 5e-5
+                                                        # English labels + the Dutch train split as unlabelled
+                                                        # answers (self-training), evaluated on Dutch
     python benchmarks/accuracy.py baseline              # the issue's reference: logistic regression on e5
                                                         # embeddings + character n-grams, on the same splits
 
@@ -49,6 +52,7 @@ EPOCHS: int | None = None  # set by --epochs (default: the classifier's own)
 ENCODER_LR: float | None = None  # set by --encoder-lr (default: the classifier's own)
 SHOTS: tuple[int, ...] = (8, 16, 32)  # set by --shots
 SELF_TRAIN: float | None = None  # set by --self-train: few-shot fits also self-train on the rest of the train split
+ROUNDS = 1  # set by --rounds: self-training rounds
 FULL_F1: dict[str, float] = {}  # --reuse-full: all-data micro-F1 per language from a results file
 
 
@@ -72,7 +76,7 @@ def fit(train, finetune_layers: int, unlabelled: list[str] | None = None) -> tup
         from training.self_training import self_train
 
         clf, _ = self_train(clf, [e.text for e in train], [e.themes for e in train], unlabelled,
-                            sentiment=[e.sentiment for e in train], margin=SELF_TRAIN)
+                            sentiment=[e.sentiment for e in train], margin=SELF_TRAIN, rounds=ROUNDS)
     else:
         clf.fit([e.text for e in train], [e.themes for e in train], sentiment=[e.sentiment for e in train])
     return clf, time.perf_counter() - started
@@ -149,6 +153,37 @@ def task_fewshot(ft: int, seeds: tuple[int, ...] = (0, 1, 2)) -> dict:
                 "train_s": round(float(np.mean(times)))}
         print(json.dumps(res, indent=1), flush=True)
     return res
+
+
+def task_crosslingual(ft: int) -> dict:
+    """English labels only, plus the Dutch train split with its labels hidden as the unlabelled answers an analyst
+    has in the other language: self-training (margin ``--self-train``, default 0.1) carries the English labels over
+    to Dutch. Evaluated on the Dutch dev split (never seen, labelled or not) and the English one."""
+    from training.self_training import DEFAULT_MARGIN, self_train
+
+    en_tr, en_dev = semeval("en")
+    nl_tr, nl_dev = semeval("nl")
+    started, scoring = time.perf_counter(), [0.0]
+    per_round = []
+
+    def score(r: int, model: FeedbackClassifier, n: int) -> None:  # each round's model, scored on the dev splits
+        begin = time.perf_counter()
+        per_round.append({"round": r, "pseudo_labelled": n, "train_s": round(begin - started - scoring[0]),
+                          "nl_micro_f1": evaluate_examples(model, nl_dev)["micro_f1"],
+                          "en_micro_f1": evaluate_examples(model, en_dev)["micro_f1"]})
+        scoring[0] += time.perf_counter() - begin
+        print(json.dumps(per_round[-1]), flush=True)
+
+    clf = FeedbackClassifier(finetune_layers=ft, epochs=EPOCHS, encoder_learning_rate=ENCODER_LR, show_progress_bar=False)
+    clf, info = self_train(clf, [e.text for e in en_tr], [e.themes for e in en_tr], [e.text for e in nl_tr],
+                           sentiment=[e.sentiment for e in en_tr],
+                           margin=DEFAULT_MARGIN if SELF_TRAIN is None else SELF_TRAIN, rounds=ROUNDS, on_round=score)
+    secs = time.perf_counter() - started - scoring[0]
+    extra = {"pseudo_labelled": info["pseudo_labelled"], "unlabelled": info["unlabelled"], "rounds": ROUNDS,
+             "per_round": per_round}
+    return {"semeval_nl cross-lingual (train en, unlabelled nl)": {**summary(evaluate_examples(clf, nl_dev)), **extra,
+                                                                   "train_s": round(secs)},
+            "semeval_en (train en, unlabelled nl)": summary(evaluate_examples(clf, en_dev))}
 
 
 def task_semeval(ft: int) -> dict:
@@ -254,7 +289,7 @@ def task_default_model(ft: int) -> dict:
 
 TASKS = {"semeval_en": task_semeval_en, "semeval_nl": task_semeval_nl, "semeval_joint": task_semeval_joint,
          "fewshot": task_fewshot, "semeval": task_semeval, "norec": task_norec, "mams": task_mams,
-         "default": task_default_model, "baseline": task_baseline}
+         "default": task_default_model, "baseline": task_baseline, "crosslingual": task_crosslingual}
 
 
 def main() -> None:
@@ -270,14 +305,16 @@ def main() -> None:
     parser.add_argument("--self-train", type=float, metavar="MARGIN",
                         help="fewshot: also self-train on the rest of the train split, labels hidden (pseudo-labels "
                              "sure by MARGIN, e.g. 0.1)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="self-training rounds (each pseudo-labels with the latest model and trains a fresh one)")
     parser.add_argument("--reuse-full", nargs="?", const="", metavar="RESULTS",
                         help="fewshot: take the all-data micro-F1 from a results file (semeval_en/nl tasks; default this "
                              "recipe's, e.g. benchmarks/results/accuracy.json for the frozen recipe) instead of training "
                              "on all data again")
     args = parser.parse_args()
-    global CONTRASTIVE_PAIRS, EPOCHS, ENCODER_LR, SHOTS, SELF_TRAIN
+    global CONTRASTIVE_PAIRS, EPOCHS, ENCODER_LR, SHOTS, SELF_TRAIN, ROUNDS
     CONTRASTIVE_PAIRS, EPOCHS, ENCODER_LR, SHOTS = args.contrastive, args.epochs, args.encoder_lr, args.shots
-    SELF_TRAIN = args.self_train
+    SELF_TRAIN, ROUNDS = args.self_train, args.rounds
     if not DATA.exists():
         sys.exit(f"{DATA} not found: the external data must sit at ../shared/data")
     results = {}
@@ -289,6 +326,7 @@ def main() -> None:
     suffix += f"-epochs{args.epochs}" if args.epochs else ""
     suffix += f"-elr{args.encoder_lr:g}" if args.encoder_lr else ""
     suffix += f"-selftrain{args.self_train:g}" if args.self_train is not None else ""
+    suffix += f"-rounds{args.rounds}" if args.rounds != 1 else ""
     out = ROOT / "benchmarks" / "results" / f"accuracy{suffix}.json"
     previous = json.loads(out.read_text()) if out.exists() else {}
     if args.reuse_full is not None:

@@ -37,6 +37,7 @@ A config file has four sections (every key is optional except ``data.path`` and 
     contrastive_pairs_per_example = 8
     self_training_margin = 0.1     # with data.unlabelled_path: keep answers whose every theme is this far
                                    # from its threshold
+    self_training_rounds = 1       # pseudo-label again with the latest model and train a fresh one, N times
 
     [output]
     path = "models/my-run"
@@ -80,7 +81,7 @@ SECTIONS: dict[str, dict[str, str]] = {
         "batch_size": "batch_size", "max_length": "max_length",
         "validation_fraction": "validation_fraction", "cv": "cv", "refit": "refit", "seed": "seed",
         "contrastive_epochs": "contrastive_epochs", "contrastive_pairs_per_example": "contrastive_pairs_per_example",
-        "self_training_margin": "self_training_margin",
+        "self_training_margin": "self_training_margin", "self_training_rounds": "self_training_rounds",
     },
     "output": {"path": "output", "register": "register", "registry": "registry", "model_id": "model_id"},
 }  # fmt: skip
@@ -124,6 +125,8 @@ class TrainingArguments:
         contrastive_epochs, contrastive_pairs_per_example: contrastive mode settings.
         self_training_margin: with ``unlabelled_data``, an unlabelled answer is pseudo-labelled when every theme's
             probability is at least this far from the theme's threshold.
+        self_training_rounds: how often to pseudo-label the unlabelled answers (with the latest model) and train a
+            fresh model on labelled + pseudo-labelled answers; each round costs one more training run.
         register: copy ``model-best`` into the model registry after training.
         registry: registry directory (default ``NPS_REGISTRY_DIR``).
         model_id: registry id (default ``<output name>-model-best-<timestamp>``).
@@ -157,6 +160,7 @@ class TrainingArguments:
     contrastive_epochs: int = 1
     contrastive_pairs_per_example: int = 8
     self_training_margin: float = 0.1
+    self_training_rounds: int = 1
     register: bool = False
     registry: str | None = None
     model_id: str | None = None
@@ -175,6 +179,8 @@ class TrainingArguments:
             problems.append(f"data.unlabelled_path {self.unlabelled_data} does not exist")
         if not 0.0 <= self.self_training_margin < 1.0:
             problems.append(f"train.self_training_margin must be in [0, 1), found {self.self_training_margin}")
+        if self.self_training_rounds < 1:
+            problems.append(f"train.self_training_rounds must be at least 1, found {self.self_training_rounds}")
         if not 0.0 <= self.dev_fraction < 1.0:
             problems.append(f"data.dev_fraction must be in [0, 1), found {self.dev_fraction}")
         if self.label_delimiter is not None and (not self.label_delimiter or ":" in self.label_delimiter):

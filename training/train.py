@@ -224,7 +224,11 @@ def _run(args: TrainingArguments, train_set: list[Example], dev_set: list[Exampl
 
         log.info("self-training: %d unlabelled answers from %s", len(unlabelled), args.unlabelled_data)
         clf, self_training = self_train(clf, texts, [e.themes for e in train_set], unlabelled,
-                                        sentiment=[e.sentiment for e in train_set], margin=args.self_training_margin)
+                                        sentiment=[e.sentiment for e in train_set], margin=args.self_training_margin,
+                                        rounds=args.self_training_rounds,
+                                        on_round=lambda r, _, n: log.info("self-training round %d of %d: trained with %d "
+                                                                          "pseudo-labelled answers", r,
+                                                                          args.self_training_rounds, n))
         log.info("self-training: %d of %d unlabelled answers pseudo-labelled (margin %s): %s",
                  self_training["pseudo_labelled"], self_training["unlabelled"], args.self_training_margin,
                  json.dumps(self_training["pseudo_themes"]))

@@ -58,17 +58,39 @@ def test_self_train_fits_again_on_labelled_and_pseudo_labelled(tiny_encoder_dir)
         self_train(FeedbackClassifier(encoder=str(tiny_encoder_dir)), texts, themes, ["", texts[0]])
 
 
+def test_self_train_rounds_pseudo_label_again_with_the_latest_model(tiny_encoder_dir, monkeypatch):
+    rows = make_rows(3)
+    texts, themes = [r["text"] for r in rows], [r["themes"] for r in rows]
+    labellers = []
+    real = pseudo_label
+
+    def spy(model, pool, *, margin):
+        labellers.append(model)
+        return real(model, pool, margin=margin)
+
+    monkeypatch.setattr("training.self_training.pseudo_label", spy)
+    clf = FeedbackClassifier(encoder=str(tiny_encoder_dir), epochs=2)
+    model, info = self_train(clf, texts, themes, UNLABELLED, margin=0.0, rounds=2)
+    assert info["pseudo_labelled_per_round"] == [5, 5] and info["pseudo_labelled"] == 5
+    # round 2 labels with round 1's model, not the first one; the result is a third, fresh model
+    assert labellers[0] is clf and labellers[1] is not clf and model not in labellers
+    assert model.n_examples_ == len(texts) + 5
+    with pytest.raises(ValueError, match="rounds"):
+        self_train(clf, texts, themes, UNLABELLED, rounds=0)
+
+
 def test_train_cli_with_unlabelled_answers(tmp_path, tiny_encoder_dir):
     data = write_jsonl(tmp_path / "train.jsonl", make_rows(3))
     pd.DataFrame({"text": UNLABELLED, "score": range(len(UNLABELLED))}).to_csv(tmp_path / "all.csv", index=False)
     # the unlabelled file is CSV while the labelled data is JSONL: without data.format each goes by its extension
     res = runner.invoke(app, ["train", "--data", str(data), "--unlabelled", str(tmp_path / "all.csv"),
                               "--output", str(tmp_path / "run"), "--encoder", str(tiny_encoder_dir), "--epochs", "2",
-                              "--set", "train.self_training_margin=0", "-q"])
+                              "--set", "train.self_training_margin=0", "--set", "train.self_training_rounds=2", "-q"])
     assert res.exit_code == 0, res.output
     run = tmp_path / "run"
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["self_training"]["unlabelled"] == 5 and metrics["self_training"]["pseudo_labelled"] == 5
+    assert metrics["self_training"]["pseudo_labelled_per_round"] == [5, 5]
     assert metrics["data_fingerprints"]["unlabelled"]
     assert tomllib.loads((run / "config.toml").read_text())["data"]["unlabelled_path"] == str(tmp_path / "all.csv")
     assert "self-training: 5 of 5 unlabelled answers pseudo-labelled" in (run / "training.log").read_text()
@@ -83,6 +105,8 @@ def test_unlabelled_data_errors_come_before_any_compute(tmp_path, tiny_encoder_d
         TrainingArguments(data=str(data), output=str(tmp_path / "run"), unlabelled_data=str(tmp_path / "missing.csv"))
     with pytest.raises(ConfigError, match="self_training_margin"):
         TrainingArguments(data=str(data), output=str(tmp_path / "run"), self_training_margin=1.5)
+    with pytest.raises(ConfigError, match="self_training_rounds must be at least 1"):
+        TrainingArguments(data=str(data), output=str(tmp_path / "run"), self_training_rounds=0)
     # every unlabelled answer is labelled already: nothing to self-train on, said before the encoder loads
     same = write_jsonl(tmp_path / "same.jsonl", [{"id": r["id"], "text": r["text"]} for r in rows])
     monkeypatch.setattr(FeedbackClassifier, "_load_backbone", lambda self: pytest.fail("compute before validation"))
