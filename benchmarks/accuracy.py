@@ -163,22 +163,23 @@ def task_crosslingual(ft: int) -> dict:
 
     en_tr, en_dev = semeval("en")
     nl_tr, nl_dev = semeval("nl")
-    started, scoring = time.perf_counter(), [0.0]
+    started, scoring = time.perf_counter(), 0.0  # scoring: seconds spent scoring rounds, not training
     per_round = []
 
     def score(r: int, model: FeedbackClassifier, n: int) -> None:  # each round's model, scored on the dev splits
+        nonlocal scoring
         begin = time.perf_counter()
-        per_round.append({"round": r, "pseudo_labelled": n, "train_s": round(begin - started - scoring[0]),
+        per_round.append({"round": r, "pseudo_labelled": n, "train_s": round(begin - started - scoring),
                           "nl_micro_f1": evaluate_examples(model, nl_dev)["micro_f1"],
                           "en_micro_f1": evaluate_examples(model, en_dev)["micro_f1"]})
-        scoring[0] += time.perf_counter() - begin
+        scoring += time.perf_counter() - begin
         print(json.dumps(per_round[-1]), flush=True)
 
     clf = FeedbackClassifier(finetune_layers=ft, epochs=EPOCHS, encoder_learning_rate=ENCODER_LR, show_progress_bar=False)
     clf, info = self_train(clf, [e.text for e in en_tr], [e.themes for e in en_tr], [e.text for e in nl_tr],
                            sentiment=[e.sentiment for e in en_tr],
                            margin=DEFAULT_MARGIN if SELF_TRAIN is None else SELF_TRAIN, rounds=ROUNDS, on_round=score)
-    secs = time.perf_counter() - started - scoring[0]
+    secs = time.perf_counter() - started - scoring
     extra = {"pseudo_labelled": info["pseudo_labelled"], "unlabelled": info["unlabelled"], "rounds": ROUNDS,
              "per_round": per_round}
     return {"semeval_nl cross-lingual (train en, unlabelled nl)": {**summary(evaluate_examples(clf, nl_dev)), **extra,
