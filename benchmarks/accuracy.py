@@ -16,6 +16,8 @@ held-out *dev* split of the train files (``train_dev_split``: stable hash of the
     python benchmarks/accuracy.py crosslingual --finetune-layers 12 --epochs 6 --encoder-lr 5e-5
                                                         # English labels + the Dutch train split as unlabelled
                                                         # answers (self-training), evaluated on Dutch
+    python benchmarks/accuracy.py semeval_en --finetune-layers 12 --device cuda --seed 1
+                                                        # on a GPU (CUDA torch), another random state
     python benchmarks/accuracy.py baseline              # the reference: logistic regression on e5
                                                         # embeddings + character n-grams, on the same splits
 
@@ -39,6 +41,7 @@ SEMEVAL = DATA / "semeval2016_restaurants_nl_en"
 
 from nps_nlp import FeedbackClassifier  # noqa: E402
 from nps_nlp.datasets import load_examples, train_dev_split  # noqa: E402
+from nps_nlp.encoders._device import resolve_device  # noqa: E402
 from training.evaluate import evaluate_examples  # noqa: E402
 
 
@@ -50,6 +53,8 @@ def semeval(lang: str):
 CONTRASTIVE_PAIRS = 0  # set by --contrastive
 EPOCHS: int | None = None  # set by --epochs (default: the classifier's own)
 ENCODER_LR: float | None = None  # set by --encoder-lr (default: the classifier's own)
+DEVICE = "cpu"  # set by --device
+SEED = 0  # set by --seed
 SHOTS: tuple[int, ...] = (8, 16, 32)  # set by --shots
 SELF_TRAIN: float | None = None  # set by --self-train: few-shot fits also self-train on the rest of the train split
 ROUNDS = 1  # set by --rounds: self-training rounds
@@ -69,9 +74,10 @@ def fit(train, finetune_layers: int, unlabelled: list[str] | None = None) -> tup
         encoder = str(contrastive_finetune(
             [e.text for e in train], [e.themes for e in train], sentiments=[e.sentiment for e in train],
             encoder=DEFAULT_ENCODER, output_dir=Path(tempfile.mkdtemp(prefix="nps-contrastive-")),
-            pairs_per_example=CONTRASTIVE_PAIRS, show_progress_bar=False))
+            pairs_per_example=CONTRASTIVE_PAIRS, show_progress_bar=False, device=DEVICE))
     clf = FeedbackClassifier(encoder=encoder, finetune_layers=finetune_layers, epochs=EPOCHS,
-                             encoder_learning_rate=ENCODER_LR, show_progress_bar=False)
+                             encoder_learning_rate=ENCODER_LR, show_progress_bar=False, device=DEVICE,
+                             random_state=SEED)
     if SELF_TRAIN is not None and unlabelled:
         from training.self_training import self_train
 
@@ -175,7 +181,8 @@ def task_crosslingual(ft: int) -> dict:
         scoring += time.perf_counter() - begin
         print(json.dumps(per_round[-1]), flush=True)
 
-    clf = FeedbackClassifier(finetune_layers=ft, epochs=EPOCHS, encoder_learning_rate=ENCODER_LR, show_progress_bar=False)
+    clf = FeedbackClassifier(finetune_layers=ft, epochs=EPOCHS, encoder_learning_rate=ENCODER_LR, show_progress_bar=False,
+                             device=DEVICE, random_state=SEED)
     clf, info = self_train(clf, [e.text for e in en_tr], [e.themes for e in en_tr], [e.text for e in nl_tr],
                            sentiment=[e.sentiment for e in en_tr],
                            margin=DEFAULT_MARGIN if SELF_TRAIN is None else SELF_TRAIN, rounds=ROUNDS, on_round=score)
@@ -301,6 +308,9 @@ def main() -> None:
                         help="training mode 2: contrastive encoder tuning with PAIRS pairs per answer first")
     parser.add_argument("--epochs", type=int, help="training epochs (default: the classifier's own choice)")
     parser.add_argument("--encoder-lr", type=float, help="learning rate of the tuned encoder layers")
+    parser.add_argument("--seed", type=int, default=0, help="random state of the classifier (for seed spread)")
+    parser.add_argument("--device", default="cpu",
+                        help="train on cpu (default), cuda or auto; the figures say where (train_s differs, the recipe not)")
     parser.add_argument("--shots", type=lambda s: tuple(int(x) for x in s.split(",")), default=(8, 16, 32),
                         help="fewshot: answers per theme (default 8,16,32)")
     parser.add_argument("--self-train", type=float, metavar="MARGIN",
@@ -313,7 +323,8 @@ def main() -> None:
                              "recipe's, e.g. benchmarks/results/accuracy.json for the frozen recipe) instead of training "
                              "on all data again")
     args = parser.parse_args()
-    global CONTRASTIVE_PAIRS, EPOCHS, ENCODER_LR, SHOTS, SELF_TRAIN, ROUNDS
+    global CONTRASTIVE_PAIRS, EPOCHS, ENCODER_LR, SHOTS, SELF_TRAIN, ROUNDS, DEVICE, SEED
+    DEVICE, SEED = args.device, args.seed
     CONTRASTIVE_PAIRS, EPOCHS, ENCODER_LR, SHOTS = args.contrastive, args.epochs, args.encoder_lr, args.shots
     SELF_TRAIN, ROUNDS = args.self_train, args.rounds
     if not DATA.exists():
@@ -328,6 +339,8 @@ def main() -> None:
     suffix += f"-elr{args.encoder_lr:g}" if args.encoder_lr else ""
     suffix += f"-selftrain{args.self_train:g}" if args.self_train is not None else ""
     suffix += f"-rounds{args.rounds}" if args.rounds != 1 else ""
+    suffix += f"-seed{args.seed}" if args.seed else ""
+    suffix += "-cuda" if resolve_device(args.device).type == "cuda" else ""
     out = ROOT / "benchmarks" / "results" / f"accuracy{suffix}.json"
     previous = json.loads(out.read_text()) if out.exists() else {}
     if args.reuse_full is not None:

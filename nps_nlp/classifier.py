@@ -30,6 +30,7 @@ import numpy as np
 from nps_nlp import __version__
 from nps_nlp._network import POLARITIES
 from nps_nlp._results import Evidence, FeedbackResult, ThemeResult
+from nps_nlp.encoders._device import resolve_device
 from nps_nlp.encoders._precision import inference_autocast
 from nps_nlp.errors import DataValidationError, ModelLoadError, NotFittedError
 from nps_nlp.language import SUPPORTED, LanguageDetector
@@ -90,6 +91,9 @@ class FeedbackClassifier:
         random_state: seed for everything random.
         show_progress_bar: progress bars for encoding and training.
         cache_dir: where the converted default encoder is cached.
+        device: where ``fit`` runs the encoder and training: ``cpu`` (default), ``cuda`` (``cuda:N``) or ``auto``
+            (a GPU when torch sees one). A fitted model is always moved back to the CPU, so predicting, saving
+            and loading do not depend on it and a model trained on a GPU serves on a CPU-only machine.
     """
 
     # set by _load_backbone (the transformer, its tokenizer, the query prompt and the state size)
@@ -125,6 +129,7 @@ class FeedbackClassifier:
         random_state: int = 0,
         show_progress_bar: bool = False,
         cache_dir: str | Path | None = None,
+        device: str = "cpu",
     ) -> None:
         self.encoder = encoder
         self.taxonomy = taxonomy
@@ -142,6 +147,7 @@ class FeedbackClassifier:
         self.random_state = random_state
         self.show_progress_bar = show_progress_bar
         self.cache_dir = cache_dir
+        self.device = device
 
     # ------------------------------------------------------------------ parameters
     def get_params(self) -> dict[str, Any]:
@@ -225,10 +231,12 @@ class FeedbackClassifier:
             if onnx is not None and onnx.serves(len(idx)):
                 hidden = torch.from_numpy(onnx(enc["input_ids"].numpy(), enc["attention_mask"].numpy()))
             else:
-                with torch.no_grad(), inference_autocast():
-                    out = self._backbone(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"],
+                device = self._backbone.device
+                with torch.no_grad(), inference_autocast(device=device.type):
+                    out = self._backbone(input_ids=enc["input_ids"].to(device),
+                                         attention_mask=enc["attention_mask"].to(device),
                                          output_hidden_states=layer is not None)
-                hidden = (out.last_hidden_state if layer is None else out.hidden_states[layer]).float()
+                hidden = (out.last_hidden_state if layer is None else out.hidden_states[layer]).float().cpu()
             for row, i in enumerate(idx):
                 n = int(mask[row].sum())
                 states[i] = hidden[row, :n].clone()
@@ -259,18 +267,30 @@ class FeedbackClassifier:
         Raises:
             DataValidationError: inputs of different lengths, empty texts, unknown themes or polarities,
                 or nothing to learn (no theme and no sentiment labels). Checked before any compute.
+            ConfigError: an unknown ``device``, or ``cuda`` where torch sees no GPU.
         """
         self._fitting = True  # training features come from the exact encoder, never from the int8 graph
         try:
             return self._fit(X, y, sentiment)
         finally:
             self._fitting = False
+            self._to("cpu")  # a fitted model predicts, saves and serves on the CPU
+
+    def _to(self, device: Any) -> None:
+        """Move the encoder and the head (when there are) to ``device``."""
+        if self._backbone is not None:
+            self._backbone.to(device)
+        head = getattr(self, "head_", None)
+        if head is not None:
+            head.to(device)
 
     def _fit(self, X: Sequence[str], y: Sequence[ThemeLabels] | None, sentiment: Sequence[str | None] | None
              ) -> FeedbackClassifier:
         texts, themes, sentiments = self._validate(X, y, sentiment)
+        device = resolve_device(self.device)
         self.lexical_ = None
         self._load_backbone()
+        self._to(device)
         # an exported graph of the encoder is stale once fine-tuning changes the weights; one made later in this fit
         # (zero-shot calibration runs after training) is of the final weights
         self._onnx = None
@@ -448,7 +468,8 @@ class FeedbackClassifier:
             del probe_cache
         torch.manual_seed(self.random_state)
         rng = np.random.default_rng(self.random_state)
-        self.head_ = head if head is not None else LabelAttentionHead(self._dim, max(len(self.labels_), 1))
+        device = self._backbone.device
+        self.head_ = (head if head is not None else LabelAttentionHead(self._dim, max(len(self.labels_), 1))).to(device)
         params = [{"params": self.head_.parameters(), "lr": self.learning_rate}]
         tuned = self._unfreeze(none=not tune)
         if tuned:
@@ -458,12 +479,12 @@ class FeedbackClassifier:
         steps = max(1, epochs * -(-len(train_idx) // self.batch_size))
         schedule = torch.optim.lr_scheduler.LambdaLR(
             optimiser, lambda s: min(1.0, (s + 1) / max(1, 0.06 * steps)) * max(0.0, 1 - s / steps))
-        t = {k: torch.from_numpy(v) for k, v in targets.items()}
+        t = {k: torch.from_numpy(v).to(device) for k, v in targets.items()}
         # overall sentiment is often imbalanced (many neutral or positive answers): weight classes by
         # inverse frequency so the rare class is not ignored
         sent_counts = np.bincount(targets["sentiment"][train_idx][targets["sentiment"][train_idx] >= 0], minlength=3)
         sent_weight = torch.tensor(np.where(sent_counts > 0, sent_counts.sum() / (3 * np.maximum(sent_counts, 1)), 0.0),
-                                   dtype=torch.float32)
+                                   dtype=torch.float32, device=device)
         best: dict[str, Any] = {"epoch": epochs, "score": -1.0, "scores": {}, "val_proba": None, "state": None}
         if probe is not None and probe["state"] is not None:  # the probe (epoch 0) competes with the tuned epochs
             best.update(epoch=0, score=probe["score"], scores=probe["scores"], val_proba=probe["val_proba"],
@@ -481,8 +502,9 @@ class FeedbackClassifier:
             for start in range(0, len(order), self.batch_size):
                 batch = order[start : start + self.batch_size]
                 padded, mask = pad_states([cache[i] for i in batch])
+                padded, mask = padded.to(device, non_blocking=True), mask.to(device)
                 out = self.head_(self._top(padded, mask) if tuned else padded, mask)
-                loss = torch.zeros(())
+                loss = torch.zeros((), device=device)
                 has = t["has_themes"][batch]
                 if self.labels_ and has.any():
                     loss = loss + F.binary_cross_entropy_with_logits(out["detect"][has], t["detect"][batch][has])
@@ -564,9 +586,9 @@ class FeedbackClassifier:
             return states
         import torch
 
-        additive = torch.zeros(mask.shape, dtype=states.dtype).masked_fill(~mask, torch.finfo(states.dtype).min)
-        additive = additive[:, None, None, :]
-        with inference_autocast():
+        additive = torch.zeros(mask.shape, dtype=states.dtype, device=states.device)
+        additive = additive.masked_fill(~mask, torch.finfo(states.dtype).min)[:, None, None, :]
+        with inference_autocast(device=states.device.type):
             for layer in self._backbone.encoder.layer[start:]:
                 states = layer(states, additive)
                 states = states[0] if isinstance(states, tuple) else states
@@ -583,7 +605,8 @@ class FeedbackClassifier:
             for start in range(0, len(cache), self.batch_size):
                 chunk = cache[start : start + self.batch_size]
                 padded, mask = pad_states(chunk)
-                top = self._top(padded, mask)
+                device = self._backbone.device
+                top = self._top(padded.to(device), mask.to(device)).cpu()
                 out += [top[row, : len(s)].clone() for row, s in enumerate(chunk)]
         return out
 
@@ -622,6 +645,7 @@ class FeedbackClassifier:
         from nps_nlp._network import pad_states
 
         self.head_.eval()
+        device = next(self.head_.parameters()).device
         idx = np.arange(len(texts)) if idx is None else idx
         if cache is not None:
             states, offsets = [cache[i] for i in idx], None
@@ -632,9 +656,10 @@ class FeedbackClassifier:
             for start in range(0, len(states), self.batch_size):
                 chunk = states[start : start + self.batch_size]
                 padded, mask = pad_states(chunk)
+                padded, mask = padded.to(device), mask.to(device)
                 if cache is not None and top:  # cached frozen-part states: the tuned top layers still have to run
                     padded = self._top(padded, mask)
-                out = self.head_(padded, mask)
+                out = {k: v.cpu() for k, v in self.head_(padded, mask).items()}
                 detect.append(torch.sigmoid(out["detect"]).numpy())
                 polarity.append(torch.softmax(out["polarity"], -1).numpy())
                 sentiment.append(torch.softmax(out["sentiment"], -1).numpy())

@@ -38,6 +38,7 @@ A config file has four sections (every key is optional except ``data.path`` and 
     self_training_margin = 0.1     # with data.unlabelled_path: keep answers whose every theme is this far
                                    # from its threshold
     self_training_rounds = 1       # pseudo-label again with the latest model and train a fresh one, N times
+    device = "cpu"                 # or "cuda" / "auto": train on a GPU (the saved model serves on a CPU)
 
     [output]
     path = "models/my-run"
@@ -52,6 +53,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 import tomllib
 import types
 import typing
@@ -82,6 +84,7 @@ SECTIONS: dict[str, dict[str, str]] = {
         "validation_fraction": "validation_fraction", "cv": "cv", "refit": "refit", "seed": "seed",
         "contrastive_epochs": "contrastive_epochs", "contrastive_pairs_per_example": "contrastive_pairs_per_example",
         "self_training_margin": "self_training_margin", "self_training_rounds": "self_training_rounds",
+        "device": "device",
     },
     "output": {"path": "output", "register": "register", "registry": "registry", "model_id": "model_id"},
 }  # fmt: skip
@@ -127,6 +130,8 @@ class TrainingArguments:
             probability is at least this far from the theme's threshold.
         self_training_rounds: how often to pseudo-label the unlabelled answers (with the latest model) and train a
             fresh model on labelled + pseudo-labelled answers; each round costs one more training run.
+        device: where training runs: ``cpu``, ``cuda`` (``cuda:N``) or ``auto`` (a GPU when torch sees one); the
+            saved model is the same either way and serves on a CPU.
         register: copy ``model-best`` into the model registry after training.
         registry: registry directory (default ``NPS_REGISTRY_DIR``).
         model_id: registry id (default ``<output name>-model-best-<timestamp>``).
@@ -161,6 +166,7 @@ class TrainingArguments:
     contrastive_pairs_per_example: int = 8
     self_training_margin: float = 0.1
     self_training_rounds: int = 1
+    device: str = "cpu"
     register: bool = False
     registry: str | None = None
     model_id: str | None = None
@@ -209,6 +215,8 @@ class TrainingArguments:
         if self.contrastive_pairs_per_example < 2:
             problems.append(f"train.contrastive_pairs_per_example must be >= 2 (half share a theme, half are random), "
                             f"found {self.contrastive_pairs_per_example}")
+        if self.device not in ("cpu", "cuda", "auto") and not re.fullmatch(r"cuda:\d+", self.device):
+            problems.append(f"train.device must be 'cpu', 'cuda', 'cuda:N' or 'auto', found {self.device!r}")
         if self.mode == "contrastive" and self.finetune_layers:
             problems.append("model.mode = 'contrastive' tunes the whole encoder already; set model.finetune_layers = 0")
         if problems:

