@@ -601,11 +601,11 @@ class FeedbackClassifier:
         from nps_nlp._network import pad_states
 
         out: list[Any] = []
+        device = self._backbone.device
         with torch.no_grad():
             for start in range(0, len(cache), self.batch_size):
                 chunk = cache[start : start + self.batch_size]
                 padded, mask = pad_states(chunk)
-                device = self._backbone.device
                 top = self._top(padded.to(device), mask.to(device)).cpu()
                 out += [top[row, : len(s)].clone() for row, s in enumerate(chunk)]
         return out

@@ -39,6 +39,8 @@ def train(
     language: Annotated[list[str] | None, typer.Option("--language", help="Keep only this language (repeatable).")] = None,
     column: Annotated[list[str] | None, typer.Option("--column", help="Column mapping OURS=THEIRS (repeatable).")] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
+    device: Annotated[str | None, typer.Option(
+        help="Train on cpu, cuda (cuda:N) or auto (train.device); the saved model serves on a CPU either way.")] = None,
     drop_invalid: Annotated[bool, typer.Option(
         "--drop-invalid", help="Drop invalid rows (and too-rare themes) and report them, instead of stopping.")] = False,
     register: Annotated[bool, typer.Option("--register", help="Register model-best in the model registry.")] = False,
@@ -67,6 +69,7 @@ def train(
             unlabelled_data=unlabelled,
             label_map=label_map, taxonomy=taxonomy, encoder=encoder, finetune_layers=finetune_layers,
             epochs=epochs, languages=language or None, columns=_parse_columns(column) or None, seed=seed,
+            device=device,
             drop_invalid=drop_invalid or None, register=register or None,
             registry=str(registry) if registry else None, model_id=model_id,
         )

@@ -114,3 +114,16 @@ def test_contrastive_mode_tunes_the_encoder_first(tmp_path, monkeypatch, tiny_en
     assert FeedbackClassifier.load(result["model_best"]).labels_
     assert tomllib.loads((tmp_path / "run" / "config.toml").read_text())["model"]["mode"] == "contrastive"
     assert "hint:" not in (tmp_path / "run" / "training.log").read_text()  # already in contrastive mode
+
+
+def test_cli_device_option(tmp_path, monkeypatch):
+    """--device is train.device: a GPU that torch does not see stops the run with the fix, before anything is
+    written."""
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    data = write_jsonl(tmp_path / "d.jsonl", make_rows())
+    res = runner.invoke(app, ["train", "--data", str(data), "--output", str(tmp_path / "run"), "--device", "cuda"])
+    assert res.exit_code == 2, res.output  # the CLI's exit code for bad settings
+    assert "sees no CUDA GPU" in res.output and "'auto'" in res.output
+    assert not (tmp_path / "run").exists() and not (tmp_path / ".run.tmp").exists()
