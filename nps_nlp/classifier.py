@@ -192,7 +192,7 @@ class FeedbackClassifier:
         if settings.encoder_backend not in ("onnx", "onnx-int8"):
             return None
         quantize = settings.encoder_backend == "onnx-int8"
-        if quantize and self._fitting:
+        if (quantize and self._fitting) or self._backbone.device.type != "cpu":  # ONNX Runtime serves CPUs here
             return None
         if self._onnx is None or self._onnx.quantized != quantize:
             from nps_nlp.encoders._onnx import OnnxTransformer

@@ -83,6 +83,18 @@ def test_classifier_runs_in_onnx_runtime_with_its_own_graph_per_tuned_encoder(ti
     assert loaded._onnx.path == tuned._onnx.path
 
 
+def test_an_encoder_on_a_gpu_runs_in_torch_not_onnx_runtime(tiny_encoder_dir, tmp_path, backend):
+    """While ``fit`` holds the encoder on a GPU (``device='cuda'``), encoding stays in torch there: no graph is
+    exported from GPU weights (the meta device stands in for the GPU)."""
+    from nps_nlp import FeedbackClassifier
+
+    backend("onnx")
+    clf = FeedbackClassifier(str(tiny_encoder_dir), cache_dir=tmp_path)
+    clf._load_backbone()
+    clf._backbone.to("meta")
+    assert clf._onnx_runtime() is None and not (tmp_path / "onnx").exists()
+
+
 def test_default_model_gives_the_same_tags_in_onnx_runtime(default_model, seed_test, backend):
     texts = [e.text for e in seed_test[:120]]
     backend("torch")
