@@ -136,7 +136,7 @@ def train(args: TrainingArguments, *, show_progress_bar: bool = True) -> dict[st
     """
     started = time.perf_counter()
     output = Path(args.output)
-    resolve_device(args.device)  # a GPU asked for where torch sees none fails now, not after reading the data
+    device = resolve_device(args.device)  # a GPU asked for where torch sees none fails now, not after reading the data
     train_set, dev_set, reports = load_training_data(args)
     # read before any compute too: a broken unlabelled file fails here, not after the contrastive step
     unlabelled = load_unlabelled(args, exclude=[e.text for e in train_set]) if args.unlabelled_data else None
@@ -148,7 +148,7 @@ def train(args: TrainingArguments, *, show_progress_bar: bool = True) -> dict[st
     log.addHandler(handler)
     log.setLevel(logging.INFO)
     try:
-        result = _run(args, train_set, dev_set, reports, tmp, show_progress_bar, started, unlabelled)
+        result = _run(args, train_set, dev_set, reports, tmp, show_progress_bar, started, unlabelled, device)
         log.info("done in %.1f s", time.perf_counter() - started)
     except BaseException:
         log.removeHandler(handler)
@@ -170,10 +170,19 @@ def train(args: TrainingArguments, *, show_progress_bar: bool = True) -> dict[st
     return result
 
 
+def _describe_device(device: Any) -> str:
+    """``cpu (2 threads)`` or ``cuda:0 (NVIDIA H100 80GB HBM3)``: where the run trained, for training.log."""
+    import torch
+
+    if device.type == "cuda":
+        return f"{device} ({torch.cuda.get_device_name(device)})"
+    return f"cpu ({torch.get_num_threads()} threads)"
+
+
 def _run(args: TrainingArguments, train_set: list[Example], dev_set: list[Example],
          reports: dict[str, ValidationReport], tmp: Path, show_progress_bar: bool, started: float,
-         unlabelled: list[str] | None = None) -> dict[str, Any]:
-    log.info("nps-nlp training run: mode %s, output %s", args.mode, args.output)
+         unlabelled: list[str] | None, device: Any) -> dict[str, Any]:
+    log.info("nps-nlp training run: mode %s, %s, output %s", args.mode, _describe_device(device), args.output)
     for role, report in reports.items():
         log.info("%s data %s: %d rows read, %d used, %d problem(s) dropped", role, report.path, report.n_rows,
                  len(report.examples), len(report.dropped))

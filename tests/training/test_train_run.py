@@ -55,6 +55,7 @@ path = "{tmp_path / 'run'}"
     assert [(p["kind"], p["where"]) for p in validation["dropped"]] == [("empty_text", "row 4")]
     log = (run / "training.log").read_text()
     assert "dropped: row 4: the text ('comment') is empty" in log
+    assert "mode frozen, cpu (" in log  # where it trained (train.device), with the thread count
     assert 'hint: under 1000 answers with themes, model.mode = "contrastive"' in log  # few labels, frozen mode
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["n_train"] + metrics["n_dev"] == 35 and metrics["data_fingerprints"]["train"]
