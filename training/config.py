@@ -53,7 +53,6 @@ from __future__ import annotations
 
 import difflib
 import json
-import re
 import tomllib
 import types
 import typing
@@ -65,6 +64,7 @@ from typing import Any, NoReturn
 import yaml
 
 from nps_nlp.datasets import FORMATS
+from nps_nlp.encoders._device import is_device_name
 from nps_nlp.errors import ConfigError
 
 MODES: tuple[str, ...] = ("frozen", "contrastive")
@@ -215,7 +215,7 @@ class TrainingArguments:
         if self.contrastive_pairs_per_example < 2:
             problems.append(f"train.contrastive_pairs_per_example must be >= 2 (half share a theme, half are random), "
                             f"found {self.contrastive_pairs_per_example}")
-        if self.device not in ("cpu", "cuda", "auto") and not re.fullmatch(r"cuda:\d+", self.device):
+        if not is_device_name(self.device):
             problems.append(f"train.device must be 'cpu', 'cuda', 'cuda:N' or 'auto', found {self.device!r}")
         if self.mode == "contrastive" and self.finetune_layers:
             problems.append("model.mode = 'contrastive' tunes the whole encoder already; set model.finetune_layers = 0")

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from nps_nlp.errors import ConfigError
 
 DEVICES = ("cpu", "cuda", "auto")
+
+
+def is_device_name(name: str) -> bool:
+    """Whether ``name`` is a device setting nps-nlp accepts (``cpu``, ``cuda``, ``cuda:N``, ``auto``); says nothing
+    about whether that GPU is there (:func:`resolve_device` does)."""
+    return name in DEVICES or re.fullmatch(r"cuda:\d+", name) is not None
 
 
 def resolve_device(device: str = "cpu") -> Any:
