@@ -1032,7 +1032,7 @@ class FeedbackClassifier:
         clf.validation_scores_ = config.get("validation_scores", {})
         clf.n_examples_ = config.get("n_examples")
         clf.config_ = config
-        clf.taxonomy_ = load_taxonomy(path / _TAXONOMY)
+        clf.taxonomy_ = load_taxonomy(path / _TAXONOMY, strict_ids=False)  # may hold a dataset's own labels
         clf._load_backbone()
         if clf.finetune_layers > 0 or config.get("encoder_tuning"):
             if not (path / _ENCODER_LAYERS).is_file():

@@ -108,8 +108,14 @@ class Taxonomy:
         }
 
     @classmethod
-    def from_dict(cls, data: Any, source: str = "<dict>") -> Taxonomy:
+    def from_dict(cls, data: Any, source: str = "<dict>", *, strict_ids: bool = True) -> Taxonomy:
         """Build and validate a taxonomy from parsed YAML.
+
+        Args:
+            data: the parsed YAML.
+            source: where it came from, for error messages.
+            strict_ids: ids must be snake_case (files people write). ``False`` accepts any non-blank id: the
+                taxonomy a model saves may be made of a dataset's own labels (SemEval's ``FOOD#QUALITY``).
 
         Raises:
             TaxonomyError: with every problem found, naming the theme.
@@ -126,8 +132,9 @@ class Taxonomy:
                 problems.append(f"{where}: expected a mapping, found {type(raw).__name__}")
                 continue
             theme_id = raw.get("id")
-            if not isinstance(theme_id, str) or not _ID.match(theme_id):
-                problems.append(f"{where}: 'id' must be snake_case (a-z, 0-9, _), found {theme_id!r}")
+            if not isinstance(theme_id, str) or not (_ID.match(theme_id) if strict_ids else theme_id.strip()):
+                rule = "snake_case (a-z, 0-9, _)" if strict_ids else "a non-blank string"
+                problems.append(f"{where}: 'id' must be {rule}, found {theme_id!r}")
                 continue
             where = f"theme {theme_id!r}"
             if theme_id in seen:
@@ -158,8 +165,10 @@ class Taxonomy:
         return cls(str(data.get("name", "custom")), tuple(themes), dict(groups), data.get("version"))
 
 
-def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
+def load_taxonomy(path: str | Path | None = None, *, strict_ids: bool = True) -> Taxonomy:
     """Load a taxonomy YAML file, or the default generic CX taxonomy when ``path`` is ``None``.
+
+    ``strict_ids=False`` is for the taxonomy a saved model carries (see :meth:`Taxonomy.from_dict`).
 
     Raises:
         TaxonomyError: the file is missing, not YAML, or invalid.
@@ -177,4 +186,4 @@ def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise TaxonomyError(f"{source} is not valid YAML: {exc}") from exc
-    return Taxonomy.from_dict(data, source)
+    return Taxonomy.from_dict(data, source, strict_ids=strict_ids)

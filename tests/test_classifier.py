@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from nps_nlp import FeedbackClassifier, FeedbackResult, load_taxonomy
-from nps_nlp.errors import DataValidationError, ModelLoadError, NotFittedError
+from nps_nlp.errors import DataValidationError, ModelLoadError, NotFittedError, TaxonomyError
 
 TRAIN = [
     ("great friendly staff", {"staff_attitude": "positive"}, "positive"),
@@ -91,6 +91,20 @@ def test_foreign_labels_get_their_own_taxonomy(tiny_encoder_dir):
          {"FOOD#QUALITY": "positive", "SERVICE#GENERAL": "negative"}] * 4
     clf = FeedbackClassifier(encoder=str(tiny_encoder_dir), epochs=3).fit(texts, y)
     assert clf.labels_ == ["FOOD#QUALITY", "SERVICE#GENERAL"] and clf.zero_shot_labels_ == []
+
+
+def test_model_with_foreign_labels_loads_again(tiny_encoder_dir, tmp_path):
+    # a model trained straight on a dataset's own labels (nps-nlp train --format semeval2016) must load for
+    # evaluate/classify, although such ids are not valid in a taxonomy file people write
+    texts = ["great food", "slow service", "great food and slow service"] * 4
+    y = [{"FOOD#QUALITY": "positive"}, {"SERVICE#GENERAL": "negative"},
+         {"FOOD#QUALITY": "positive", "SERVICE#GENERAL": "negative"}] * 4
+    clf = FeedbackClassifier(encoder=str(tiny_encoder_dir), epochs=3).fit(texts, y)
+    loaded = FeedbackClassifier.load(clf.save(tmp_path / "m"))
+    assert loaded.labels_ == clf.labels_ and loaded.taxonomy_.ids == clf.taxonomy_.ids
+    assert loaded.predict_proba(["great food"]).tolist() == clf.predict_proba(["great food"]).tolist()
+    with pytest.raises(TaxonomyError, match="snake_case"):  # a taxonomy file people write keeps the rule
+        load_taxonomy(tmp_path / "m" / "taxonomy.yaml")
 
 
 def test_not_fitted_and_bad_model_dir(tmp_path):

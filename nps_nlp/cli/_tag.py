@@ -83,7 +83,7 @@ def tag(
         from nps_nlp.taxonomy import load_taxonomy
 
         taxonomy_file = resolve_model_path(model) / "taxonomy.yaml"
-        taxonomy = load_taxonomy(taxonomy_file) if taxonomy_file.is_file() else None
+        taxonomy = load_taxonomy(taxonomy_file, strict_ids=False) if taxonomy_file.is_file() else None
         result = summarize_output(report.output, report.columns, fmt=None if engine is Engine.ray else output_format,
                                   taxonomy=taxonomy)
         Console().print(result.render(top))
