@@ -18,6 +18,9 @@ held-out *dev* split of the train files (``train_dev_split``: stable hash of the
                                                         # answers (self-training), evaluated on Dutch
     python benchmarks/accuracy.py semeval_en --finetune-layers 12 --device cuda --seed 1
                                                         # on a GPU (CUDA torch), another random state
+    python benchmarks/accuracy.py default --model runs/default/model-best
+                                                        # a candidate default model (seed data only) on the
+                                                        # seed test split and real en/nl/nb text
     python benchmarks/accuracy.py baseline              # the issue's reference: logistic regression on e5
                                                         # embeddings + character n-grams, on the same splits
 
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -55,6 +59,7 @@ EPOCHS: int | None = None  # set by --epochs (default: the classifier's own)
 ENCODER_LR: float | None = None  # set by --encoder-lr (default: the classifier's own)
 DEVICE = "cpu"  # set by --device
 SEED = 0  # set by --seed
+MODEL = ROOT / "models" / "default"  # set by --model: the model the default task checks
 SHOTS: tuple[int, ...] = (8, 16, 32)  # set by --shots
 SELF_TRAIN: float | None = None  # set by --self-train: few-shot fits also self-train on the rest of the train split
 ROUNDS = 1  # set by --rounds: self-training rounds
@@ -282,16 +287,32 @@ def task_baseline(ft: int) -> dict:
 
 
 def task_default_model(ft: int) -> dict:
-    """The shipped default model (seed data only): sentiment against NPS bands and airline sentiment."""
-    clf = FeedbackClassifier.load(ROOT / "models" / "default")
+    """The shipped default model (seed data only, never trained on these sets): sentiment against NPS bands,
+    airline sentiment (en), and the same checks on real Dutch and Norwegian text: SemEval-2016 nl dev with its
+    categories mapped to the generic themes (per-theme polarity given the gold themes, themes) and NoReC dev
+    sentence sentiment (nb)."""
+    clf = FeedbackClassifier.load(MODEL)
     seed = evaluate_examples(clf, load_examples(ROOT / "data" / "seed" / "test.jsonl"))
     airline = evaluate_examples(clf, load_examples(DATA / "twitter_airline_en" / "Tweets.dev.csv", format="airline",
                                                    label_map="airline_to_generic"))
+    _, nl_dev = train_dev_split(load_examples(SEMEVAL / "restaurants_dutch_training.xml", format="semeval2016",
+                                              label_map="semeval2016_to_generic"))
+    _, norec_dev = train_dev_split(load_examples(DATA / "norec_sentence_nb", format="norec"))
+    semeval_nl, norec = evaluate_examples(clf, nl_dev), evaluate_examples(clf, norec_dev)
+    # NoReC's neutral sentences are mostly plain description (plot, specs), which NPS answers rarely are: also
+    # score the sign of the sentiment score on the polar sentences alone
+    polar = [e for e in norec_dev if e.sentiment in ("negative", "positive")]
+    signs = [r.sentiment_score >= 0 for r in clf.predict([e.text for e in polar])]
+    polar_acc = float(np.mean([s == (e.sentiment == "positive") for s, e in zip(signs, polar, strict=True)]))
     return {
         "default model on seed test": {**summary(seed), "nps_bands": seed["nps_bands"]},
         "default model on airline dev": {**summary(airline), "sentiment_per_class": {
             k: v["f1"] for k, v in airline["sentiment"]["per_label"].items()},
             "sentiment_confusion (gold -> predicted)": airline["sentiment"]["confusion"]},
+        "default model on semeval_nl dev (generic themes)": summary(semeval_nl),
+        "default model on norec dev (sentence sentiment)": {**summary(norec), "sentiment_per_class": {
+            k: v["f1"] for k, v in norec["sentiment"]["per_label"].items()},
+            "polar_sentences_sign_accuracy": round(polar_acc, 4), "polar_sentences": len(polar)},
     }
 
 
@@ -309,6 +330,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, help="training epochs (default: the classifier's own choice)")
     parser.add_argument("--encoder-lr", type=float, help="learning rate of the tuned encoder layers")
     parser.add_argument("--seed", type=int, default=0, help="random state of the classifier (for seed spread)")
+    parser.add_argument("--model", type=Path, help="default task: check this model directory instead of models/default "
+                                                   "(a candidate default model; the results file gets its name)")
     parser.add_argument("--device", default="cpu",
                         help="train on cpu (default), cuda or auto; the figures say where (train_s differs, the recipe not)")
     parser.add_argument("--shots", type=lambda s: tuple(int(x) for x in s.split(",")), default=(8, 16, 32),
@@ -323,8 +346,12 @@ def main() -> None:
                              "recipe's, e.g. benchmarks/results/accuracy.json for the frozen recipe) instead of training "
                              "on all data again")
     args = parser.parse_args()
-    global CONTRASTIVE_PAIRS, EPOCHS, ENCODER_LR, SHOTS, SELF_TRAIN, ROUNDS, DEVICE, SEED
+    global CONTRASTIVE_PAIRS, EPOCHS, ENCODER_LR, SHOTS, SELF_TRAIN, ROUNDS, DEVICE, SEED, MODEL
     DEVICE, SEED = args.device, args.seed
+    if args.model is not None:
+        if not (args.model / "config.json").is_file():
+            sys.exit(f"--model: {args.model} is not a saved nps-nlp model (no config.json)")
+        MODEL = args.model.resolve()
     CONTRASTIVE_PAIRS, EPOCHS, ENCODER_LR, SHOTS = args.contrastive, args.epochs, args.encoder_lr, args.shots
     SELF_TRAIN, ROUNDS = args.self_train, args.rounds
     if not DATA.exists():
@@ -341,6 +368,8 @@ def main() -> None:
     suffix += f"-rounds{args.rounds}" if args.rounds != 1 else ""
     suffix += f"-seed{args.seed}" if args.seed else ""
     suffix += "-cuda" if resolve_device(args.device).type == "cuda" else ""
+    if args.model is not None:  # e.g. runs/default-ft4/model-best -> -model-default-ft4-model-best
+        suffix += "-model-" + re.sub(r"[^A-Za-z0-9.]+", "-", "/".join(MODEL.parts[-2:])).strip("-")
     out = ROOT / "benchmarks" / "results" / f"accuracy{suffix}.json"
     previous = json.loads(out.read_text()) if out.exists() else {}
     if args.reuse_full is not None:
