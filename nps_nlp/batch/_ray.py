@@ -26,8 +26,8 @@ from nps_nlp.batch._schema import TAG_SCHEMA
 from nps_nlp.errors import ConfigError, MissingDependencyError
 
 # the library settings the actors need (never secrets such as NPS_API_KEY)
-_LIBRARY_ENV = ("NPS_CACHE_DIR", "NPS_ENCODER", "NPS_ENCODER_BACKEND", "NPS_BATCH_SIZE", "NPS_MODEL", "NPS_REGISTRY_DIR",
-                "NPS_EVIDENCE")
+_LIBRARY_ENV = ("NPS_CACHE_DIR", "NPS_ENCODER", "NPS_ENCODER_BACKEND", "NPS_ENCODER_PRECISION", "NPS_ENCODER_THREADS",
+                "NPS_BATCH_SIZE", "NPS_MODEL", "NPS_REGISTRY_DIR", "NPS_EVIDENCE")
 
 
 class TaggerActor:
