@@ -855,8 +855,8 @@ class FeedbackClassifier:
             if clause_out is None:
                 best = clauses[0] if clauses else None
             else:
-                # evidence: the clause that on its own most looks like this theme; its polarity is averaged
-                # with the whole answer's, so "great staff | but the invoice was wrong" splits cleanly
+                # evidence: the clause that scores highest for this theme (see _clause_scores); its polarity is
+                # averaged with the whole answer's, so "great staff | but the invoice was wrong" splits cleanly
                 k = int(clause_out["detect"][:, j].argmax())
                 best = clause_out["clauses"][k]
                 pol = (pol + clause_out["polarity"][k, j]) / 2
