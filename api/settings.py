@@ -7,8 +7,6 @@ from pathlib import Path
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from nps_nlp.errors import ConfigError
-
 SEGMENTS: tuple[str, ...] = ("team", "department", "channel", "touchpoint", "country")
 """Segment fields a response may carry (and NPS can be split by)."""
 
@@ -116,11 +114,9 @@ def load_settings(**overrides: object) -> ServiceSettings:
     """
     from pydantic import ValidationError
 
+    from nps_nlp._settings import settings_error
+
     try:
         return ServiceSettings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        problems = []
-        for e in exc.errors():
-            name = f"NPS_{str(e['loc'][0]).upper()}" if e["loc"] else "settings"
-            problems.append(f"{name}: {e['msg']}")
-        raise ConfigError("invalid service settings:\n  - " + "\n  - ".join(problems)) from None
+        raise settings_error(exc, "invalid service settings") from None

