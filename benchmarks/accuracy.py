@@ -49,9 +49,10 @@ from nps_nlp.encoders._device import resolve_device  # noqa: E402
 from training.evaluate import evaluate_examples  # noqa: E402
 
 
-def semeval(lang: str):
+def semeval(lang: str, label_map: str | None = None):
+    """SemEval-2016 restaurants of ``lang`` (``en``/``nl``) as (train, dev); ``label_map`` maps the categories."""
     name = "ABSA16_Restaurants_Train_SB1_v2.xml" if lang == "en" else "restaurants_dutch_training.xml"
-    return train_dev_split(load_examples(SEMEVAL / name, format="semeval2016"))
+    return train_dev_split(load_examples(SEMEVAL / name, format="semeval2016", label_map=label_map))
 
 
 CONTRASTIVE_PAIRS = 0  # set by --contrastive
@@ -295,8 +296,7 @@ def task_default_model(ft: int) -> dict:
     seed = evaluate_examples(clf, load_examples(ROOT / "data" / "seed" / "test.jsonl"))
     airline = evaluate_examples(clf, load_examples(DATA / "twitter_airline_en" / "Tweets.dev.csv", format="airline",
                                                    label_map="airline_to_generic"))
-    _, nl_dev = train_dev_split(load_examples(SEMEVAL / "restaurants_dutch_training.xml", format="semeval2016",
-                                              label_map="semeval2016_to_generic"))
+    _, nl_dev = semeval("nl", label_map="semeval2016_to_generic")
     _, norec_dev = train_dev_split(load_examples(DATA / "norec_sentence_nb", format="norec"))
     semeval_nl, norec = evaluate_examples(clf, nl_dev), evaluate_examples(clf, norec_dev)
     # NoReC's neutral sentences are mostly plain description (plot, specs), which NPS answers rarely are: also

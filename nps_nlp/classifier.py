@@ -908,7 +908,6 @@ class FeedbackClassifier:
             return [None] * len(answers)
         device = next(self.head_.parameters()).device
         detect, polarity = [], []
-        self.head_.eval()
         with torch.no_grad():
             for start in range(0, len(parts), self.batch_size):
                 padded, mask = pad_states(parts[start : start + self.batch_size])
@@ -919,14 +918,9 @@ class FeedbackClassifier:
         detect_all, polarity_all = np.concatenate(detect)[:, :n_labels], np.concatenate(polarity)[:, :n_labels]
         detect_all = self._blend(detect_all, [c.text for clauses in kept for c in clauses],
                                  [lang for clauses, lang in zip(kept, langs, strict=True) for _ in clauses])
-        results: list[dict[str, Any] | None] = []
-        at = 0
-        for clauses in kept:
-            n = len(clauses)
-            results.append({"clauses": clauses, "detect": detect_all[at : at + n], "polarity": polarity_all[at : at + n]}
-                           if n else None)
-            at += n
-        return results
+        bounds = np.cumsum([len(clauses) for clauses in kept])[:-1]
+        return [{"clauses": clauses, "detect": d, "polarity": p} if clauses else None
+                for clauses, d, p in zip(kept, np.split(detect_all, bounds), np.split(polarity_all, bounds), strict=True)]
 
     def _add_zero_shot(self, result: FeedbackResult, text: str, lang: str | None, states: Any,
                        offsets: np.ndarray) -> None:
