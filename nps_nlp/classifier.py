@@ -251,6 +251,7 @@ class FeedbackClassifier:
         y: Sequence[ThemeLabels] | None = None,
         *,
         sentiment: Sequence[str | None] | None = None,
+        groups: Sequence[str] | None = None,
     ) -> FeedbackClassifier:
         """Train on labelled answers.
 
@@ -260,6 +261,8 @@ class FeedbackClassifier:
                 ``None`` when that answer has no theme labels (e.g. sentiment-only data).
             sentiment: per answer, overall ``negative``/``neutral``/``positive`` or ``None``. Missing
                 overall labels are derived from the themes' polarities when they agree.
+            groups: per answer, a group id (as in scikit-learn's ``GroupKFold``): answers of one group (sentences
+                of one review, an answer and its translation) stay on the same side of every validation split.
 
         Returns:
             self.
@@ -271,7 +274,7 @@ class FeedbackClassifier:
         """
         self._fitting = True  # training features come from the exact encoder, never from the int8 graph
         try:
-            return self._fit(X, y, sentiment)
+            return self._fit(X, y, sentiment, groups)
         finally:
             self._fitting = False
             self._to("cpu")  # a fitted model predicts, saves and serves on the CPU
@@ -284,9 +287,11 @@ class FeedbackClassifier:
         if head is not None:
             head.to(device)
 
-    def _fit(self, X: Sequence[str], y: Sequence[ThemeLabels] | None, sentiment: Sequence[str | None] | None
-             ) -> FeedbackClassifier:
+    def _fit(self, X: Sequence[str], y: Sequence[ThemeLabels] | None, sentiment: Sequence[str | None] | None,
+             groups: Sequence[str] | None = None) -> FeedbackClassifier:
         texts, themes, sentiments = self._validate(X, y, sentiment)
+        if groups is not None and len(groups) != len(texts):
+            raise DataValidationError(f"groups has {len(groups)} entries for {len(texts)} answers")
         device = resolve_device(self.device)
         self.lexical_ = None
         self._load_backbone()
@@ -300,7 +305,7 @@ class FeedbackClassifier:
         n = len(texts)
         targets = self._targets(themes, sentiments)
         frozen = self.finetune_layers <= 0
-        folds = self._folds(n, frozen, rng)
+        folds = self._folds(n, frozen, rng, groups)
         all_idx = np.arange(n)
         n_fit = n - (len(folds[0]) if folds else 0)
         epochs = self.epochs or (_auto_epochs(n_fit, self.batch_size) if frozen else 20)
@@ -355,17 +360,29 @@ class FeedbackClassifier:
         torch.set_grad_enabled(True)
         return self
 
-    def _folds(self, n: int, frozen: bool, rng: np.random.Generator) -> list[np.ndarray]:
-        """Held-out index sets: ``k`` folds (cross-validation), one hold-out, or none for tiny data."""
+    def _folds(self, n: int, frozen: bool, rng: np.random.Generator, groups: Sequence[str] | None = None
+               ) -> list[np.ndarray]:
+        """Held-out index sets: ``k`` folds (cross-validation), one hold-out, or none for tiny data; answers of one
+        group are never split."""
         if n < 20:
             return []
         # folds only with a frozen encoder: fine-tuning changes the encoder, so each fold would start from
         # the previous fold's weights
         k = (self.cv if self.cv is not None else (5 if n < 1000 else 1)) if frozen else 1
-        perm = rng.permutation(n)
-        if k <= 1:
-            return [np.sort(perm[: int(round(n * self.validation_fraction))])]
-        return [np.sort(fold) for fold in np.array_split(perm, k)]
+        codes = np.unique(np.asarray(groups, dtype=object).astype(str), return_inverse=True)[1] \
+            if groups is not None else np.arange(n)
+        n_groups = int(codes.max()) + 1
+        if n_groups == n:  # every answer its own group: the plain split (the same as without groups)
+            perm = rng.permutation(n)
+            if k <= 1:
+                return [np.sort(perm[: int(round(n * self.validation_fraction))])]
+            return [np.sort(fold) for fold in np.array_split(perm, k)]
+        order = rng.permutation(n_groups)
+        if k <= 1:  # whole groups, in random order, until the hold-out has its share of answers
+            size = np.bincount(codes, minlength=n_groups)[order]
+            held = order[: int(np.searchsorted(np.cumsum(size), n * self.validation_fraction)) + 1]
+            return [np.flatnonzero(np.isin(codes, held))]
+        return [np.flatnonzero(np.isin(codes, part)) for part in np.array_split(order, k)]
 
     def _validate(self, X: Any, y: Any, sentiment: Any) -> tuple[list[str], list[dict | None], list[str | None]]:
         if isinstance(X, str):
@@ -801,27 +818,37 @@ class FeedbackClassifier:
         return proba[0] if single else proba
 
     @overload
-    def predict(self, X: str, *, lang: str | None = None) -> FeedbackResult: ...  # type: ignore[overload-overlap]
+    def predict(self, X: str, *, lang: str | None = None,  # type: ignore[overload-overlap]
+                themes: Sequence[str] | None = None) -> FeedbackResult: ...
 
     @overload
-    def predict(self, X: Sequence[str], *, lang: str | Sequence[str | None] | None = None) -> list[FeedbackResult]: ...
+    def predict(self, X: Sequence[str], *, lang: str | Sequence[str | None] | None = None,
+                themes: Sequence[Sequence[str]] | None = None) -> list[FeedbackResult]: ...
 
-    def predict(self, X: str | Sequence[str], *, lang: str | Sequence[str | None] | None = None
-                ) -> FeedbackResult | list[FeedbackResult]:
+    def predict(self, X: str | Sequence[str], *, lang: str | Sequence[str | None] | None = None,
+                themes: Sequence[str] | Sequence[Sequence[str]] | None = None) -> FeedbackResult | list[FeedbackResult]:
         """Classify answers: language, overall sentiment, themes with sentiment and evidence.
 
         Args:
             X: one answer (returns one result) or a list (returns a list, same order). Empty and
                 emoji-only answers are fine: they get language ``und`` and no themes.
             lang: optional language hint(s) (e.g. the survey's language), one or one per answer.
+            themes: the themes to report instead of those the model detects (per answer a list of ids from
+                :attr:`labels_`; for one answer, one list): each gets the model's confidence, sentiment and
+                evidence as a detected theme would. For answers someone has tagged already (or gold labels, as
+                ``nps-nlp evaluate`` scores per-theme sentiment).
 
         Returns:
             :class:`FeedbackResult` or a list of them.
+
+        Raises:
+            ValueError: ``themes`` names a theme the model has no head for, or has the wrong length.
         """
         self._check_fitted()
         self._load_backbone()
         single = isinstance(X, str)
         texts = ["" if t is None else str(t) for t in ([X] if isinstance(X, str) else list(X))]
+        given = self._given_themes(themes, len(texts), single) if themes is not None else None
         hints: list[str | None] = list(lang) if isinstance(lang, (list, tuple)) else [lang] * len(texts)  # type: ignore[list-item]
         langs = self._detector().detect_many(texts, hints)
         out = self._forward(texts, langs=[r.lang for r in langs]) if texts else {}
@@ -830,18 +857,32 @@ class FeedbackClassifier:
         for i, text in enumerate(texts):
             code = langs[i].lang if langs[i].lang in SUPPORTED else None
             clauses.append(split_clauses(text, code) if text.strip() else [])
-            detected.append(np.flatnonzero(out["detect"][i] >= thresholds).tolist() if text.strip() else [])
+            if given is not None:
+                detected.append(given[i] if text.strip() else [])
+            else:
+                detected.append(np.flatnonzero(out["detect"][i] >= thresholds).tolist() if text.strip() else [])
         # clause-level scores where they can change the evidence: answers with a theme and several clauses
         multi = [i for i in range(len(texts)) if detected[i] and len(clauses[i]) > 1]
         per_clause = dict(zip(multi, self._clause_scores(
             [clauses[i] for i in multi], [langs[i].lang for i in multi], [out["states"][i] for i in multi],
             [out["offsets"][i] for i in multi]), strict=True))
-        results = [self._result(text, langs[i], out, i, clauses[i], detected[i], per_clause.get(i))
-                   for i, text in enumerate(texts)]
+        results = [self._result(text, langs[i], out, i, clauses[i], detected[i], per_clause.get(i),
+                                zero_shot=given is None) for i, text in enumerate(texts)]
         return results[0] if single else results
 
+    def _given_themes(self, themes: Any, n: int, single: bool) -> list[list[int]]:
+        """Column indices of the themes given to :meth:`predict`, per answer."""
+        per_answer = [themes] if single else list(themes)
+        if len(per_answer) != n or any(isinstance(t, str) for t in per_answer):
+            raise ValueError(f"themes: expected one list of theme ids per answer ({n}), got {themes!r:.80}")
+        index = {label: j for j, label in enumerate(self.labels_)}
+        unknown = sorted({t for ts in per_answer for t in ts} - set(index))
+        if unknown:
+            raise ValueError(f"themes: the model has no head for {', '.join(unknown)}; it knows {', '.join(self.labels_)}")
+        return [sorted({index[t] for t in ts}) for ts in per_answer]
+
     def _result(self, text: str, lang: Any, out: dict, i: int, clauses: list, detected: list[int],
-                clause_out: dict[str, Any] | None) -> FeedbackResult:
+                clause_out: dict[str, Any] | None, zero_shot: bool = True) -> FeedbackResult:
         sent_p = out["sentiment"][i] if text.strip() else np.array([0.0, 1.0, 0.0])
         result = FeedbackResult(text, lang.lang, lang.confidence, POLARITIES[int(sent_p.argmax())],
                                 round(float(sent_p[2] - sent_p[0]), 4))
@@ -864,7 +905,7 @@ class FeedbackClassifier:
             result.themes.append(ThemeResult(label, round(float(out["detect"][i, j]), 4),
                                              POLARITIES[int(pol.argmax())], round(float(pol[2] - pol[0]), 4),
                                              evidence))
-        if len(self.prototypes_):
+        if zero_shot and len(self.prototypes_):
             self._add_zero_shot(result, text, code, out["states"][i], offsets)
         result.themes.sort(key=lambda t: -t.confidence)
         return result

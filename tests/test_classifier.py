@@ -143,6 +143,22 @@ def test_clause_scores_blend_the_lexical_model(default_model, monkeypatch):
     assert not np.allclose(blended, default_model._clause_scores(*args)[0]["detect"], atol=1e-3)
 
 
+def test_predict_given_themes(default_model):
+    """themes=: the given themes are reported (sentiment and evidence as if detected), no others, none dropped."""
+    texts = ["Great staff but the invoice was wrong again", "Levering was snel"]
+    detected = default_model.predict(texts[0])
+    given = default_model.predict(texts, themes=[["billing_payment", "staff_attitude"], ["price_value"]])
+    assert [t.theme for t in given[0].themes] == [t.theme for t in detected.themes]
+    assert [(t.sentiment, t.evidence) for t in given[0].themes] == [(t.sentiment, t.evidence) for t in detected.themes]
+    assert [t.theme for t in given[1].themes] == ["price_value"]  # not detected, reported all the same
+    assert given[1].theme("price_value").confidence < default_model.thresholds_["price_value"]
+    assert default_model.predict(texts[1], themes=[]).themes == []
+    with pytest.raises(ValueError, match="no head for parking"):
+        default_model.predict(texts, themes=[["parking"], []])
+    with pytest.raises(ValueError, match="one list of theme ids per answer"):
+        default_model.predict(texts, themes=["billing_payment", "staff_attitude"])
+
+
 def test_not_fitted_and_bad_model_dir(tmp_path):
     with pytest.raises(NotFittedError):
         FeedbackClassifier().predict("x")
