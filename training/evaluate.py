@@ -162,21 +162,31 @@ def evaluate_examples(model: FeedbackClassifier, examples: Sequence[Example], *,
             proba = raw["detect"][[row_of[i] for i in themed]]
             gold_m = np.array([[label in (examples[i].themes or {}) for label in model.labels_] for i in themed])
             calibration["theme_probability"] = expected_calibration_error(proba.ravel(), gold_m.ravel())
-        ok = total = 0
-        per_lang: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-        for i in themed:
-            row = row_of[i]
-            for label, polarity in (examples[i].themes or {}).items():
-                if polarity is None or label not in model.labels_ or raw is None:
-                    continue
-                guess = POLARITIES[int(raw["polarity"][row, model.labels_.index(label)].argmax())]
-                total += 1
-                ok += guess == polarity
-                counts = per_lang[examples[i].lang or "unknown"]
-                counts[0] += guess == polarity
-                counts[1] += 1
-        if total:
+        # per-theme sentiment given the gold themes, as predict() reports it (whole answer and evidence clause)
+        # and from the whole answer alone (the head's answer-level polarity, without the clause)
+        polar = {i: {label: pol for label, pol in (examples[i].themes or {}).items()
+                     if pol is not None and label in model.labels_} for i in themed}
+        polar = {i: gold for i, gold in polar.items() if gold}
+        if polar and raw is not None:
+            idx = list(polar)
+            given: list[Any] = []
+            for start in range(0, len(idx), batch_size):
+                part = idx[start : start + batch_size]
+                given += model.predict([texts[i] for i in part], themes=[list(polar[i]) for i in part])
+            ok = whole = 0
+            per_lang: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+            for i, result in zip(idx, given, strict=True):
+                said = {t.theme: t.sentiment for t in result.themes}
+                for label, polarity in polar[i].items():
+                    right = said.get(label) == polarity
+                    ok += right
+                    whole += POLARITIES[int(raw["polarity"][row_of[i], model.labels_.index(label)].argmax())] == polarity
+                    counts = per_lang[examples[i].lang or "unknown"]
+                    counts[0] += right
+                    counts[1] += 1
+            total = sum(len(gold) for gold in polar.values())
             out["theme_polarity"] = {"accuracy": round(ok / total, 4), "n": total,
+                                     "answer_level_accuracy": round(whole / total, 4),
                                      "per_language": {k: {"accuracy": round(a / b, 4), "n": b}
                                                       for k, (a, b) in per_lang.items()}}
     if sent_idx and raw is not None and getattr(model, "has_sentiment_", True):

@@ -45,8 +45,10 @@ def render_model_card(config: dict[str, Any], metrics: dict[str, Any] | None) ->
             m = metrics["themes"]
             parts += [f"Themes: micro-F1 **{m['micro']['f1']}**, macro-F1 **{m['macro']['f1']}**.", ""]
         if "theme_polarity" in metrics:
-            parts += [f"Per-theme polarity given the gold themes: accuracy **{metrics['theme_polarity']['accuracy']}** "
-                      f"(n={metrics['theme_polarity']['n']}).", ""]
+            polarity = metrics["theme_polarity"]
+            parts += [f"Per-theme polarity given the gold themes: accuracy **{polarity['accuracy']}** as the model "
+                      f"reports it (whole answer and evidence clause; from the whole answer only: "
+                      f"{polarity.get('answer_level_accuracy', '-')}; n={polarity['n']}).", ""]
         if "sentiment" in metrics:
             parts += [f"Overall sentiment: accuracy **{metrics['sentiment']['accuracy']}**, macro-F1 "
                       f"**{metrics['sentiment']['macro']['f1']}**.", ""]

@@ -195,8 +195,9 @@ def _print_metrics(metrics: dict[str, Any]) -> None:
     console.print(f"[bold]micro-F1 {metrics.get('micro_f1', '-')}  macro-F1 {metrics.get('macro_f1', '-')}[/]"
                   f"  ({metrics['n_examples']} examples)")
     if "theme_polarity" in metrics:
-        console.print(f"per-theme polarity given gold themes: {metrics['theme_polarity']['accuracy']} "
-                      f"(n={metrics['theme_polarity']['n']})")
+        polarity = metrics["theme_polarity"]
+        console.print(f"per-theme polarity given gold themes: {polarity['accuracy']} (whole answer only: "
+                      f"{polarity.get('answer_level_accuracy', '-')}; n={polarity['n']})")
     calibration = metrics.get("calibration", {})
     if calibration:
         names = {"theme_confidence": "predicted-theme confidence", "theme_probability": "theme probabilities",
