@@ -23,6 +23,8 @@ held-out *dev* split of the train files (``train_dev_split``: stable hash of the
                                                         # seed test split and real en/nl/nb text
     python benchmarks/accuracy.py semeval_en --translate en-nl   # English labels plus their word-by-word Dutch
                                                         # translations (data.translate): cross-lingual nl
+    python benchmarks/accuracy.py crosslingual --translate en-nl --rounds 2   # both: translations and the Dutch
+                                                        # train split as unlabelled answers
     python benchmarks/accuracy.py seed_crosslingual     # English seed labels only, with and without the shipped
                                                         # dictionaries: scored on nl / nb / nn seed test answers
     python benchmarks/accuracy.py baseline              # the issue's reference: logistic regression on e5
@@ -77,9 +79,9 @@ def fit(train, finetune_layers: int, unlabelled: list[str] | None = None) -> tup
     started = time.perf_counter()
     groups = None
     if TRANSLATE:  # as data.translate does: translations join the training answers, each in its original's group
-        from training.augment import translate_examples
+        from training.augment import load_dictionaries, translate_examples
 
-        train = list(train) + translate_examples(train, TRANSLATE)
+        train = list(train) + translate_examples(train, load_dictionaries(TRANSLATE))
         groups = [e.group or e.id for e in train]
     encoder = None
     if CONTRASTIVE_PAIRS:
@@ -202,8 +204,13 @@ def task_crosslingual(ft: int) -> dict:
 
     clf = FeedbackClassifier(finetune_layers=ft, epochs=EPOCHS, encoder_learning_rate=ENCODER_LR, show_progress_bar=False,
                              device=DEVICE, random_state=SEED)
+    if TRANSLATE:  # --translate: the English answers' word-by-word translations join them (data.translate)
+        from training.augment import load_dictionaries, translate_examples
+
+        en_tr = en_tr + translate_examples(en_tr, load_dictionaries(TRANSLATE))
     clf, info = self_train(clf, [e.text for e in en_tr], [e.themes for e in en_tr], [e.text for e in nl_tr],
                            sentiment=[e.sentiment for e in en_tr],
+                           groups=[e.group or e.id for e in en_tr] if TRANSLATE else None,
                            margin=DEFAULT_MARGIN if SELF_TRAIN is None else SELF_TRAIN, rounds=ROUNDS, on_round=score)
     secs = time.perf_counter() - started - scoring
     extra = {"pseudo_labelled": info["pseudo_labelled"], "unlabelled": info["unlabelled"], "rounds": ROUNDS,
@@ -217,13 +224,13 @@ def task_seed_crosslingual(ft: int) -> dict:
     """Labels in one language (data.translate): train on the English seed answers only, without and with their
     word-by-word translations by the shipped dictionaries (en-nl, en-nb, en-nn); score the seed test split per
     language. In-domain: the dictionaries hold the words of the English seed answers."""
-    from training.augment import translate_examples
+    from training.augment import load_dictionaries, translate_examples
 
     train = [e for e in load_examples(ROOT / "data" / "seed" / "train.jsonl") if e.lang == "en"]
     test = load_examples(ROOT / "data" / "seed" / "test.jsonl")
     res = {}
     for names in ([], ["en-nl", "en-nb", "en-nn"]):
-        data = train + translate_examples(train, names)
+        data = train + translate_examples(train, load_dictionaries(names))
         started = time.perf_counter()
         clf = FeedbackClassifier(finetune_layers=ft, epochs=EPOCHS, show_progress_bar=False, device=DEVICE,
                                  random_state=SEED)

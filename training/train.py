@@ -139,7 +139,8 @@ def train(args: TrainingArguments, *, show_progress_bar: bool = True) -> dict[st
     output = Path(args.output)
     device = resolve_device(args.device)  # a GPU asked for where torch sees none fails now, not after reading the data
     train_set, dev_set, reports = load_training_data(args)
-    translated = translate_examples(train_set, args.translate) if args.translate else []
+    dictionaries = load_dictionaries(args.translate)
+    translated = translate_examples(train_set, dictionaries)
     # read before any compute too: a broken unlabelled file fails here, not after the contrastive step
     unlabelled = load_unlabelled(args, exclude=[e.text for e in train_set]) if args.unlabelled_data else None
     tmp = output.with_name(f".{output.name}.tmp")
@@ -150,7 +151,8 @@ def train(args: TrainingArguments, *, show_progress_bar: bool = True) -> dict[st
     log.addHandler(handler)
     log.setLevel(logging.INFO)
     try:
-        result = _run(args, train_set, dev_set, reports, tmp, show_progress_bar, started, unlabelled, device, translated)
+        result = _run(args, train_set, dev_set, reports, tmp, show_progress_bar, started, unlabelled, device,
+                      translated, dictionaries)
         log.info("done in %.1f s", time.perf_counter() - started)
     except BaseException:
         log.removeHandler(handler)
@@ -183,7 +185,8 @@ def _describe_device(device: Any) -> str:
 
 def _run(args: TrainingArguments, train_set: list[Example], dev_set: list[Example],
          reports: dict[str, ValidationReport], tmp: Path, show_progress_bar: bool, started: float,
-         unlabelled: list[str] | None, device: Any, translated: list[Example] | None = None) -> dict[str, Any]:
+         unlabelled: list[str] | None, device: Any, translated: list[Example],
+         dictionaries: dict[tuple[str, str], dict[str, str]]) -> dict[str, Any]:
     log.info("nps-nlp training run: mode %s, %s, output %s", args.mode, _describe_device(device), args.output)
     for role, report in reports.items():
         log.info("%s data %s: %d rows read, %d used, %d problem(s) dropped", role, report.path, report.n_rows,
@@ -205,7 +208,7 @@ def _run(args: TrainingArguments, train_set: list[Example], dev_set: list[Exampl
     if translated:
         log.info("translated word by word (%s): %d answers (%s), trained on with the same labels", ", ".join(args.translate),
                  len(translated), ", ".join(f"{k} {v}" for k, v in sorted(Counter(e.lang or "?" for e in translated).items())))
-        for (source, target), words in load_dictionaries(args.translate).items():
+        for (source, target), words in dictionaries.items():
             share, missing = coverage((e.text for e in train_set if e.lang == source), words)
             log.info("  %s-%s: the dictionary knows %.0f%% of the words of the %s answers; commonest unknown (add them to "
                      "an own %s-%s.tsv): %s", source, target, 100 * share, source, source, target, ", ".join(missing))
@@ -283,7 +286,7 @@ def _run(args: TrainingArguments, train_set: list[Example], dev_set: list[Exampl
     summary = {"metrics": metrics, "data_fingerprints": fingerprints, "train_seconds": round(train_seconds, 1),
                "best_epoch": clf.best_epoch_, "internal_validation_scores": clf.validation_scores_,
                "model_best": "model-last (the classifier early-stops on its validation share; see training/train.py)",
-               "n_train": len(train_set), "n_translated": len(translated or []), "n_dev": len(dev_set),
+               "n_train": len(train_set), "n_translated": len(translated), "n_dev": len(dev_set),
                "self_training": self_training,
                "validation": {role: r.to_dict() for role, r in reports.items()}}
     (tmp / "metrics.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")

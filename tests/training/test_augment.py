@@ -16,6 +16,7 @@ from training import TrainingArguments
 from training.augment import (
     coverage,
     dictionary_path,
+    load_dictionaries,
     load_dictionary,
     shipped_dictionaries,
     translate_examples,
@@ -66,7 +67,7 @@ def test_translate_examples_keeps_labels_and_groups(tmp_path):
     examples = [Example("wrong invoice", "1", lang="en", themes={"billing_payment": "negative"}, group="r1"),
                 Example("foute factuur", "2", lang="nl", themes={"billing_payment": "negative"}),
                 Example("great staff", "3", lang="en", themes={"staff_attitude": "positive"})]  # no word known
-    out = translate_examples(examples, [words])
+    out = translate_examples(examples, load_dictionaries([words]))
     assert [(e.text, e.lang, e.id, e.group, e.themes) for e in out] == [
         ("feil faktura", "nb", "1~nb", "r1", {"billing_payment": "negative"})]
     assert out[0].meta["translated_from"] == "1"
@@ -74,7 +75,7 @@ def test_translate_examples_keeps_labels_and_groups(tmp_path):
     mine = tmp_path / "mine" / "en-nb.tsv"
     mine.parent.mkdir()
     mine.write_text("great\tflott\nwrong\tgal\n", encoding="utf-8")
-    both = translate_examples(examples, [words, mine])
+    both = translate_examples(examples, load_dictionaries([words, mine]))
     assert [e.text for e in both] == ["gal faktura", "flott staff"]
 
 
