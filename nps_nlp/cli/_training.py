@@ -31,6 +31,9 @@ def train(
     unlabelled: Annotated[str | None, typer.Option(
         help="Unlabelled answers (same format and columns as --data): self-training, for few labels per theme "
              "(data.unlabelled_path).")] = None,
+    translate: Annotated[list[str] | None, typer.Option(
+        "--translate", help="Also train on word-by-word translations of the answers: a dictionary SRC-TGT (shipped "
+                            "en-nl, en-nb, en-nn) or a SRC-TGT.tsv file (repeatable; data.translate).")] = None,
     label_map: Annotated[str | None, typer.Option(help="YAML label mapping or shipped mapping name.")] = None,
     taxonomy: Annotated[str | None, typer.Option(help="Taxonomy YAML.")] = None,
     encoder: Annotated[str | None, typer.Option(help="Encoder name or sentence-transformers path.")] = None,
@@ -55,6 +58,8 @@ def train(
         nps-nlp train my.toml --set train.epochs=10 --set data.path=more.csv
 
         nps-nlp train --data labelled.csv --output models/run1 --column text=comment
+
+        nps-nlp train --data english.csv --output models/run2 --translate en-nl --translate en-nb
     """
     from training import TrainingArguments
     from training import train as run_training
@@ -66,7 +71,7 @@ def train(
         args = TrainingArguments.from_file(
             config_file or config, overrides=set_ or (),
             data=data, format=format, output=output, dev_data=dev_data, dev_fraction=dev_fraction,
-            unlabelled_data=unlabelled,
+            unlabelled_data=unlabelled, translate=translate or None,
             label_map=label_map, taxonomy=taxonomy, encoder=encoder, finetune_layers=finetune_layers,
             epochs=epochs, languages=language or None, columns=_parse_columns(column) or None, seed=seed,
             device=device,

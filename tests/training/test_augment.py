@@ -107,7 +107,7 @@ def test_train_with_translation(tmp_path, tiny_encoder_dir):
     data = write_jsonl(tmp_path / "train.jsonl", rows)
     res = runner.invoke(app, ["train", "--data", str(data), "--output", str(tmp_path / "run"),
                               "--encoder", str(tiny_encoder_dir), "--epochs", "2",
-                              "--set", 'data.translate=["en-nl", "en-nb"]', "-q"])
+                              "--translate", "en-nl", "--translate", "en-nb", "-q"])
     assert res.exit_code == 0, res.output
     run = tmp_path / "run"
     n_en = sum(r["lang"] == "en" for r in rows)
@@ -125,5 +125,5 @@ def test_translate_setting_is_checked_before_any_compute(tmp_path):
     with pytest.raises(ConfigError, match="no dictionary 'en-de'"):
         TrainingArguments(data=str(data), output=str(tmp_path / "run"), translate=["en-de"])
     res = runner.invoke(app, ["train", "--data", str(data), "--output", str(tmp_path / "run"),
-                              "--set", 'data.translate=["nl-nl.tsv"]'])
+                              "--set", 'data.translate=["nl-nl.tsv"]'])  # the config key works as well
     assert res.exit_code == 2 and "data.translate" in res.output
