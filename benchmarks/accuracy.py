@@ -74,15 +74,21 @@ FULL_F1: dict[str, float] = {}  # --reuse-full: all-data micro-F1 per language f
 TRANSLATE: list[str] = []  # set by --translate: dictionaries for word-by-word translations of the training answers
 
 
+def with_translations(train: list, names: list[str]) -> tuple[list, list[str] | None]:
+    """The training answers plus their word-by-word translations by the dictionaries ``names`` (as data.translate
+    does), and the groups that keep each answer with its translations (``None`` without dictionaries)."""
+    if not names:
+        return list(train), None
+    from training.augment import load_dictionaries, translate_examples
+
+    train = list(train) + translate_examples(train, load_dictionaries(names))
+    return train, [e.group or e.id for e in train]
+
+
 def fit(train, finetune_layers: int, unlabelled: list[str] | None = None) -> tuple[FeedbackClassifier, float]:
     """Train with this run's recipe; with ``unlabelled`` (and ``--self-train``) self-train on those answers too."""
     started = time.perf_counter()
-    groups = None
-    if TRANSLATE:  # as data.translate does: translations join the training answers, each in its original's group
-        from training.augment import load_dictionaries, translate_examples
-
-        train = list(train) + translate_examples(train, load_dictionaries(TRANSLATE))
-        groups = [e.group or e.id for e in train]
+    train, groups = with_translations(train, TRANSLATE)
     encoder = None
     if CONTRASTIVE_PAIRS:
         import tempfile
@@ -204,13 +210,9 @@ def task_crosslingual(ft: int) -> dict:
 
     clf = FeedbackClassifier(finetune_layers=ft, epochs=EPOCHS, encoder_learning_rate=ENCODER_LR, show_progress_bar=False,
                              device=DEVICE, random_state=SEED)
-    if TRANSLATE:  # --translate: the English answers' word-by-word translations join them (data.translate)
-        from training.augment import load_dictionaries, translate_examples
-
-        en_tr = en_tr + translate_examples(en_tr, load_dictionaries(TRANSLATE))
+    en_tr, groups = with_translations(en_tr, TRANSLATE)
     clf, info = self_train(clf, [e.text for e in en_tr], [e.themes for e in en_tr], [e.text for e in nl_tr],
-                           sentiment=[e.sentiment for e in en_tr],
-                           groups=[e.group or e.id for e in en_tr] if TRANSLATE else None,
+                           sentiment=[e.sentiment for e in en_tr], groups=groups,
                            margin=DEFAULT_MARGIN if SELF_TRAIN is None else SELF_TRAIN, rounds=ROUNDS, on_round=score)
     secs = time.perf_counter() - started - scoring
     extra = {"pseudo_labelled": info["pseudo_labelled"], "unlabelled": info["unlabelled"], "rounds": ROUNDS,
@@ -224,18 +226,16 @@ def task_seed_crosslingual(ft: int) -> dict:
     """Labels in one language (data.translate): train on the English seed answers only, without and with their
     word-by-word translations by the shipped dictionaries (en-nl, en-nb, en-nn); score the seed test split per
     language. In-domain: the dictionaries hold the words of the English seed answers."""
-    from training.augment import load_dictionaries, translate_examples
-
     train = [e for e in load_examples(ROOT / "data" / "seed" / "train.jsonl") if e.lang == "en"]
     test = load_examples(ROOT / "data" / "seed" / "test.jsonl")
     res = {}
     for names in ([], ["en-nl", "en-nb", "en-nn"]):
-        data = train + translate_examples(train, load_dictionaries(names))
+        data, groups = with_translations(train, names)
         started = time.perf_counter()
         clf = FeedbackClassifier(finetune_layers=ft, epochs=EPOCHS, show_progress_bar=False, device=DEVICE,
                                  random_state=SEED)
         clf.fit([e.text for e in data], [e.themes for e in data], sentiment=[e.sentiment for e in data],
-                groups=[e.group or e.id for e in data])
+                groups=groups)
         secs = round(time.perf_counter() - started)
         for lang in ("en", "nl", "nb", "nn"):
             res[f"seed {lang} test, trained on en seed {'+ ' + ', '.join(names) if names else 'only'}"] = {
