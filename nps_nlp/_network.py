@@ -9,6 +9,7 @@ layer on the mean-pooled answer gives the overall sentiment.
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import torch
 from torch import nn
@@ -71,3 +72,48 @@ def pad_states(states: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
     batch = nn.utils.rnn.pad_sequence(states, batch_first=True)
     mask = torch.arange(batch.shape[1]).unsqueeze(0) < lengths.unsqueeze(1)
     return batch, mask
+
+
+class HeadEnsemble(nn.Module):
+    """Several :class:`LabelAttentionHead` s over the same token states, averaged.
+
+    The heads are trained on different cross-validation folds (a frozen encoder's states are computed once, so
+    each extra head costs a head's training, not an encoder pass). Outputs have the single head's keys and shapes:
+    ``detect``, ``polarity`` and ``sentiment`` are the logits of the heads' mean probabilities and ``attention`` is
+    the mean attention, so every caller treats an ensemble as one head.
+    """
+
+    def __init__(self, heads: list[LabelAttentionHead]) -> None:
+        super().__init__()
+        if not heads:
+            raise ValueError("HeadEnsemble needs at least one head")
+        self.heads = nn.ModuleList(heads)
+        self.dim = heads[0].dim
+        self.n_labels = heads[0].n_labels
+
+    @classmethod
+    def from_state_dict(cls, state: dict[str, torch.Tensor], dim: int, n_labels: int) -> HeadEnsemble:
+        """An ensemble with as many heads as ``state`` (a saved ensemble's state dict) holds, with its weights."""
+        n = len({key.split(".")[1] for key in state if key.startswith("heads.")})
+        ensemble = cls([LabelAttentionHead(dim, n_labels) for _ in range(n)])
+        ensemble.load_state_dict(state)
+        return ensemble
+
+    def forward(self, states: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Score a padded batch with every head; see :meth:`LabelAttentionHead.forward` for the outputs."""
+        outs = [head(states, mask) for head in self.heads]
+        detect = torch.stack([torch.sigmoid(o["detect"]) for o in outs]).mean(0).clamp(1e-7, 1 - 1e-7)
+        return {"detect": torch.log(detect) - torch.log1p(-detect),
+                "polarity": _mean_log_softmax([o["polarity"] for o in outs]),
+                "sentiment": _mean_log_softmax([o["sentiment"] for o in outs]),
+                "attention": torch.stack([o["attention"] for o in outs]).mean(0),
+                "pooled": outs[0]["pooled"]}
+
+    def sentiment(self, pooled: torch.Tensor) -> torch.Tensor:
+        """Overall-sentiment logits of pooled states (as :attr:`LabelAttentionHead.sentiment`)."""
+        return _mean_log_softmax([cast(LabelAttentionHead, head).sentiment(pooled) for head in self.heads])
+
+
+def _mean_log_softmax(logits: list[torch.Tensor]) -> torch.Tensor:
+    """Log of the mean of the softmax probabilities (logits whose softmax is the heads' mean probability)."""
+    return torch.log(torch.stack([torch.softmax(x, -1) for x in logits]).mean(0).clamp(min=1e-12))

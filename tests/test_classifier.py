@@ -239,11 +239,11 @@ def test_refit_trains_again_on_all_answers_from_the_pretrained_layers(tiny_encod
     calls = []
     original = FeedbackClassifier._train
 
-    def recording(self, texts, targets, train_idx, val_idx, epochs, cache, *, tune=True):
+    def recording(self, texts, targets, train_idx, val_idx, epochs, cache, *, tune=True, seed=None):
         if tune:  # the head's linear probe inside each run is not a run of its own
             top = self._backbone.encoder.layer[-1].output.dense.weight
             calls.append({"n_train": len(train_idx), "n_val": len(val_idx), "epochs": epochs, "top": top.detach().clone()})
-        return original(self, texts, targets, train_idx, val_idx, epochs, cache, tune=tune)
+        return original(self, texts, targets, train_idx, val_idx, epochs, cache, tune=tune, seed=seed)
 
     monkeypatch.setattr(FeedbackClassifier, "_train", recording)
     for refit in (True, False, None):
@@ -290,9 +290,9 @@ def test_finetuning_starts_from_a_linear_probe(tiny_encoder_dir, monkeypatch, fp
 
     original = FeedbackClassifier._train
 
-    def recording(self, texts, targets, train_idx, val_idx, epochs, cache, *, tune=True):
+    def recording(self, texts, targets, train_idx, val_idx, epochs, cache, *, tune=True, seed=None):
         top = self._backbone.encoder.layer[-1].output.dense.weight.detach().clone()
-        best = original(self, texts, targets, train_idx, val_idx, epochs, cache, tune=tune)
+        best = original(self, texts, targets, train_idx, val_idx, epochs, cache, tune=tune, seed=seed)
         runs.append({"tune": tune, "epochs": epochs, "n_train": len(train_idx), "head": self.head_, "first": cache[0],
                      "moved": not torch.equal(top, self._backbone.encoder.layer[-1].output.dense.weight),
                      "best_epoch": best["epoch"]})
@@ -446,3 +446,65 @@ def test_gpu_training_gives_a_cpu_model_that_matches_cpu_training(tiny_encoder_d
     models["cuda"].save(tmp_path / "m")
     again = FeedbackClassifier.load(tmp_path / "m")
     assert np.allclose(again.predict_proba(sample), models["cuda"].predict_proba(sample), atol=1e-5)
+
+
+def test_ensemble_averages_heads_of_separate_fits(tiny_encoder_dir, tmp_path):
+    """``ensemble=N`` trains N heads, each a complete fit with its own seed (split, epoch, thresholds, refit), and
+    averages their probabilities and thresholds; the first head is the single-head model of the same seed."""
+    import torch
+
+    from nps_nlp._network import HeadEnsemble, LabelAttentionHead, pad_states
+
+    texts, themes, sentiment = (list(x) for x in zip(*TRAIN, strict=True))
+    settings = {"encoder": str(tiny_encoder_dir), "epochs": 20, "learning_rate": 2e-2, "batch_size": 8, "random_state": 4}
+    single = FeedbackClassifier(**settings, ensemble=1).fit(texts, themes, sentiment=sentiment)
+    assert isinstance(single.head_, LabelAttentionHead)
+    ensemble = FeedbackClassifier(**settings, ensemble=3).fit(texts, themes, sentiment=sentiment)
+    assert isinstance(ensemble.head_, HeadEnsemble) and len(ensemble.head_.heads) == 3
+    first = ensemble.head_.heads[0].state_dict()
+    assert all(torch.equal(v, first[k]) for k, v in single.head_.state_dict().items())
+    assert not torch.equal(ensemble.head_.heads[1].queries, ensemble.head_.heads[0].queries)  # another seed
+    # outputs: logits of the heads' mean probabilities, mean attention
+    padded, mask = pad_states(ensemble._states(["rude staff", "factuur was fout en duur"])[0])
+    with torch.no_grad():
+        out = ensemble.head_(padded, mask)
+        members = [head(padded, mask) for head in ensemble.head_.heads]
+        pooled = members[0]["pooled"]
+        assert torch.allclose(torch.sigmoid(out["detect"]),
+                              torch.stack([torch.sigmoid(m["detect"]) for m in members]).mean(0), atol=1e-5)
+        for key in ("polarity", "sentiment"):
+            assert torch.allclose(torch.softmax(out[key], -1),
+                                  torch.stack([torch.softmax(m[key], -1) for m in members]).mean(0), atol=1e-5)
+        assert torch.allclose(out["attention"], torch.stack([m["attention"] for m in members]).mean(0))
+        assert torch.allclose(torch.softmax(ensemble.head_.sentiment(pooled), -1), torch.softmax(out["sentiment"], -1),
+                              atol=1e-5)
+    # 36 answers: each head's one global threshold comes from its own folds; the model's is their mean
+    assert len(set(ensemble.thresholds_.values())) == 1
+    # saved and loaded as an ensemble
+    loaded = FeedbackClassifier.load(ensemble.save(tmp_path / "ensemble"))
+    assert isinstance(loaded.head_, HeadEnsemble) and len(loaded.head_.heads) == 3
+    probe = ["great friendly staff", "veldig dyrt", "ok"]
+    assert np.allclose(loaded.predict_proba(probe), ensemble.predict_proba(probe), atol=1e-6)
+    assert loaded.get_params()["ensemble"] == 3
+
+
+def test_ensemble_settings_are_checked_before_compute(tiny_encoder_dir, monkeypatch):
+    from nps_nlp.errors import ConfigError
+
+    monkeypatch.setattr(FeedbackClassifier, "_load_backbone", lambda self: pytest.fail("compute before validation"))
+    texts, themes, sentiment = zip(*TRAIN[:12], strict=True)
+    for settings, message in [({"ensemble": 0}, "whole number of heads >= 1"),
+                              ({"ensemble": 2.5}, "whole number of heads >= 1"),
+                              ({"ensemble": True}, "whole number of heads >= 1"),
+                              ({"ensemble": 3, "finetune_layers": 2}, "needs a frozen encoder.*set ensemble=1")]:
+        with pytest.raises(ConfigError, match=message):
+            FeedbackClassifier(encoder=str(tiny_encoder_dir), **settings).fit(list(texts), list(themes),
+                                                                                sentiment=list(sentiment))
+    # the default: 5 heads with a frozen encoder where each is picked on a hold-out (1,000 answers or more, or
+    # cv=1); one below (5-fold out-of-fold thresholds already) and when layers are tuned
+    assert FeedbackClassifier()._n_heads(frozen=True, n=1500) == 5
+    assert FeedbackClassifier(cv=1)._n_heads(frozen=True, n=300) == 5
+    assert FeedbackClassifier()._n_heads(frozen=True, n=999) == 1
+    assert FeedbackClassifier(cv=5)._n_heads(frozen=True, n=1500) == 1
+    assert FeedbackClassifier(finetune_layers=2)._n_heads(frozen=False, n=1500) == 1
+    assert FeedbackClassifier(ensemble=2)._n_heads(frozen=True, n=30) == 2

@@ -238,7 +238,8 @@ def _run(args: TrainingArguments, train_set: list[Example], dev_set: list[Exampl
         encoder=encoder, taxonomy=args.taxonomy, finetune_layers=args.finetune_layers, epochs=args.epochs,
         learning_rate=args.learning_rate, encoder_learning_rate=args.encoder_learning_rate,
         batch_size=args.batch_size, max_length=args.max_length,
-        validation_fraction=args.validation_fraction, cv=args.cv, refit=args.refit, random_state=args.seed,
+        validation_fraction=args.validation_fraction, cv=args.cv, refit=args.refit, ensemble=args.ensemble,
+        random_state=args.seed,
         show_progress_bar=show_progress_bar, device=args.device,
     )
     step = time.perf_counter()
@@ -262,8 +263,8 @@ def _run(args: TrainingArguments, train_set: list[Example], dev_set: list[Exampl
     else:
         clf.fit(texts, [e.themes for e in train_set], sentiment=[e.sentiment for e in train_set], groups=groups)
     train_seconds = time.perf_counter() - started
-    log.info("fit: %.1f s, best epoch %s, internal validation scores %s", time.perf_counter() - step,
-             clf.best_epoch_, json.dumps(clf.validation_scores_))
+    log.info("fit: %.1f s, %d head(s), best epoch %s, internal validation scores %s", time.perf_counter() - step,
+             len(getattr(clf.head_, "heads", [clf.head_])), clf.best_epoch_, json.dumps(clf.validation_scores_))
     metrics = evaluate_examples(clf, dev_set) if dev_set else None
     if metrics:
         log.info("dev metrics: micro-F1 %s, macro-F1 %s (%d answers)", metrics.get("micro_f1"), metrics.get("macro_f1"),

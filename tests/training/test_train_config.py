@@ -94,6 +94,15 @@ def test_invalid_values_are_reported_together(tmp_path, data):
     assert "contrastive_pairs_per_example must be >= 2" in message
     assert "label_delimiter must be a non-empty separator other than ':'" in message
     assert "min_examples_per_label must be >= 0" in message
+    with pytest.raises(ConfigError) as info:
+        TrainingArguments.from_file(None, overrides=["train.ensemble=0"], data=str(data), output="o")
+    assert "train.ensemble must be >= 1 heads, found 0" in str(info.value)
+    with pytest.raises(ConfigError) as info:
+        TrainingArguments.from_file(None, overrides=["train.ensemble=3", "model.finetune_layers=2"], data=str(data),
+                                    output="o")
+    assert "train.ensemble = 3 needs a frozen encoder" in str(info.value)
+    args = TrainingArguments.from_file(None, overrides=["train.ensemble=1"], data=str(data), output="o")
+    assert args.ensemble == 1 and tomllib.loads(args.to_toml())["train"]["ensemble"] == 1
     with pytest.raises(ConfigError, match="missing required settings: output.path"):
         TrainingArguments.from_file(None, data=str(data))
     with pytest.raises(ConfigError, match="does not exist"):
@@ -101,6 +110,8 @@ def test_invalid_values_are_reported_together(tmp_path, data):
 
 
 def test_default_recipe_still_describes_the_shipped_model(monkeypatch):
+    from safetensors.torch import load_file
+
     monkeypatch.chdir(ROOT)
     args = TrainingArguments.from_file(ROOT / "training" / "configs" / "default.toml")
     assert args.data == "data/seed/train.jsonl" and args.dev_data == "data/seed/test.jsonl"
@@ -109,6 +120,9 @@ def test_default_recipe_still_describes_the_shipped_model(monkeypatch):
     old = shipped["training_arguments"]
     assert (old["data"], old["dev_data"], old["epochs"], old["seed"], old["finetune_layers"]) == (
         args.data, args.dev_data, args.epochs, args.seed, args.finetune_layers)
+    # one head (the recipe sets it; the shipped model predates the setting and has one)
+    assert args.ensemble == 1 and old.get("ensemble", 1) == 1
+    assert not any(key.startswith("heads.") for key in load_file(str(ROOT / "models" / "default" / "head.safetensors")))
 
 
 def test_device_setting(tmp_path, data, monkeypatch):
