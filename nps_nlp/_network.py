@@ -88,8 +88,6 @@ class HeadEnsemble(nn.Module):
         if not heads:
             raise ValueError("HeadEnsemble needs at least one head")
         self.heads = nn.ModuleList(heads)
-        self.dim = heads[0].dim
-        self.n_labels = heads[0].n_labels
 
     @classmethod
     def from_state_dict(cls, state: dict[str, torch.Tensor], dim: int, n_labels: int) -> HeadEnsemble:

@@ -299,10 +299,9 @@ class FeedbackClassifier:
 
     def _fit(self, X: Sequence[str], y: Sequence[ThemeLabels] | None, sentiment: Sequence[str | None] | None,
              groups: Sequence[str] | None = None) -> FeedbackClassifier:
-        frozen = self.finetune_layers <= 0
-        self._n_heads(frozen, 0)  # a bad setting fails before any compute
         texts, themes, sentiments = self._validate(X, y, sentiment)
-        n_heads = self._n_heads(frozen, len(texts))
+        frozen = self.finetune_layers <= 0
+        n_heads = self._n_heads(frozen, len(texts))  # a bad setting fails before any compute
         if groups is not None and len(groups) != len(texts):
             raise DataValidationError(f"groups has {len(groups)} entries for {len(texts)} answers")
         device = resolve_device(self.device)
@@ -399,8 +398,7 @@ class FeedbackClassifier:
         5 heads did not help there (few-shot SemEval en, 32 answers per theme: 0.607 against 0.609)."""
         ensemble = self.ensemble
         if ensemble is None:
-            k = self.cv if self.cv is not None else (5 if n < 1000 else 1)
-            return DEFAULT_ENSEMBLE if frozen and k <= 1 else 1
+            return DEFAULT_ENSEMBLE if frozen and self._n_folds(n, frozen) <= 1 else 1
         if isinstance(ensemble, bool) or not isinstance(ensemble, int) or ensemble < 1:
             raise ConfigError(f"ensemble must be a whole number of heads >= 1 (or None for the default), got {ensemble!r}")
         if ensemble > 1 and not frozen:
@@ -408,15 +406,19 @@ class FeedbackClassifier:
                               "each head would need its own tuned layers; set ensemble=1")
         return ensemble
 
+    def _n_folds(self, n: int, frozen: bool) -> int:
+        """Folds for picking the epoch and thresholds (1: one hold-out): ``cv``, by default 5 below 1,000 answers.
+        Folds only with a frozen encoder: fine-tuning changes the encoder, so each fold would start from the previous
+        fold's weights."""
+        return (self.cv if self.cv is not None else (5 if n < 1000 else 1)) if frozen else 1
+
     def _folds(self, n: int, frozen: bool, rng: np.random.Generator, groups: Sequence[str] | None = None
                ) -> list[np.ndarray]:
         """Held-out index sets: ``k`` folds (cross-validation), one hold-out, or none for tiny data; answers of one
         group are never split."""
         if n < 20:
             return []
-        # folds only with a frozen encoder: fine-tuning changes the encoder, so each fold would start from
-        # the previous fold's weights
-        k = (self.cv if self.cv is not None else (5 if n < 1000 else 1)) if frozen else 1
+        k = self._n_folds(n, frozen)
         codes = np.unique(np.asarray(groups, dtype=object).astype(str), return_inverse=True)[1] \
             if groups is not None else np.arange(n)
         n_groups = int(codes.max()) + 1
