@@ -339,8 +339,7 @@ class FeedbackClassifier:
         # the heads' probabilities are averaged, and so are their thresholds
         self.thresholds_ = {label: float(np.mean([m["thresholds"][label] for m in members])) for label in self.labels_}
         self.best_epoch_ = int(np.median([m["best_epoch"] for m in members]))
-        keys = set.intersection(*(set(m["scores"]) for m in members))
-        self.validation_scores_ = {k: float(np.mean([m["scores"][k] for m in members])) for k in sorted(keys)}
+        self.validation_scores_ = _mean_scores([m["scores"] for m in members])
         self._fit_lexical(texts, targets, np.arange(n), langs)
         calibrate = members[0]["calibrate"]  # zero-shot threshold: on held-out answers, else on all
         self._fit_zero_shot([texts[i] for i in calibrate], targets["detect"][calibrate],
@@ -383,8 +382,7 @@ class FeedbackClassifier:
         thresholds = self._tune_thresholds(val_proba[val_idx], targets["detect"][val_idx],
                                            targets["has_themes"][val_idx], per_theme=len(folds) == 1 and n >= 1000)
         best_epoch = int(np.median([r["epoch"] for r in runs]))
-        keys = set.intersection(*(set(r["scores"]) for r in runs))
-        scores = {k: float(np.mean([r["scores"][k] for r in runs])) for k in sorted(keys)}
+        scores = _mean_scores([r["scores"] for r in runs])
         if frozen if self.refit is None else self.refit:  # on everything, for the epoch count that worked best
             self._restore_encoder(initial)
             self._train(texts, targets, all_idx, np.array([], dtype=int), best_epoch, cache, seed=seed)
@@ -1179,6 +1177,12 @@ class FeedbackClassifier:
 def _clause_tokens(offsets: np.ndarray, clause: Any) -> np.ndarray:
     """Mask of the real (non-special, non-prompt) tokens whose characters overlap ``clause``."""
     return (offsets[:, 1] > offsets[:, 0]) & (offsets[:, 1] > clause.start) & (offsets[:, 0] < clause.end)
+
+
+def _mean_scores(scores: list[dict[str, float]]) -> dict[str, float]:
+    """The mean of each validation score that every run (fold, or head of an ensemble) has."""
+    keys = set.intersection(*(set(s) for s in scores))
+    return {k: float(np.mean([s[k] for s in scores])) for k in sorted(keys)}
 
 
 def _auto_epochs(n_train: int, batch_size: int, min_steps: int = 1000, floor: int = 40, cap: int = 250) -> int:
