@@ -72,6 +72,7 @@ SELF_TRAIN: float | None = None  # set by --self-train: few-shot fits also self-
 ROUNDS = 1  # set by --rounds: self-training rounds
 FULL_F1: dict[str, float] = {}  # --reuse-full: all-data micro-F1 per language from a results file
 TRANSLATE: list[str] = []  # set by --translate: dictionaries for word-by-word translations of the training answers
+ENCODER: str | None = None  # set by --encoder: a sentence-transformers directory instead of the default encoder
 
 
 def with_translations(train: list, names: list[str]) -> tuple[list, list[str] | None]:
@@ -89,7 +90,7 @@ def fit(train, finetune_layers: int, unlabelled: list[str] | None = None) -> tup
     """Train with this run's recipe; with ``unlabelled`` (and ``--self-train``) self-train on those answers too."""
     started = time.perf_counter()
     train, groups = with_translations(train, TRANSLATE)
-    encoder = None
+    encoder = ENCODER
     if CONTRASTIVE_PAIRS:
         import tempfile
 
@@ -98,7 +99,7 @@ def fit(train, finetune_layers: int, unlabelled: list[str] | None = None) -> tup
 
         encoder = str(contrastive_finetune(
             [e.text for e in train], [e.themes for e in train], sentiments=[e.sentiment for e in train],
-            encoder=DEFAULT_ENCODER, output_dir=Path(tempfile.mkdtemp(prefix="nps-contrastive-")),
+            encoder=ENCODER or DEFAULT_ENCODER, output_dir=Path(tempfile.mkdtemp(prefix="nps-contrastive-")),
             pairs_per_example=CONTRASTIVE_PAIRS, show_progress_bar=False, device=DEVICE))
     clf = FeedbackClassifier(encoder=encoder, finetune_layers=finetune_layers, epochs=EPOCHS,
                              encoder_learning_rate=ENCODER_LR, show_progress_bar=False, device=DEVICE,
@@ -208,8 +209,8 @@ def task_crosslingual(ft: int) -> dict:
         scoring += time.perf_counter() - begin
         print(json.dumps(per_round[-1]), flush=True)
 
-    clf = FeedbackClassifier(finetune_layers=ft, epochs=EPOCHS, encoder_learning_rate=ENCODER_LR, show_progress_bar=False,
-                             device=DEVICE, random_state=SEED)
+    clf = FeedbackClassifier(encoder=ENCODER, finetune_layers=ft, epochs=EPOCHS, encoder_learning_rate=ENCODER_LR,
+                             show_progress_bar=False, device=DEVICE, random_state=SEED)
     en_tr, groups = with_translations(en_tr, TRANSLATE)
     clf, info = self_train(clf, [e.text for e in en_tr], [e.themes for e in en_tr], [e.text for e in nl_tr],
                            sentiment=[e.sentiment for e in en_tr], groups=groups,
@@ -232,7 +233,7 @@ def task_seed_crosslingual(ft: int) -> dict:
     for names in ([], ["en-nl", "en-nb", "en-nn"]):
         data, groups = with_translations(train, names)
         started = time.perf_counter()
-        clf = FeedbackClassifier(finetune_layers=ft, epochs=EPOCHS, show_progress_bar=False, device=DEVICE,
+        clf = FeedbackClassifier(encoder=ENCODER, finetune_layers=ft, epochs=EPOCHS, show_progress_bar=False, device=DEVICE,
                                  random_state=SEED)
         clf.fit([e.text for e in data], [e.themes for e in data], sentiment=[e.sentiment for e in data],
                 groups=groups)
@@ -392,9 +393,16 @@ def main() -> None:
     parser.add_argument("--translate", type=lambda s: s.split(","), default=[], metavar="DICTIONARIES",
                         help="also train on word-by-word translations of the training answers (data.translate), "
                              "e.g. en-nl or en-nl,en-nb")
+    parser.add_argument("--encoder", type=Path, metavar="DIR",
+                        help="train on this sentence-transformers directory instead of the default encoder (e.g. a "
+                             "local copy of the original multilingual-e5-small); the results file gets its name")
     args = parser.parse_args()
-    global CONTRASTIVE_PAIRS, EPOCHS, ENCODER_LR, SHOTS, SELF_TRAIN, ROUNDS, DEVICE, SEED, MODEL, TRANSLATE
+    global CONTRASTIVE_PAIRS, EPOCHS, ENCODER_LR, SHOTS, SELF_TRAIN, ROUNDS, DEVICE, SEED, MODEL, TRANSLATE, ENCODER
     DEVICE, SEED = args.device, args.seed
+    if args.encoder is not None:
+        if not (args.encoder / "modules.json").is_file():
+            sys.exit(f"--encoder: {args.encoder} is not a sentence-transformers directory (no modules.json)")
+        ENCODER = str(args.encoder.resolve())
     if args.model is not None:
         if not (args.model / "config.json").is_file():
             sys.exit(f"--model: {args.model} is not a saved nps-nlp model (no config.json)")
@@ -417,6 +425,7 @@ def main() -> None:
     # a shipped dictionary by its name (en-nl), an own file by its folder too (my-words-en-nl)
     suffix += "".join("-translate-" + ("-".join(Path(name).parts[-2:])[: -len(".tsv")] if name.endswith(".tsv")
                                        else name) for name in args.translate)
+    suffix += f"-encoder-{args.encoder.name}" if args.encoder is not None else ""
     suffix += "-cuda" if resolve_device(args.device).type == "cuda" else ""
     if args.model is not None:  # e.g. runs/default-ft4/model-best -> -model-default-ft4-model-best
         suffix += "-model-" + re.sub(r"[^A-Za-z0-9.]+", "-", "/".join(MODEL.parts[-2:])).strip("-")
