@@ -291,7 +291,7 @@ def task_baseline(ft: int) -> dict:
 
     from nps_nlp.encoders import load_encoder
 
-    encoder = load_encoder(backend="torch")
+    encoder = load_encoder(ENCODER, backend="torch")
 
     def features(train_texts: list[str], *others: list[str]) -> list:
         ngrams = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True).fit(train_texts)
