@@ -393,16 +393,17 @@ def main() -> None:
     parser.add_argument("--translate", type=lambda s: s.split(","), default=[], metavar="DICTIONARIES",
                         help="also train on word-by-word translations of the training answers (data.translate), "
                              "e.g. en-nl or en-nl,en-nb")
-    parser.add_argument("--encoder", type=Path, metavar="DIR",
-                        help="train on this sentence-transformers directory instead of the default encoder (e.g. a "
-                             "local copy of the original multilingual-e5-small); the results file gets its name")
+    parser.add_argument("--encoder", metavar="DIR_OR_HUB_ID",
+                        help="train on this sentence-transformers directory or hub id (online) instead of the default "
+                             "encoder, e.g. intfloat/multilingual-e5-small; the results file gets its name")
     args = parser.parse_args()
     global CONTRASTIVE_PAIRS, EPOCHS, ENCODER_LR, SHOTS, SELF_TRAIN, ROUNDS, DEVICE, SEED, MODEL, TRANSLATE, ENCODER
     DEVICE, SEED = args.device, args.seed
-    if args.encoder is not None:
-        if not (args.encoder / "modules.json").is_file():
-            sys.exit(f"--encoder: {args.encoder} is not a sentence-transformers directory (no modules.json)")
-        ENCODER = str(args.encoder.resolve())
+    if args.encoder is not None:  # a directory, or else a hub id (fetched by sentence-transformers when online)
+        local = Path(args.encoder)
+        if local.exists() and not (local / "modules.json").is_file():
+            sys.exit(f"--encoder: {local} is not a sentence-transformers directory (no modules.json)")
+        ENCODER = str(local.resolve()) if local.exists() else args.encoder
     if args.model is not None:
         if not (args.model / "config.json").is_file():
             sys.exit(f"--model: {args.model} is not a saved nps-nlp model (no config.json)")
@@ -425,7 +426,7 @@ def main() -> None:
     # a shipped dictionary by its name (en-nl), an own file by its folder too (my-words-en-nl)
     suffix += "".join("-translate-" + ("-".join(Path(name).parts[-2:])[: -len(".tsv")] if name.endswith(".tsv")
                                        else name) for name in args.translate)
-    suffix += f"-encoder-{args.encoder.name}" if args.encoder is not None else ""
+    suffix += f"-encoder-{Path(args.encoder).name}" if args.encoder is not None else ""  # a hub id: its model name
     suffix += "-cuda" if resolve_device(args.device).type == "cuda" else ""
     if args.model is not None:  # e.g. runs/default-ft4/model-best -> -model-default-ft4-model-best
         suffix += "-model-" + re.sub(r"[^A-Za-z0-9.]+", "-", "/".join(MODEL.parts[-2:])).strip("-")
