@@ -72,7 +72,7 @@ SELF_TRAIN: float | None = None  # set by --self-train: few-shot fits also self-
 ROUNDS = 1  # set by --rounds: self-training rounds
 FULL_F1: dict[str, float] = {}  # --reuse-full: all-data micro-F1 per language from a results file
 TRANSLATE: list[str] = []  # set by --translate: dictionaries for word-by-word translations of the training answers
-ENCODER: str | None = None  # set by --encoder: a sentence-transformers directory instead of the default encoder
+ENCODER: str | None = None  # set by --encoder: a sentence-transformers directory or hub id instead of the default encoder
 
 
 def with_translations(train: list, names: list[str]) -> tuple[list, list[str] | None]:
