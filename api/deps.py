@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request, Security
 from fastapi.concurrency import run_in_threadpool
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
@@ -108,15 +109,20 @@ def _caller(state: AppState, authorization: str | None, x_api_key: str | None) -
     return caller
 
 
+# declared in the OpenAPI document (the "Authorize" button of /docs); the check itself is _caller's
+_BEARER = HTTPBearer(auto_error=False, scheme_name="bearer", description="`Authorization: Bearer <api key>`")
+_API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False, scheme_name="apiKey", description="`X-API-Key: <api key>`")
+
+
 def require(scope: str) -> Callable[..., Awaitable[Caller]]:
     """A dependency that lets only keys with ``scope`` (or ``admin``) through: 401 without a valid key, 403
     without the scope."""
 
     async def check(request: Request, state: StateDep,
-                    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
-                    x_api_key: Annotated[str | None, Header(include_in_schema=False)] = None) -> Caller:
+                    _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER)],
+                    x_api_key: Annotated[str | None, Security(_API_KEY)]) -> Caller:
         if state.settings.require_auth:  # the key lookup reads the database: off the event loop
-            caller = await run_in_threadpool(_caller, state, authorization, x_api_key)
+            caller = await run_in_threadpool(_caller, state, request.headers.get("authorization"), x_api_key)
         else:
             caller = Caller("anonymous", {"admin"})
         if scope not in caller.scopes and "admin" not in caller.scopes:

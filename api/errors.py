@@ -2,8 +2,11 @@
 
 ``ApiError`` carries its own status; library errors (``nps_nlp.errors``) map as
 ``DataValidationError``/``DataFormatError`` -> 422, ``ConfigError`` -> 400, ``ModelLoadError`` -> 503, any other
-``NpsNlpError`` -> 500. Request validation errors become 422 with one readable line per problem. Every error
-body is ``{"detail": ..., "problems": [...]}``.
+``NpsNlpError`` -> 500. Request validation errors become 422 with one readable line per problem, quoting at
+most a short prefix of a bad value. Database errors: unreachable or busy (``OperationalError``, ``InterfaceError``,
+a pool time-out) -> 503 with ``Retry-After``, a value the database refuses (``DataError``) -> 422. Every error
+body is ``{"detail": ..., "problems": [...]}``; anything else becomes a JSON 500 in
+:class:`api.guards.RequestGuard`. Logs name the error's type and code, never its message (it can quote a row).
 """
 
 from __future__ import annotations
@@ -14,11 +17,18 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.guards import describe_exception
+from api.schemas.common import short
 from nps_nlp.errors import ConfigError, DataFormatError, DataValidationError, ModelLoadError, NpsNlpError
 
 log = logging.getLogger("nps_nlp.api")
+
+RETRY_AFTER_S = 5
+"""Seconds a client is asked to wait when the database is unavailable."""
 
 
 class ApiError(Exception):
@@ -42,14 +52,22 @@ def _loc(loc: tuple[Any, ...] | list[Any]) -> str:
     return out or "request"
 
 
+def _printable(text: str) -> str:
+    """``text`` with any lone surrogate escaped, so it can be sent as UTF-8."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def describe_errors(errors: list[dict[str, Any]] | Any) -> list[str]:
     """Pydantic error dicts as ``where: what (got ...)`` lines."""
     lines = []
     for e in errors:
-        msg = str(e.get("msg", "invalid")).removeprefix("Value error, ")
+        msg = str(e.get("msg", "invalid")).removeprefix("Value error, ")[:300]
         got = e.get("input")
-        shown = "" if isinstance(got, dict | list) or got is None or e.get("type") == "missing" else f" (got {got!r:.80})"
-        lines.append(f"{_loc(e.get('loc', ()))}: {msg}{shown}")
+        quiet = isinstance(got, dict | list) or got is None or e.get("type") == "missing" or e.get("type") == "value_error"
+        shown = "" if quiet else f" (got {short(got)})"
+        loc = _loc(e.get("loc", ()))
+        loc = loc if len(loc) <= 120 else loc[:120] + "..."
+        lines.append(_printable(f"{loc}: {msg}{shown}"))
     return lines
 
 
@@ -72,6 +90,18 @@ def install(app: FastAPI) -> None:
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         return _body(exc.status_code, str(exc.detail), None, getattr(exc, "headers", None))
 
+    @app.exception_handler(DBAPIError)
+    async def _database(_: Request, exc: DBAPIError) -> JSONResponse:
+        return database_error(exc)
+
+    @app.exception_handler(PoolTimeout)
+    async def _pool(_: Request, exc: PoolTimeout) -> JSONResponse:
+        return database_error(exc)
+
+    @app.exception_handler(RecursionError)
+    async def _nested(_: Request, exc: RecursionError) -> JSONResponse:
+        return _body(422, "the JSON body is nested too deeply")
+
     @app.exception_handler(NpsNlpError)
     async def _library(_: Request, exc: NpsNlpError) -> JSONResponse:
         problems = getattr(exc, "problems", [])
@@ -84,3 +114,17 @@ def install(app: FastAPI) -> None:
             return _body(503, f"model unavailable: {first}")
         log.error("library error", extra={"error": type(exc).__name__})
         return _body(500, f"internal error ({type(exc).__name__}); see the service log")
+
+
+def database_error(exc: Exception) -> JSONResponse:
+    """The answer to a database error: 503 with ``Retry-After`` when the database is unreachable or busy (the
+    connection pool reconnects by itself), 422 for a value it refuses, else a JSON 500. Logged without the
+    statement's parameters or the error message."""
+    if isinstance(exc, OperationalError | InterfaceError | PoolTimeout) or getattr(exc, "connection_invalidated", False):
+        log.warning("database unavailable", extra=describe_exception(exc))
+        return _body(503, f"database unavailable; retry in {RETRY_AFTER_S} s", headers={"Retry-After": str(RETRY_AFTER_S)})
+    if isinstance(exc, DataError):
+        log.warning("database refused a value", extra=describe_exception(exc))
+        return _body(422, "the database refused a value of this request (out of range or not storable)")
+    log.error("database error", extra=describe_exception(exc))
+    return _body(500, "internal database error; the service log has the details (request id in X-Request-ID)")

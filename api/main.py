@@ -14,12 +14,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from sqlalchemy import func, select
 
 from api import errors
 from api.db.models import ApiKey
 from api.db.session import Database, migrate
 from api.deps import AppState
+from api.guards import RequestGuard
 from api.observability import Metrics, RequestObserver, configure_logging
 from api.routers import alerts, classify, dashboard, insights, responses, system, teams, webhooks
 from api.services.batcher import MicroBatcher
@@ -31,10 +33,12 @@ log = logging.getLogger("nps_nlp.api")
 
 DESCRIPTION = """Themes, per-theme sentiment, urgency and routing for NPS answers in Dutch, Norwegian and English.
 
-Authenticate with `Authorization: Bearer <api key>` (create keys with `nps-nlp keys create`). Scopes:
+Authenticate with `Authorization: Bearer <api key>` or `X-API-Key: <api key>` (create keys with `nps-nlp keys create`). Scopes:
 `classify`, `ingest`, `read` (figures, feeds, alerts), `triage` (follow-up: alert status, assigning and updating
 action items), `admin` (all, plus model reload and webhook deliveries). Errors are
-`{"detail": ..., "problems": [...]}`. A read-only dashboard is at `/dashboard`."""
+`{"detail": ..., "problems": [...]}`: 4xx for anything wrong with a request (unknown fields included), 409 for a
+re-sent `external_id` with other content, 503 with `Retry-After` while the database is unavailable.
+A read-only dashboard is at `/dashboard`; these docs work offline."""
 
 
 def create_app(settings: ServiceSettings | None = None, pipeline: Pipeline | None = None,
@@ -96,12 +100,14 @@ def create_app(settings: ServiceSettings | None = None, pipeline: Pipeline | Non
             db.dispose()
             app.state.nps = None
 
-    app = FastAPI(title="nps-nlp", version=_version(), description=DESCRIPTION, lifespan=lifespan)
+    # FastAPIOffline: /docs and /redoc load Swagger UI and ReDoc from files shipped in the package, not a CDN
+    app: FastAPI = FastAPIOffline(title="nps-nlp", version=_version(), description=DESCRIPTION, lifespan=lifespan)
     errors.install(app)
     for module in (classify, responses, insights, alerts, teams, webhooks, system, dashboard):
         app.include_router(module.router)
     app.mount("/dashboard/static", dashboard.static, name="dashboard-static")
-    app.add_middleware(RequestObserver)
+    app.add_middleware(RequestGuard)
+    app.add_middleware(RequestObserver)  # outermost: it also logs the guard's answers
     return app
 
 

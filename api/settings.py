@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 SEGMENTS: tuple[str, ...] = ("team", "department", "channel", "touchpoint", "country")
 """Segment fields a response may carry (and NPS can be split by)."""
@@ -26,6 +28,7 @@ class ServiceSettings(BaseSettings):
         max_batch: most answers in one classify request.
         max_bulk: most responses in one bulk ingest request.
         max_text_chars: longest answer text accepted.
+        max_body_bytes: largest request body accepted (413 above), checked before and while it is read.
         microbatch_max_size: most answers in the micro-batches that run at once (each of the
             ``microbatch_workers`` batches holds at most this / workers).
         microbatch_wait_ms: how long the micro-batcher waits for more requests once one arrived.
@@ -51,11 +54,13 @@ class ServiceSettings(BaseSettings):
     max_batch: int = Field(default=256, ge=1, le=10_000)
     max_bulk: int = Field(default=5000, ge=1, le=100_000)
     max_text_chars: int = Field(default=5000, ge=1, le=1_000_000)
+    max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024, le=1024**3)
     microbatch_max_size: int = Field(default=64, ge=1, le=4096)
     microbatch_wait_ms: float = Field(default=2.0, ge=0, le=1000)
     microbatch_workers: int = Field(default=1, ge=1, le=64)
     alert_due_hours: float = Field(default=48.0, gt=0)
-    webhook_urls: list[str] = Field(default_factory=list)
+    # NoDecode: the raw string reaches _split_urls, which takes both forms (pydantic-settings would only take JSON)
+    webhook_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
     webhook_secret: str | None = None
     webhook_timeout_s: float = Field(default=5.0, gt=0)
     webhook_max_attempts: int = Field(default=8, ge=1)
@@ -76,10 +81,13 @@ class ServiceSettings(BaseSettings):
     @field_validator("webhook_urls", mode="before")
     @classmethod
     def _split_urls(cls, value: object) -> object:
-        if isinstance(value, str):  # NPS_WEBHOOK_URLS=https://a,https://b (JSON lists work too)
+        if isinstance(value, str):  # NPS_WEBHOOK_URLS=https://a,https://b or a JSON list
             value = value.strip()
             if value.startswith("["):
-                return value
+                try:
+                    return json.loads(value)
+                except ValueError:
+                    raise ValueError("NPS_WEBHOOK_URLS is not a JSON list; write https://a,https://b or [\"https://a\", \"https://b\"]") from None
             return [v.strip() for v in value.split(",") if v.strip()]
         return value
 
@@ -87,8 +95,8 @@ class ServiceSettings(BaseSettings):
     @classmethod
     def _check_webhooks(cls, value: list[str]) -> list[str]:
         bad = [u for u in value if not u.startswith(("http://", "https://"))]
-        if bad:
-            raise ValueError(f"webhook URLs must start with http:// or https://, got {bad}")
+        if bad:  # the scheme only: a URL may hold a token
+            raise ValueError(f"webhook URLs must start with http:// or https://, got {', '.join(repr(u.split(':')[0][:20]) for u in bad)}:...")
         return value
 
     @field_validator("log_level")

@@ -8,9 +8,10 @@ from api.db.models import (
     Base,
     OutboxEvent,
     Response,
+    ResponseEvent,
     ResponseTheme,
 )
 from api.db.session import Database, migrate
 
 __all__ = ["ActionItem", "Alert", "AlertEvent", "ApiKey", "Base", "Database", "OutboxEvent", "Response",
-           "ResponseTheme", "migrate"]
+           "ResponseEvent", "ResponseTheme", "migrate"]

@@ -63,6 +63,23 @@ class Response(Base):
 
     themes: Mapped[list[ResponseTheme]] = relationship(back_populates="response", cascade="all, delete-orphan",
                                                        lazy="selectin")
+    events: Mapped[list[ResponseEvent]] = relationship(back_populates="response", cascade="all, delete-orphan",
+                                                       order_by="ResponseEvent.id", lazy="noload")
+
+
+class ResponseEvent(Base):
+    """Audit trail of a response: each correction with who made it, the fields that changed and their old values."""
+
+    __tablename__ = "response_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    response_id: Mapped[int] = mapped_column(ForeignKey("responses.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str | None] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))  # corrected
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON)  # {"fields": [...], "old": {...}, "model_id": ...}
+
+    response: Mapped[Response] = relationship(back_populates="events")
 
 
 class ResponseTheme(Base):

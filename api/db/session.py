@@ -16,9 +16,10 @@ MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite gets WAL, a busy timeout and foreign keys, so a file database serves
-    concurrent requests."""
+    concurrent requests. Statement parameters (answer texts, customer ids) never appear in an error's message
+    (``hide_parameters``); PostgreSQL connections give up after 5 s, so an unreachable server is a quick 503."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -40,7 +41,8 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, pool_timeout=10,
+                         connect_args={"connect_timeout": 5}, hide_parameters=True)
 
 
 class Database:

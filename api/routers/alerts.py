@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
-
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from sqlalchemy import case, func, select
 
 from api.db.models import Alert, AlertEvent, Response
 from api.deps import ReadKey, SessionDep, SettingsDep, TriageKey
 from api.errors import ApiError
-from api.routers.common import ERRORS
+from api.routers.common import ERRORS, Limit, Name, Offset, RowId
 from api.schemas.alerts import AlertListOut, AlertOut, AlertPatch, AlertStatus
-from api.schemas.common import parse_timestamp
 from api.services.queries import alert_out
 from api.services.store import alert_payload, enqueue
 
@@ -23,9 +20,9 @@ _LEVEL_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3, "none": 4}
 
 
 @router.get("", response_model=AlertListOut, responses=ERRORS)
-def list_alerts(session: SessionDep, _: ReadKey, status: AlertStatus | None = None, team: str | None = None,
-                level: str | None = None, overdue: bool | None = None, open_only: bool = False,
-                limit: Annotated[int, Query(ge=1, le=1000)] = 100, offset: Annotated[int, Query(ge=0)] = 0) -> AlertListOut:
+def list_alerts(session: SessionDep, _: ReadKey, status: AlertStatus | None = None, team: Name = None,
+                level: Name = None, overdue: bool | None = None, open_only: bool = False,
+                limit: Limit = 100, offset: Offset = 0) -> AlertListOut:
     """The urgent queue: most severe first, then oldest due time. ``open_only`` hides resolved alerts."""
     query = select(Alert).join(Response)
     now = datetime.now(UTC)
@@ -48,7 +45,7 @@ def list_alerts(session: SessionDep, _: ReadKey, status: AlertStatus | None = No
 
 
 @router.get("/{alert_id}", response_model=AlertOut, responses={**ERRORS, 404: {"description": "unknown alert"}})
-def get_alert(alert_id: int, session: SessionDep, _: ReadKey) -> AlertOut:
+def get_alert(alert_id: RowId, session: SessionDep, _: ReadKey) -> AlertOut:
     alert = session.get(Alert, alert_id)
     if alert is None:
         raise ApiError(404, f"no alert {alert_id}")
@@ -56,7 +53,7 @@ def get_alert(alert_id: int, session: SessionDep, _: ReadKey) -> AlertOut:
 
 
 @router.patch("/{alert_id}", response_model=AlertOut, responses={**ERRORS, 404: {"description": "unknown alert"}})
-def update_alert(alert_id: int, body: AlertPatch, session: SessionDep, settings: SettingsDep, caller: TriageKey) -> AlertOut:
+def update_alert(alert_id: RowId, body: AlertPatch, session: SessionDep, settings: SettingsDep, caller: TriageKey) -> AlertOut:
     """Change status (new, assigned, contacted, resolved), owner or due time, or add a note. Each change is
     kept in the history and sends ``alert.updated``. Giving a new alert an owner marks it ``assigned``."""
     alert = session.get(Alert, alert_id)
@@ -76,7 +73,7 @@ def update_alert(alert_id: int, body: AlertPatch, session: SessionDep, settings:
         events.append(AlertEvent(at=now, actor=caller.name, kind="status", old=alert.status, new=body.status))
         alert.status = body.status
     if "due_at" in changes and body.due_at is not None:
-        due = parse_timestamp(body.due_at)
+        due = body.due_at
         events.append(AlertEvent(at=now, actor=caller.name, kind="due", old=alert.due_at.isoformat(), new=due.isoformat()))
         alert.due_at = due
     if body.note:

@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import Depends, Query
+from fastapi import Depends, Path, Query
 
 from api.errors import ApiError
+from api.schemas.common import ErrorOut, Timestamp
 from api.services.queries import Filters
 from api.settings import ServiceSettings
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "missing or invalid API key"}, 403: {"description": "the key lacks the scope"},
-    422: {"description": "invalid input; `problems` lists each"},
+    401: {"description": "missing or invalid API key", "model": ErrorOut},
+    403: {"description": "the key lacks the scope", "model": ErrorOut},
+    413: {"description": "request body over NPS_MAX_BODY_BYTES", "model": ErrorOut},
+    422: {"description": "invalid input; `problems` lists each", "model": ErrorOut},
+    503: {"description": "database unavailable; retry after `Retry-After` seconds", "model": ErrorOut},
 }
+
+MAX_ID = 2**31 - 1
+"""Largest row id (the id columns are 32-bit on PostgreSQL)."""
+
+RowId = Annotated[int, Path(ge=1, le=MAX_ID, description="the row id")]
+Offset = Annotated[int, Query(ge=0, le=MAX_ID, description="rows to skip")]
+Limit = Annotated[int, Query(ge=1, le=1000)]
+Name = Annotated[str | None, Query(max_length=200)]
 
 
 def check_texts(texts: list[str], settings: ServiceSettings, prefix: str) -> list[str]:
@@ -29,19 +40,16 @@ def check_batch(n: int, limit: int, what: str, setting: str) -> None:
 
 
 def filters(
-    since: Annotated[datetime | None, Query(description="from this time (ISO-8601, inclusive)")] = None,
-    until: Annotated[datetime | None, Query(description="until this time (ISO-8601, exclusive)")] = None,
-    team: Annotated[str | None, Query()] = None,
-    department: Annotated[str | None, Query()] = None,
-    channel: Annotated[str | None, Query()] = None,
-    touchpoint: Annotated[str | None, Query()] = None,
-    country: Annotated[str | None, Query()] = None,
-    customer_id: Annotated[str | None, Query(description="one customer or account")] = None,
+    since: Annotated[Timestamp | None, Query(description="from this time (ISO-8601, inclusive)")] = None,
+    until: Annotated[Timestamp | None, Query(description="until this time (ISO-8601, exclusive)")] = None,
+    team: Name = None,
+    department: Name = None,
+    channel: Name = None,
+    touchpoint: Name = None,
+    country: Name = None,
+    customer_id: Annotated[str | None, Query(max_length=200, description="one customer or account")] = None,
 ) -> Filters:
-    from api.schemas.common import parse_timestamp
-
-    return Filters(parse_timestamp(since) if since else None, parse_timestamp(until) if until else None,
-                   team, department, channel, touchpoint, country, customer_id)
+    return Filters(since, until, team, department, channel, touchpoint, country, customer_id)
 
 
 FiltersDep = Annotated[Filters, Depends(filters)]

@@ -5,14 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from sqlalchemy import select
 
 from api.db.models import ActionItem
 from api.deps import ModelDep, ReadKey, SessionDep, TriageKey
 from api.errors import ApiError
-from api.routers.common import ERRORS, FiltersDep
-from api.schemas.common import parse_timestamp
+from api.routers.common import ERRORS, MAX_ID, FiltersDep, Name, RowId
 from api.schemas.insights import (
     ActionItemIn,
     ActionItemOut,
@@ -38,7 +37,7 @@ def get_nps(session: SessionDep, filters: FiltersDep, _: ReadKey, period: Period
 
 @router.get("/action-points", response_model=ActionPointsOut, responses=ERRORS)
 def get_action_points(session: SessionDep, model: ModelDep, filters: FiltersDep, _: ReadKey, period: Period = "month",
-                      min_count: Annotated[int, Query(ge=1)] = 3, n_quotes: Annotated[int, Query(ge=0, le=20)] = 3,
+                      min_count: Annotated[int, Query(ge=1, le=MAX_ID)] = 3, n_quotes: Annotated[int, Query(ge=0, le=20)] = 3,
                       limit: Annotated[int, Query(ge=1, le=500)] = 50) -> ActionPointsOut:
     """Themes ranked by their effect on NPS (leave-one-out impact with a bootstrap interval, most harmful
     first), with volume, sentiment, NPS with/without, trend, owning team, quotes and open assignments."""
@@ -48,7 +47,7 @@ def get_action_points(session: SessionDep, model: ModelDep, filters: FiltersDep,
 
 @router.get("/action-points/passives", response_model=PassiveDriversOut, responses=ERRORS)
 def get_passive_drivers(session: SessionDep, model: ModelDep, filters: FiltersDep, _: ReadKey,
-                        min_count: Annotated[int, Query(ge=1)] = 2, n_quotes: Annotated[int, Query(ge=0, le=20)] = 3,
+                        min_count: Annotated[int, Query(ge=1, le=MAX_ID)] = 2, n_quotes: Annotated[int, Query(ge=0, le=20)] = 3,
                         limit: Annotated[int, Query(ge=1, le=500)] = 50) -> PassiveDriversOut:
     """What keeps a 7 from being a 9: themes passives criticise more often than promoters."""
     return PassiveDriversOut.model_validate(passive_report(session, filters, model.pipeline.taxonomy, min_count, n_quotes, limit))
@@ -56,14 +55,14 @@ def get_passive_drivers(session: SessionDep, model: ModelDep, filters: FiltersDe
 
 @router.post("/action-points/{theme}/assignments", response_model=ActionItemOut, status_code=201,
              responses={**ERRORS, 404: {"description": "unknown theme"}})
-def assign_action_point(theme: str, body: ActionItemIn, session: SessionDep, model: ModelDep, caller: TriageKey) -> Any:
+def assign_action_point(theme: Annotated[str, Path(max_length=100)], body: ActionItemIn, session: SessionDep, model: ModelDep, caller: TriageKey) -> Any:
     """Assign an action point (a theme) to an owner with a deadline; progress is tracked on the item."""
     taxonomy = model.pipeline.taxonomy
     if theme not in taxonomy:
         raise ApiError(404, f"unknown theme {theme!r}; known: {', '.join(taxonomy.ids)}")
     now = datetime.now(UTC)
     item = ActionItem(theme=theme, team=body.team or taxonomy.team_of(theme), title=body.title, owner=body.owner,
-                      due_at=parse_timestamp(body.due_at) if body.due_at else None, status="open", progress=0,
+                      due_at=body.due_at, status="open", progress=0,
                       notes=[{"at": now.isoformat(), "by": caller.name, "note": "assigned to " + body.owner}],
                       created_at=now, updated_at=now)
     session.add(item)
@@ -72,8 +71,8 @@ def assign_action_point(theme: str, body: ActionItemIn, session: SessionDep, mod
 
 
 @router.get("/action-items", response_model=list[ActionItemOut], responses=ERRORS)
-def list_action_items(session: SessionDep, _: ReadKey, team: str | None = None, theme: str | None = None,
-                      status: str | None = None, overdue: bool | None = None) -> list[ActionItemOut]:
+def list_action_items(session: SessionDep, _: ReadKey, team: Name = None, theme: Name = None,
+                      status: Name = None, overdue: bool | None = None) -> list[ActionItemOut]:
     """Assigned action points, filterable by team, theme, status and overdue."""
     query = select(ActionItem).order_by(ActionItem.id)
     for column, value in ((ActionItem.team, team), (ActionItem.theme, theme), (ActionItem.status, status)):
@@ -87,7 +86,7 @@ def list_action_items(session: SessionDep, _: ReadKey, team: str | None = None, 
 
 
 @router.patch("/action-items/{item_id}", response_model=ActionItemOut, responses={**ERRORS, 404: {"description": "unknown item"}})
-def update_action_item(item_id: int, body: ActionItemPatch, session: SessionDep, caller: TriageKey) -> ActionItemOut:
+def update_action_item(item_id: RowId, body: ActionItemPatch, session: SessionDep, caller: TriageKey) -> ActionItemOut:
     """Change owner, deadline, status (open, in_progress, done) or progress (0-100), or add a note."""
     item = session.get(ActionItem, item_id)
     if item is None:
@@ -101,7 +100,7 @@ def update_action_item(item_id: int, body: ActionItemPatch, session: SessionDep,
                           "new": changes[name]})
             setattr(item, name, changes[name])
     if "due_at" in changes:
-        item.due_at = parse_timestamp(body.due_at) if body.due_at else None
+        item.due_at = body.due_at
         notes.append({"at": now.isoformat(), "by": caller.name, "change": "due_at", "new": str(item.due_at)})
     if body.status == "done":
         item.progress = 100

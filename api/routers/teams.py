@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
 from api.deps import ReadKey, SessionDep
-from api.routers.common import ERRORS, FiltersDep
+from api.routers.common import ERRORS, FiltersDep, Limit, Offset
 from api.schemas.alerts import FeedOut, TeamsOut
 from api.services.queries import team_counts, team_feed
 
@@ -21,8 +21,8 @@ def list_teams(session: SessionDep, filters: FiltersDep, _: ReadKey) -> TeamsOut
 
 
 @router.get("/{name}/feed", response_model=FeedOut, responses=ERRORS)
-def get_feed(name: str, session: SessionDep, filters: FiltersDep, _: ReadKey,
+def get_feed(name: Annotated[str, Path(max_length=100)], session: SessionDep, filters: FiltersDep, _: ReadKey,
              kind: Annotated[Literal["problem", "praise", "mention"] | None, Query()] = None,
-             limit: Annotated[int, Query(ge=1, le=1000)] = 100, offset: Annotated[int, Query(ge=0)] = 0) -> FeedOut:
+             limit: Limit = 100, offset: Offset = 0) -> FeedOut:
     """A team's feed: the answers whose themes the team owns, newest first; ``kind=problem`` or ``praise``."""
     return FeedOut.model_validate(team_feed(session, name, kind, filters, limit, offset))

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path
 from sqlalchemy import func, select
 
 from api.db.models import OutboxEvent
 from api.deps import AdminKey, SessionDep
 from api.errors import ApiError
-from api.routers.common import ERRORS
+from api.routers.common import ERRORS, Limit, Name, Offset
 from api.schemas.webhooks import DeliveryStatus, WebhookEventListOut, WebhookEventOut
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
@@ -25,9 +25,8 @@ def _out(row: OutboxEvent, include_payload: bool = False) -> WebhookEventOut:
 
 
 @router.get("/events", response_model=WebhookEventListOut, responses=ERRORS)
-def list_events(session: SessionDep, _: AdminKey, status: DeliveryStatus | None = None, event_type: str | None = None,
-                include_payload: bool = False, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-                offset: Annotated[int, Query(ge=0)] = 0) -> WebhookEventListOut:
+def list_events(session: SessionDep, _: AdminKey, status: DeliveryStatus | None = None, event_type: Name = None,
+                include_payload: bool = False, limit: Limit = 100, offset: Offset = 0) -> WebhookEventListOut:
     """Webhook events, newest first: ``status=dead`` lists those that ran out of attempts, with the last error."""
     query = select(OutboxEvent)
     if status is not None:
@@ -41,7 +40,7 @@ def list_events(session: SessionDep, _: AdminKey, status: DeliveryStatus | None 
 
 @router.post("/events/{event_id}/retry", response_model=WebhookEventOut,
              responses={**ERRORS, 404: {"description": "unknown event"}, 409: {"description": "already delivered"}})
-def retry_event(event_id: str, session: SessionDep, _: AdminKey) -> WebhookEventOut:
+def retry_event(event_id: Annotated[str, Path(max_length=36)], session: SessionDep, _: AdminKey) -> WebhookEventOut:
     """Send an event again, e.g. a ``dead`` one once the receiver is fixed: it gets a fresh set of attempts and
     keeps its id, so the receiver can still drop a repeat by the ``Idempotency-Key``. A delivered event is not
     sent twice (409)."""

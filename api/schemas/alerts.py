@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from api.schemas.common import UrgencyReasonOut
+from api.schemas.common import InputModel, Timestamp, UrgencyReasonOut
 
 AlertStatus = Literal["new", "assigned", "contacted", "resolved"]
 
@@ -46,12 +46,12 @@ class AlertListOut(BaseModel):
     items: list[AlertOut]
 
 
-class AlertPatch(BaseModel):
+class AlertPatch(InputModel):
     """Change an alert; every change is recorded in its history."""
 
     status: AlertStatus | None = None
     owner: str | None = Field(default=None, min_length=1, max_length=200)
-    due_at: datetime | None = None
+    due_at: Timestamp | None = None
     note: str | None = Field(default=None, max_length=5000)
 
     model_config = {"json_schema_extra": {"examples": [{"status": "contacted", "note": "Called back, refund promised"}]}}

@@ -6,10 +6,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from api.schemas.common import AnalysisOut, Lang, Score
+from api.schemas.common import AnalysisOut, InputModel, Lang, Score
 
 
-class ClassifyItemIn(BaseModel):
+class ClassifyItemIn(InputModel):
     text: str = Field(description="the open answer (may be empty)", examples=["Great staff but the invoice was wrong again"])
     score: Score | None = None
     lang: Lang = Field(default=None, description="language hint (nl, nb, nn, en); detected when absent")
@@ -17,7 +17,7 @@ class ClassifyItemIn(BaseModel):
     metadata: dict[str, Any] | None = Field(default=None, description="anything you want echoed back")
 
 
-class ClassifyIn(BaseModel):
+class ClassifyIn(InputModel):
     """One or many answers (at most ``NPS_MAX_BATCH``)."""
 
     answers: list[ClassifyItemIn] = Field(min_length=1)

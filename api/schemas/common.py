@@ -2,12 +2,77 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from api.settings import SEGMENTS
+
+
+def short(value: object, limit: int = 40) -> str:
+    """``repr`` of a (possibly huge or binary) value for an error message: at most ``limit`` characters of it,
+    then its length. NUL bytes and surrogates come out escaped."""
+    text = value if isinstance(value, str) else repr(value)
+    if len(text) <= limit:
+        return repr(text) if isinstance(value, str) else text
+    return f"{text[:limit]!r}... ({len(text):,} characters)"
+
+
+def text_problem(value: str) -> str | None:
+    """Why ``value`` cannot be stored or sent back as UTF-8 text, or ``None``: a NUL byte (PostgreSQL text cannot
+    hold one) or a lone UTF-16 surrogate such as ``\\ud800`` (not a character)."""
+    if "\x00" in value:
+        return "contains a NUL character (\\u0000), which text fields cannot hold; remove it"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "contains a lone surrogate (such as \\ud800), which is not a character; send valid Unicode text"
+    return None
+
+
+def check_value(value: Any, depth: int = 0) -> None:
+    """Raise ``ValueError`` for a bad string, key or number anywhere in ``value`` (also inside free-form dicts and
+    lists): text that :func:`text_problem` refuses, or NaN/infinity (not JSON)."""
+    if isinstance(value, str):
+        problem = text_problem(value)
+        if problem:
+            raise ValueError(problem)
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{value} is not a JSON number; send a finite number or null")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            check_value(key, depth + 1)
+            check_value(item, depth + 1)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            check_value(item, depth + 1)
+
+
+class InputModel(BaseModel):
+    """Base of every request body: unknown fields are refused (named in the message, with the allowed ones) and
+    every string is checked with :func:`text_problem`. Fields named in ``unchecked`` are validated elsewhere."""
+
+    model_config = ConfigDict(extra="forbid")
+    unchecked: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unknown_fields(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = [k for k in data if k not in cls.model_fields]
+            if unknown:
+                names = ", ".join(short(k, 30) for k in unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
+                raise ValueError(f"unknown field(s) {names}; allowed: {', '.join(cls.model_fields)}")
+        return data
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _clean_text(cls, value: Any, info: ValidationInfo) -> Any:
+        if info.field_name not in cls.unchecked and not isinstance(value, BaseModel):
+            check_value(value)
+        return value
 
 
 def _lang_hint(value: object) -> object:
@@ -21,7 +86,7 @@ def _lang_hint(value: object) -> object:
     if code == "no":
         return "nb"
     if code not in ("nl", "nb", "nn", "en"):
-        raise ValueError(f"language hint {value!r} is not supported; use nl, nb, nn or en, or leave it out to detect it")
+        raise ValueError(f"language hint {short(value)} is not supported; use nl, nb, nn or en, or leave it out to detect it")
     return code
 
 
@@ -91,10 +156,8 @@ def analysis_dict(answer: Any) -> dict[str, Any]:
     return data
 
 
-class Segments(BaseModel):
+class Segments(InputModel):
     """Where a response comes from. Only these five fields are known."""
-
-    model_config = ConfigDict(json_schema_extra={"additionalProperties": False})
 
     team: str | None = Field(default=None, max_length=100, examples=["support-north"])
     department: str | None = Field(default=None, max_length=100, examples=["consumer"])
@@ -106,9 +169,10 @@ class Segments(BaseModel):
     @classmethod
     def _known_fields(cls, data: Any) -> Any:
         if isinstance(data, dict):
-            unknown = sorted(set(data) - set(SEGMENTS))
+            unknown = sorted(str(k) for k in set(data) - set(SEGMENTS))
             if unknown:
-                raise ValueError(f"unknown segment field(s) {unknown}; allowed: {', '.join(SEGMENTS)}")
+                names = "[" + ", ".join(short(k, 30) for k in unknown[:5]) + (", ..." if len(unknown) > 5 else "") + "]"
+                raise ValueError(f"unknown segment field(s) {names}; allowed: {', '.join(SEGMENTS)}")
         return data
 
 
@@ -116,17 +180,41 @@ def parse_timestamp(value: str | datetime | None) -> datetime:
     """An ISO-8601 timestamp as aware UTC (naive means UTC); ``None`` means now.
 
     Raises:
-        ValueError: not ISO-8601 (the message shows an example).
+        ValueError: not an ISO-8601 string (the message shows an example; numbers such as Unix times are refused),
+            or outside the years 1-9999 once converted to UTC.
     """
     if value is None:
         return datetime.now(UTC)
     if isinstance(value, datetime):
         parsed = value
     else:
+        if not isinstance(value, str):
+            raise ValueError(f"timestamp must be an ISO-8601 string such as 2024-05-01T12:30:00Z, got {type(value).__name__}")
         try:
-            parsed = datetime.fromisoformat(str(value).strip())
+            parsed = datetime.fromisoformat(value.strip())
         except ValueError:
-            raise ValueError(f"timestamp {value!r} is not ISO-8601; expected e.g. 2024-05-01T12:30:00Z") from None
+            raise ValueError(f"timestamp {short(value)} is not ISO-8601; expected e.g. 2024-05-01T12:30:00Z") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"timestamp {short(str(value))} is outside the years 1-9999 in UTC") from None
+
+
+def _timestamp(value: Any) -> Any:
+    return None if value is None else parse_timestamp(value)
+
+
+def _survey_time(value: Any) -> Any:
+    parsed = _timestamp(value)
+    if parsed is not None and not 1900 <= parsed.year < 2200:
+        raise ValueError(f"timestamp {short(str(value))} is not a plausible survey time (years 1900-2199)")
+    return parsed
+
+
+Timestamp = Annotated[datetime, BeforeValidator(_timestamp)]
+"""An aware UTC datetime read only from ISO-8601 text (``until=0.5`` is not a Unix time here)."""
+
+SurveyTime = Annotated[datetime, BeforeValidator(_survey_time)]
+"""A :data:`Timestamp` between 1900 and 2199: when a survey answer was given."""

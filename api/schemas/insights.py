@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from api.schemas.common import InputModel, Timestamp
+
 Period = Literal["day", "week", "month"]
 SegmentName = Literal["team", "department", "channel", "touchpoint", "country", "customer_id"]
 
@@ -122,16 +124,16 @@ class PassiveDriversOut(BaseModel):
     items: list[PassiveDriverOut]
 
 
-class ActionItemIn(BaseModel):
+class ActionItemIn(InputModel):
     owner: str = Field(min_length=1, max_length=200, examples=["jan@example.com"])
-    due_at: datetime | None = Field(default=None, examples=["2024-06-01T00:00:00Z"])
+    due_at: Timestamp | None = Field(default=None, examples=["2024-06-01T00:00:00Z"])
     title: str | None = Field(default=None, max_length=300, examples=["Fix double charges on direct debit"])
     team: str | None = Field(default=None, max_length=100, description="default: the theme's owning team")
 
 
-class ActionItemPatch(BaseModel):
+class ActionItemPatch(InputModel):
     owner: str | None = Field(default=None, min_length=1, max_length=200)
-    due_at: datetime | None = None
+    due_at: Timestamp | None = None
     status: Literal["open", "in_progress", "done"] | None = None
     progress: int | None = Field(default=None, ge=0, le=100)
     note: str | None = Field(default=None, max_length=5000)

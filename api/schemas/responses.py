@@ -5,41 +5,35 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field
 
-from api.schemas.common import AnalysisOut, Lang, Score, Segments, parse_timestamp
+from api.schemas.common import AnalysisOut, InputModel, Lang, Score, Segments, SurveyTime
 
 _EXAMPLE: dict[str, Any] = {"external_id": "survey-42-resp-1001", "score": 3, "text": "The app keeps crashing and I am thinking of leaving",
             "timestamp": "2024-05-01T12:30:00Z", "customer_id": "acct-981", "lang": "en",
             "segments": {"team": "support-north", "channel": "app", "country": "NL"}}
 
 
-class ResponseIn(BaseModel):
-    """A survey response. ``external_id`` makes ingest idempotent: the same id twice is stored once."""
+class ResponseIn(InputModel):
+    """A survey response. ``external_id`` makes ingest idempotent: the same id with the same content is stored
+    once; with other content it is a conflict (correct a response with ``PUT /v1/responses/{external_id}``)."""
 
     external_id: str = Field(min_length=1, max_length=200)
     score: Score
-    text: str = Field(description="the open answer (may be empty)")
-    timestamp: datetime | None = Field(default=None, description="ISO-8601; naive means UTC; default now")
+    text: str = Field(description="the open answer (may be empty; at most NPS_MAX_TEXT_CHARS characters)")
+    timestamp: SurveyTime | None = Field(default=None, description="ISO-8601; naive means UTC; default now")
     customer_id: str | None = Field(default=None, max_length=200)
     lang: Lang = Field(default=None, description="language hint; detected when absent")
     segments: Segments = Field(default_factory=Segments)
 
     model_config = {"json_schema_extra": {"examples": [_EXAMPLE]}}
 
-    @field_validator("timestamp", mode="before")
-    @classmethod
-    def _timestamp(cls, value: Any) -> Any:
-        if value is None:
-            return None
-        if not isinstance(value, str | datetime):
-            raise ValueError(f"timestamp must be an ISO-8601 string, got {type(value).__name__} {value!r}")
-        return parse_timestamp(value)
 
-
-class BulkIn(BaseModel):
+class BulkIn(InputModel):
     """Up to ``NPS_MAX_BULK`` responses. Items are validated one by one: a bad item is reported in its result
     and the good ones are stored."""
+
+    unchecked = frozenset({"responses"})  # each item is checked on its own
 
     responses: list[Any] = Field(
         min_length=1, json_schema_extra={"items": {"$ref": "#/components/schemas/ResponseIn"}})
