@@ -84,8 +84,8 @@ class RequestGuard:
             if not started:
                 await _too_large(limit)(scope, receive, send)
         except Exception as exc:
-            log.error("unhandled error", extra={"path": scope.get("route").path if scope.get("route") else "unmatched",
-                                                "method": scope["method"], **describe_exception(exc)})
+            route = getattr(scope.get("route"), "path", "unmatched")
+            log.error("unhandled error", extra={"route": route, "method": scope["method"], **describe_exception(exc)})
             if not started:
                 await _error(500, "internal error; the service log has the details (request id in X-Request-ID)")(
                     scope, receive, send)

@@ -87,7 +87,8 @@ class ServiceSettings(BaseSettings):
                 try:
                     return json.loads(value)
                 except ValueError:
-                    raise ValueError("NPS_WEBHOOK_URLS is not a JSON list; write https://a,https://b or [\"https://a\", \"https://b\"]") from None
+                    raise ValueError("NPS_WEBHOOK_URLS is not a JSON list; write https://a,https://b "
+                                     "or [\"https://a\", \"https://b\"]") from None
             return [v.strip() for v in value.split(",") if v.strip()]
         return value
 
@@ -96,7 +97,8 @@ class ServiceSettings(BaseSettings):
     def _check_webhooks(cls, value: list[str]) -> list[str]:
         bad = [u for u in value if not u.startswith(("http://", "https://"))]
         if bad:  # the scheme only: a URL may hold a token
-            raise ValueError(f"webhook URLs must start with http:// or https://, got {', '.join(repr(u.split(':')[0][:20]) for u in bad)}:...")
+            schemes = ", ".join(repr(u.split(":")[0][:20]) for u in bad)
+            raise ValueError(f"webhook URLs must start with http:// or https://, got {schemes}:...")
         return value
 
     @field_validator("log_level")

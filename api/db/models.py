@@ -63,8 +63,6 @@ class Response(Base):
 
     themes: Mapped[list[ResponseTheme]] = relationship(back_populates="response", cascade="all, delete-orphan",
                                                        lazy="selectin")
-    events: Mapped[list[ResponseEvent]] = relationship(back_populates="response", cascade="all, delete-orphan",
-                                                       order_by="ResponseEvent.id", lazy="noload")
 
 
 class ResponseEvent(Base):
@@ -78,8 +76,6 @@ class ResponseEvent(Base):
     actor: Mapped[str | None] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(20))  # corrected
     changes: Mapped[dict[str, Any]] = mapped_column(JSON)  # {"fields": [...], "old": {...}, "model_id": ...}
-
-    response: Mapped[Response] = relationship(back_populates="events")
 
 
 class ResponseTheme(Base):

@@ -55,7 +55,8 @@ def get_passive_drivers(session: SessionDep, model: ModelDep, filters: FiltersDe
 
 @router.post("/action-points/{theme}/assignments", response_model=ActionItemOut, status_code=201,
              responses={**ERRORS, 404: {"description": "unknown theme"}})
-def assign_action_point(theme: Annotated[str, Path(max_length=100)], body: ActionItemIn, session: SessionDep, model: ModelDep, caller: TriageKey) -> Any:
+def assign_action_point(theme: Annotated[str, Path(max_length=100)], body: ActionItemIn, session: SessionDep,
+                        model: ModelDep, caller: TriageKey) -> Any:
     """Assign an action point (a theme) to an owner with a deadline; progress is tracked on the item."""
     taxonomy = model.pipeline.taxonomy
     if theme not in taxonomy:

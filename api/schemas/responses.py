@@ -41,6 +41,15 @@ class BulkIn(InputModel):
     model_config = {"json_schema_extra": {"examples": [{"responses": [_EXAMPLE]}]}}
 
 
+class ResponseEventOut(BaseModel):
+    """One correction of a response: who, when, which fields, and their values before."""
+
+    at: datetime
+    actor: str | None
+    kind: str = Field(examples=["corrected"])
+    changes: dict[str, Any] = Field(examples=[{"fields": ["score"], "old": {"score": 3, "urgency_level": "high"}}])
+
+
 class ResponseOut(BaseModel):
     id: int
     external_id: str
@@ -59,6 +68,7 @@ class ResponseOut(BaseModel):
     model_id: str | None
     alert_id: int | None = None
     created_at: datetime
+    history: list[ResponseEventOut] | None = Field(default=None, description="corrections (one response only)")
 
 
 class IngestOut(BaseModel):
@@ -66,10 +76,16 @@ class IngestOut(BaseModel):
     response: ResponseOut
 
 
+class CorrectionOut(BaseModel):
+    status: Literal["corrected", "unchanged"]
+    changed: list[str] = Field(description="the content fields that changed", examples=[["score", "text"]])
+    response: ResponseOut
+
+
 class BulkItemOut(BaseModel):
     index: int
     external_id: str | None
-    status: Literal["created", "duplicate", "error"]
+    status: Literal["created", "duplicate", "conflict", "error"]
     id: int | None = None
     error: str | None = None
 
@@ -78,6 +94,7 @@ class BulkOut(BaseModel):
     results: list[BulkItemOut]
     created: int
     duplicates: int
+    conflicts: int = 0
     errors: int
 
 

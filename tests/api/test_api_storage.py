@@ -49,9 +49,13 @@ def test_single_ingest_is_idempotent(svc):
     assert stored["timestamp"].startswith("2024-05-01T08:00:00")  # stored as UTC
     assert stored["segments"]["team"] == "north" and stored["customer_id"] == "acct-1"
     assert stored["urgent"] and stored["alert_id"] is not None
-    r2 = c.post("/v1/responses", json={**body, "text": "changed"}, headers=h)
+    r2 = c.post("/v1/responses", json=body, headers=h)
     assert r2.status_code == 200 and r2.json()["status"] == "duplicate"
     assert r2.json()["response"]["id"] == stored["id"] and r2.json()["response"]["text"] == body["text"]
+    r3 = c.post("/v1/responses", json={**body, "text": "changed", "score": 3}, headers=h)
+    assert r3.status_code == 409 and r3.json()["problems"] == ["score: differs from the stored response",
+                                                               "text: differs from the stored response"]
+    assert "PUT /v1/responses/" in r3.json()["detail"]
     assert c.get("/v1/responses", headers=h).json()["total"] == 1
     assert len(c.get("/v1/alerts", headers=h).json()["items"]) == 1
     assert c.get("/v1/responses/r-1", headers=h).json()["analysis"]["band"] == "detractor"
@@ -236,11 +240,11 @@ def test_concurrent_writer_race_turns_into_duplicates_without_double_alerts(db_u
     items = [ResponseIn(external_id=f"race-{i}", score=1, text="The site is down, I am cancelling") for i in range(3)]
     answers = FakePipeline().analyze([i.text for i in items], [i.score for i in items])
     with db.session() as s:  # the "other request" wins the race for race-1
-        assert store.store(s, items[1:2], answers[1:2], "m", settings) == [("created", 1)]
+        assert store.store(s, items[1:2], answers[1:2], "m", settings) == [("created", 1, [])]
     with db.session() as s:
         out = store.store(s, items, answers, "m", settings)
-    assert [status for status, _ in out] == ["created", "duplicate", "created"]
-    assert out[1][1] == 1
+    assert [o.status for o in out] == ["created", "duplicate", "created"]
+    assert out[1].id == 1
     with db.session() as s:
         assert s.scalar(select(func.count()).select_from(Response)) == 3
         assert s.scalar(select(func.count()).select_from(Alert)) == 3
@@ -301,7 +305,8 @@ def test_concurrent_ingest_with_auth(svc):
     c, h = svc
 
     def post(i: int) -> int:
-        body = _resp(f"cc-{i % 40}", i % 11, "The invoice was wrong, I am cancelling" if i % 3 else "great staff")
+        n = i % 40  # each id is sent twice with the same content
+        body = _resp(f"cc-{n}", n % 11, "The invoice was wrong, I am cancelling" if n % 3 else "great staff")
         return c.post("/v1/responses", json=body, headers=h).status_code
 
     with ThreadPoolExecutor(8) as pool:
