@@ -62,6 +62,8 @@ def describe_errors(errors: list[dict[str, Any]] | Any) -> list[str]:
     lines = []
     for e in errors:
         msg = str(e.get("msg", "invalid")).removeprefix("Value error, ")[:300]
+        if e.get("type") == "string_unicode":  # pydantic's words for a lone surrogate in a constrained string
+            msg = "contains a lone surrogate (such as \\ud800), which is not a character; send valid Unicode text"
         got = e.get("input")
         quiet = isinstance(got, dict | list) or got is None or e.get("type") == "missing" or e.get("type") == "value_error"
         shown = "" if quiet else f" (got {short(got)})"

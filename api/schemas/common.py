@@ -190,6 +190,8 @@ def parse_timestamp(value: str | datetime | None) -> datetime:
     else:
         if not isinstance(value, str):
             raise ValueError(f"timestamp must be an ISO-8601 string such as 2024-05-01T12:30:00Z, got {type(value).__name__}")
+        if text_problem(value):
+            raise ValueError(f"timestamp {short(value)} is not ISO-8601: it {text_problem(value)}")
         try:
             parsed = datetime.fromisoformat(value.strip())
         except ValueError:
