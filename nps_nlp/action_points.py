@@ -8,6 +8,10 @@ and ``themes``, a list of ``{"theme": id, "sentiment": "negative"|"neutral"|"pos
 answers that mention it pull NPS down. Its confidence interval is a bootstrap over answers; because NPS
 only depends on the counts of the six cells (band x has-theme), each bootstrap replicate is one
 multinomial draw over those cells, which is exact and costs nothing for millions of answers.
+
+**Passives' drivers** are themes that passives criticise more than promoters do: only themes with a positive
+gap are listed, each with an Agresti-Caffo interval of the gap, and a gap is only called significant when there
+are at least ``min_n`` passives and ``min_n`` promoters (``too_few`` and a ``reason`` say so otherwise).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from nps_nlp.errors import DataValidationError
-from nps_nlp.nps import nps_band, period_starts
+from nps_nlp.nps import MIN_N, check_min_n, nps_band, period_starts, too_few_reason, z_value
 from nps_nlp.taxonomy import Taxonomy
 
 
@@ -224,6 +228,10 @@ class PassiveDriver:
         promoter_share: share of promoters mentioning it negatively or neutrally.
         gap: ``passive_share - promoter_share`` (percentage points): how much more passives complain.
         quotes: representative passive answers.
+        gap_ci: confidence interval of ``gap`` (Agresti-Caffo), widened to contain ``gap``; never zero width.
+        significant: the interval lies above 0 and neither group is ``too_few``.
+        too_few: fewer than ``min_n`` passives or promoters in all; ``significant`` is then ``False``.
+        reason: why ``too_few`` is set, in words for a page; ``None`` otherwise.
     """
 
     theme: str
@@ -234,19 +242,49 @@ class PassiveDriver:
     promoter_share: float
     gap: float
     quotes: list[Quote] = field(default_factory=list)
+    gap_ci: tuple[float, float] | None = None
+    significant: bool = False
+    too_few: bool = False
+    reason: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
+def _gap_interval(hits_a: int, n_a: int, hits_b: int, n_b: int, z: float) -> tuple[float, float]:
+    """Agresti-Caffo interval of ``hits_a / n_a - hits_b / n_b`` in percentage points (one hit and one miss added
+    to each group), widened to contain the observed difference and clipped to -100..100."""
+    pa, pb = (hits_a + 1) / (n_a + 2), (hits_b + 1) / (n_b + 2)
+    half = z * float(np.sqrt(pa * (1 - pa) / (n_a + 2) + pb * (1 - pb) / (n_b + 2)))
+    observed = hits_a / n_a - (hits_b / n_b if n_b else 0.0)
+    low, high = min(pa - pb - half, observed), max(pa - pb + half, observed)
+    return round(100 * max(-1.0, low), 2), round(100 * min(1.0, high), 2)
+
+
 def passive_drivers(responses: pd.DataFrame | Iterable[Mapping[str, Any]], taxonomy: Taxonomy | None = None,
-                    min_count: int = 1, n_quotes: int = 3) -> list[PassiveDriver]:
-    """Themes passives criticise more than promoters do, largest gap first."""
+                    min_count: int = 1, n_quotes: int = 3, confidence: float = 0.95,
+                    min_n: int = MIN_N) -> list[PassiveDriver]:
+    """Themes passives criticise more than promoters do (a positive gap only), largest gap first.
+
+    Args:
+        responses: tagged responses (see the module docstring).
+        taxonomy: for theme labels and owning teams.
+        min_count: leave out themes fewer passives mention.
+        n_quotes: representative passive answers per theme.
+        confidence: level of the gap's interval.
+        min_n: passives and promoters needed (each) before a gap may be called significant.
+
+    Returns:
+        One :class:`PassiveDriver` per theme with ``gap > 0``, each with ``gap_ci``.
+    """
+    check_min_n(min_n)
+    z = z_value(confidence)
     frame = _frame(responses)
     is_passive, is_promoter = frame["band"] == "passive", frame["band"] == "promoter"
     n_pas, n_pro = int(is_passive.sum()), int(is_promoter.sum())
     if n_pas == 0:
         return []
+    reason = too_few_reason({"passives": n_pas, "promoters": n_pro}, min_n, what="a gap")
     rows_by_theme: dict[str, dict[str, list[tuple[int, dict[str, Any]]]]] = {}
     for i, themes in frame["themes"].items():
         for t in themes:
@@ -256,14 +294,16 @@ def passive_drivers(responses: pd.DataFrame | Iterable[Mapping[str, Any]], taxon
                 frame.at[i, "band"]].append((int(i), t))  # type: ignore[arg-type]
     out = []
     for theme, rows in rows_by_theme.items():
-        passives = {i for i, _ in rows["passive"]}
-        if len(passives) < min_count:
+        passives, promoters = len({i for i, _ in rows["passive"]}), len({i for i, _ in rows["promoter"]})
+        pas_share, pro_share = passives / n_pas, (promoters / n_pro if n_pro else 0.0)
+        gap = round(100 * (pas_share - pro_share), 2)
+        if passives < min_count or gap <= 0:
             continue
-        pas_share = len(passives) / n_pas
-        pro_share = len({i for i, _ in rows["promoter"]}) / n_pro if n_pro else 0.0
+        ci = _gap_interval(passives, n_pas, promoters, n_pro, z)
         theme_obj = taxonomy[theme] if taxonomy is not None and theme in taxonomy else None
         out.append(PassiveDriver(theme, theme_obj.label("en") if theme_obj else theme, theme_obj.team if theme_obj else None,
-                                 len(passives), round(pas_share, 4), round(pro_share, 4),
-                                 round(100 * (pas_share - pro_share), 2), _quotes(frame, rows["passive"], n_quotes)))
+                                 passives, round(pas_share, 4), round(pro_share, 4), gap,
+                                 _quotes(frame, rows["passive"], n_quotes), ci, reason is None and ci[0] > 0,
+                                 reason is not None, reason))
     out.sort(key=lambda d: (-d.gap, -d.passives, d.theme))
     return out

@@ -75,3 +75,39 @@ def test_passive_drivers(responses):
     # 2 passives (scores 8 and 7), one complains about billing; no promoter does
     assert drivers[0].passive_share == 0.5 and drivers[0].promoter_share == 0.0 and drivers[0].gap == 50.0
     assert drivers[0].quotes[0].score == 8
+    low, high = drivers[0].gap_ci
+    assert low <= drivers[0].gap <= high and high - low > 0
+    # 2 passives and 4 promoters: far too few to call the gap significant
+    assert drivers[0].too_few and not drivers[0].significant
+    assert drivers[0].reason.startswith("too few answers: 2 passives, 4 promoters")
+
+
+def _answers(band_rows):
+    """Tagged answers from (score, how many, how many of them mention the theme negatively)."""
+    out = []
+    for score, count, mention in band_rows:
+        out += [{"score": score, "themes": [t("billing_payment", "negative")] if i < mention else []} for i in range(count)]
+    return out
+
+
+def test_passive_drivers_list_only_a_positive_gap():
+    # a quarter of promoters but only a tenth of passives mention billing: a negative gap, so not a driver
+    rows = _answers([(8, 40, 4), (10, 40, 10)])
+    assert passive_drivers(rows) == []
+    assert passive_drivers(_answers([(8, 40, 4), (10, 40, 4)])) == []  # a gap of zero is no driver either
+
+
+def test_passive_driver_is_significant_with_enough_answers():
+    drivers = passive_drivers(_answers([(8, 40, 20), (10, 40, 2)]))
+    (billing,) = drivers
+    assert billing.gap == 45.0 and not billing.too_few and billing.reason is None
+    assert billing.significant and 0 < billing.gap_ci[0] < billing.gap < billing.gap_ci[1]
+    assert passive_drivers(_answers([(8, 40, 20), (10, 40, 2)]), min_n=50)[0].too_few
+    with pytest.raises(ValueError, match="min_n"):
+        passive_drivers(_answers([(8, 1, 1)]), min_n=-1)
+
+
+def test_one_passive_has_an_interval_that_is_not_zero_width():
+    (only,) = passive_drivers(_answers([(7, 1, 1)]))
+    assert only.gap == 100.0 and only.gap_ci[1] - only.gap_ci[0] > 50
+    assert only.too_few and not only.significant

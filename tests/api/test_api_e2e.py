@@ -100,9 +100,10 @@ def test_nps_matches_a_hand_computation(service):
     body = client.get("/v1/nps", params={"period": "month", "by": "team"}).json()
     assert body["overall"]["n"] == 300
     assert body["overall"]["nps"] == pytest.approx(_nps(scores), abs=1e-3)
-    p, d, n = sum(s >= 9 for s in scores) / 300, sum(s <= 6 for s in scores) / 300, 300
+    # adjusted Wald: 3/4 promoter and 3/4 detractor added, n + 3
+    p, d, n = (sum(s >= 9 for s in scores) + 0.75) / 303, (sum(s <= 6 for s in scores) + 0.75) / 303, 303
     se = 100 * (((p + d) - (p - d) ** 2) / n) ** 0.5
-    assert body["overall"]["ci_low"] == pytest.approx(_nps(scores) - 1.959964 * se, abs=1e-2)
+    assert body["overall"]["ci_low"] == pytest.approx(100 * (p - d) - 1.959964 * se, abs=1e-2)
     by_month = defaultdict(list)
     for a in sent:
         by_month[a["timestamp"][:7]].append(a["score"])
