@@ -108,6 +108,12 @@ function drawTrend(trend) {
   }
 }
 
+// a change or gap with too few answers behind it is never called significant: show why rather than calling it not significant
+function verdict(x) {
+  if (x.too_few) return x.reason || "too few answers";
+  return x.significant ? "significant" : "not significant";
+}
+
 async function showNps(period) {
   const data = await get("/v1/nps", { period });
   const o = data.overall;
@@ -118,7 +124,7 @@ async function showNps(period) {
   const c = data.change;
   document.getElementById("nps-change").textContent = c
     ? "Last " + period + " vs the one before: " + (c.delta >= 0 ? "+" : "") + fmt(c.delta) + " (95% CI " +
-      fmt(c.ci_low) + " to " + fmt(c.ci_high) + ", " + (c.significant ? "significant" : "not significant") + ")"
+      fmt(c.ci_low) + " to " + fmt(c.ci_high) + ", " + verdict(c) + ")"
     : "";
   drawTrend(data.trend);
 }
@@ -138,7 +144,8 @@ async function showPassives() {
   const data = await get("/v1/action-points/passives", { n_quotes: 2 });
   fill("passives", data.items.map((p) => row([
     el("td", p.label), el("td", p.team || "-"), num(pct(p.passive_share)), num(pct(p.promoter_share)),
-    num(fmt(p.gap) + " pp"), quotes(p.quotes),
+    num(fmt(p.gap) + " pp" + (p.gap_ci ? " (" + fmt(p.gap_ci[0]) + " to " + fmt(p.gap_ci[1]) + ")" : "")),
+    el("td", verdict(p), p.too_few ? "few" : ""), quotes(p.quotes),
   ])));
 }
 

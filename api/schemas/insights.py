@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from api.schemas.common import InputModel, Timestamp
+from nps_nlp.nps import Interval
 
 Period = Literal["day", "week", "month"]
 SegmentName = Literal["team", "department", "channel", "touchpoint", "country", "customer_id"]
@@ -23,6 +24,10 @@ class NpsSummaryOut(BaseModel):
     ci_low: float | None
     ci_high: float | None
     confidence: float = 0.95
+    interval: Interval = Field(description="how the interval is computed: adjusted-wald (the default) or wald")
+    min_n: int = Field(description="answers needed before a change involving this set may be called significant")
+    too_few: bool = Field(description="fewer than min_n answers (or none at all)")
+    reason: str | None = Field(description="why too_few is set, in words for a page; null otherwise")
 
 
 class NpsChangeOut(BaseModel):
@@ -33,7 +38,14 @@ class NpsChangeOut(BaseModel):
     ci_low: float | None
     ci_high: float | None
     p_value: float | None
-    significant: bool
+    significant: bool = Field(description="p_value below 1 - confidence, the interval excludes 0 and neither side is too_few")
+    interval: Interval = Field(description="how the interval is computed: adjusted-wald (the default) or wald")
+    min_n: int = Field(description="answers needed on each side before the change may be called significant")
+    too_few: bool = Field(description="either period has fewer than min_n answers; significant is then false")
+    reason: str | None = Field(
+        description="why too_few is set, in words for a page; null otherwise",
+        examples=["too few answers: 4 now, 40 before; at least 30 on each side are needed before a change is called significant"],
+    )
 
 
 class NpsPeriodOut(NpsSummaryOut):
@@ -117,6 +129,10 @@ class PassiveDriverOut(BaseModel):
     promoter_share: float
     gap: float = Field(description="percentage points more passives than promoters mention it negatively/neutrally")
     quotes: list[QuoteOut]
+    gap_ci: tuple[float, float] | None = Field(description="confidence interval of gap (Agresti-Caffo), containing gap")
+    significant: bool = Field(description="gap_ci lies above 0 and neither passives nor promoters are too_few")
+    too_few: bool = Field(description="fewer than min_n passives or promoters in all; significant is then false")
+    reason: str | None = Field(description="why too_few is set, in words for a page; null otherwise")
 
 
 class PassiveDriversOut(BaseModel):
