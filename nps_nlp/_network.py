@@ -66,10 +66,37 @@ class LabelAttentionHead(nn.Module):
                 "pooled": pooled}
 
 
-def pad_states(states: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Pad a list of ``[T_i, D]`` token-state tensors into ``[B, T, D]`` and a boolean mask."""
+#: sequences are padded to a multiple of this many tokens (see :func:`bucketed_batches`)
+BUCKET = 16
+
+
+def bucket_length(n: int, cap: int | None = None) -> int:
+    """``n`` rounded up to a multiple of :data:`BUCKET` (at most ``cap``)."""
+    length = -(-max(n, 1) // BUCKET) * BUCKET
+    return min(length, cap) if cap else length
+
+
+def bucketed_batches(lengths: list[int], batch_size: int, cap: int | None = None) -> list[tuple[int, list[int]]]:
+    """Batches of indices whose lengths share one bucket, as ``(padded length, indices)``, shortest first.
+
+    Every sequence is padded to its own bucket's length whatever batch it lands in, so its numbers do not depend
+    on its neighbours: an answer gets the same reading alone, in any chunk of a file or in any micro-batch
+    (with dynamic padding to the longest neighbour, the last digits move and a score on a threshold can flip).
+    """
+    groups: dict[int, list[int]] = {}
+    for i in sorted(range(len(lengths)), key=lambda i: lengths[i]):
+        groups.setdefault(bucket_length(lengths[i], cap), []).append(i)
+    return [(length, idx[start : start + batch_size]) for length, idx in sorted(groups.items())
+            for start in range(0, len(idx), batch_size)]
+
+
+def pad_states(states: list[torch.Tensor], length: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pad a list of ``[T_i, D]`` token-state tensors into ``[B, T, D]`` and a boolean mask (``T``: ``length``,
+    default the longest ``T_i``)."""
     lengths = torch.tensor([s.shape[0] for s in states])
     batch = nn.utils.rnn.pad_sequence(states, batch_first=True)
+    if length is not None and length > batch.shape[1]:
+        batch = nn.functional.pad(batch, (0, 0, 0, length - batch.shape[1]))
     mask = torch.arange(batch.shape[1]).unsqueeze(0) < lengths.unsqueeze(1)
     return batch, mask
 

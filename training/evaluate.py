@@ -93,12 +93,28 @@ def expected_calibration_error(confidence: Sequence[float] | np.ndarray, correct
     return {"ece": round(ece, 4), "n": int(len(conf)), "bins": bins}
 
 
+def _contradicts(result: Any) -> bool:
+    """The overall sentiment is the opposite of every theme's polarity (all positive and negative overall, or
+    the reverse)."""
+    opposite = {"positive": "negative", "negative": "positive"}.get(result.sentiment)
+    return bool(result.themes) and opposite is not None and all(t.sentiment == opposite for t in result.themes)
+
+
 def _band(score: int) -> str:
     return "detractor" if score <= 6 else "passive" if score <= 8 else "promoter"
 
 
-def evaluate_examples(model: FeedbackClassifier, examples: Sequence[Example], *, batch_size: int = 256
-                      ) -> dict[str, Any]:
+def _predict(model: FeedbackClassifier, texts: list[str], scores: Sequence[float | None], batch_size: int,
+             themes: list[list[str]] | None = None) -> list[Any]:
+    results: list[Any] = []
+    for start in range(0, len(texts), batch_size):
+        part = slice(start, start + batch_size)
+        results += model.predict(texts[part], scores=scores[part], themes=themes[part] if themes else None)
+    return results
+
+
+def evaluate_examples(model: FeedbackClassifier, examples: Sequence[Example], *, batch_size: int = 256,
+                      use_scores: bool = True) -> dict[str, Any]:
     """Evaluate a model on labelled examples.
 
     Theme metrics use the examples that have theme labels, over the model's themes (gold labels the model
@@ -114,16 +130,19 @@ def evaluate_examples(model: FeedbackClassifier, examples: Sequence[Example], *,
         being right; ``theme_probability``: every trained theme's probability vs. being a gold theme;
         ``sentiment``: the overall sentiment's top probability vs. being right; each from
         :func:`expected_calibration_error`), ``theme_polarity``, ``sentiment``, ``per_language`` and
-        ``nps_bands`` blocks.
+        ``nps_bands`` blocks. Per-language slices use each example's ``lang``, else the detected language.
+        With ``use_scores`` (default) answers are read with their NPS scores, as the product reads them, and
+        ``sentiment_text_only`` gives the overall sentiment's accuracy read from the text alone.
     """
     texts = [e.text for e in examples]
-    results: list[Any] = []
-    for start in range(0, len(texts), batch_size):
-        results += model.predict(texts[start : start + batch_size])
-    out: dict[str, Any] = {"n_examples": len(examples), "model_themes": list(model.labels_) + list(model.zero_shot_labels_)}
+    scores = [e.score if use_scores else None for e in examples]
+    results = _predict(model, texts, scores, batch_size)
+    out: dict[str, Any] = {"n_examples": len(examples), "model_themes": list(model.labels_) + list(model.zero_shot_labels_),
+                           "read_with_scores": any(s is not None for s in scores)}
     themed = [i for i, e in enumerate(examples) if e.themes is not None]
     labels = out["model_themes"]
-    langs = sorted({e.lang or "unknown" for e in examples})
+    lang_of = [e.lang or r.lang for e, r in zip(examples, results, strict=True)]
+    langs = sorted(set(lang_of))
 
     def theme_block(idx: list[int]) -> dict[str, Any]:
         gold = [{k for k in examples[i].themes or {} if k in labels} for i in idx]
@@ -169,10 +188,8 @@ def evaluate_examples(model: FeedbackClassifier, examples: Sequence[Example], *,
         polar = {i: gold for i, gold in polar.items() if gold}
         if polar and raw is not None:
             idx = list(polar)
-            given: list[Any] = []
-            for start in range(0, len(idx), batch_size):
-                part = idx[start : start + batch_size]
-                given += model.predict([texts[i] for i in part], themes=[list(polar[i]) for i in part])
+            given = _predict(model, [texts[i] for i in idx], [scores[i] for i in idx], batch_size,
+                             themes=[list(polar[i]) for i in idx])
             ok = whole = 0
             per_lang: dict[str, list[int]] = defaultdict(lambda: [0, 0])
             for i, result in zip(idx, given, strict=True):
@@ -181,7 +198,7 @@ def evaluate_examples(model: FeedbackClassifier, examples: Sequence[Example], *,
                     right = said.get(label) == polarity
                     ok += right
                     whole += POLARITIES[int(raw["polarity"][row_of[i], model.labels_.index(label)].argmax())] == polarity
-                    counts = per_lang[examples[i].lang or "unknown"]
+                    counts = per_lang[lang_of[i]]
                     counts[0] += right
                     counts[1] += 1
             total = sum(len(gold) for gold in polar.values())
@@ -204,19 +221,24 @@ def evaluate_examples(model: FeedbackClassifier, examples: Sequence[Example], *,
         for i in sent_idx:
             confusion[str(examples[i].sentiment)][results[i].sentiment] += 1
         out["sentiment"]["confusion"] = {gold: row for gold, row in confusion.items() if sum(row.values())}
+        if out["read_with_scores"]:
+            text_only = _predict(model, [texts[i] for i in sent_idx], [None] * len(sent_idx), batch_size)
+            out["sentiment_text_only"] = {"accuracy": round(float(np.mean(
+                [r.sentiment == examples[i].sentiment for r, i in zip(text_only, sent_idx, strict=True)])), 4)}
+        out["contradictions"] = sum(_contradicts(results[i]) for i in range(len(results)))
     per_language: dict[str, Any] = {}
     for lang in langs:
         block: dict[str, Any] = {}
-        idx = [i for i in themed if (examples[i].lang or "unknown") == lang]
+        idx = [i for i in themed if lang_of[i] == lang]
         if idx:
             block["themes"] = theme_block(idx)
-        sidx = [i for i in sent_idx if (examples[i].lang or "unknown") == lang]
+        sidx = [i for i in sent_idx if lang_of[i] == lang]
         if sidx:
             block["sentiment_accuracy"] = round(float(np.mean([results[i].sentiment == examples[i].sentiment
                                                                for i in sidx])), 4)
             block["sentiment_n"] = len(sidx)
-        detected = [results[i].lang for i in range(len(examples)) if (examples[i].lang or "unknown") == lang]
-        if lang != "unknown":
+        detected = [results[i].lang for i in range(len(examples)) if examples[i].lang == lang]
+        if detected:
             block["language_id_accuracy"] = round(float(np.mean([d == lang for d in detected])), 4)
         per_language[lang] = block
     out["per_language"] = per_language

@@ -234,8 +234,13 @@ def _run(args: TrainingArguments, train_set: list[Example], dev_set: list[Exampl
             pairs_per_example=args.contrastive_pairs_per_example, seed=args.seed, device=args.device,
             show_progress_bar=show_progress_bar, sentiments=[e.sentiment for e in train_set]))
         log.info("contrastive encoder tuning: %.1f s", time.perf_counter() - step)
+    taxonomy: Any = args.taxonomy
+    if args.zero_shot_default_themes:
+        from nps_nlp.taxonomy import load_taxonomy
+
+        taxonomy = load_taxonomy()
     clf = FeedbackClassifier(
-        encoder=encoder, taxonomy=args.taxonomy, finetune_layers=args.finetune_layers, epochs=args.epochs,
+        encoder=encoder, taxonomy=taxonomy, finetune_layers=args.finetune_layers, epochs=args.epochs,
         learning_rate=args.learning_rate, encoder_learning_rate=args.encoder_learning_rate,
         batch_size=args.batch_size, max_length=args.max_length,
         validation_fraction=args.validation_fraction, cv=args.cv, refit=args.refit, ensemble=args.ensemble,
@@ -265,17 +270,26 @@ def _run(args: TrainingArguments, train_set: list[Example], dev_set: list[Exampl
     train_seconds = time.perf_counter() - started
     log.info("fit: %.1f s, %d head(s), best epoch %s, internal validation scores %s", time.perf_counter() - step,
              len(getattr(clf.head_, "heads", [clf.head_])), clf.best_epoch_, json.dumps(clf.validation_scores_))
+    if clf.zero_shot_labels_:
+        hints.append(f"the model also matches {len(clf.zero_shot_labels_)} theme(s) without training examples zero-shot, "
+                     f"by their descriptions: {', '.join(clf.zero_shot_labels_)}")
+        log.warning("hint: %s", hints[-1])
+    calibration = _fit_score_fusion(clf, args, train_set, hints)
+    urgency = _fit_urgency(clf, train_set)
     metrics = evaluate_examples(clf, dev_set) if dev_set else None
     if metrics:
         log.info("dev metrics: micro-F1 %s, macro-F1 %s (%d answers)", metrics.get("micro_f1"), metrics.get("macro_f1"),
                  metrics["n_examples"])
     fingerprints = {"train": fingerprint(args.data), **({"dev": fingerprint(args.dev_data)} if args.dev_data else {}),
+                    **({"calibration": fingerprint(args.calibration_data)} if args.calibration_data else {}),
                     **({"unlabelled": fingerprint(args.unlabelled_data)} if args.unlabelled_data else {})}
     meta = {"training_arguments": args.to_dict(), "data_fingerprint": fingerprints["train"],
             "data_fingerprints": fingerprints, "train_seconds": round(train_seconds, 1),
             "name": Path(args.output).name, "n_train": len(train_set), "n_dev": len(dev_set),
             "dropped_rows": sum(len(r.dropped) for r in reports.values()),
             **({"n_translated": len(translated)} if translated else {}),
+            **({"score_fusion": calibration} if calibration else {}),
+            **({"urgency_model": urgency} if urgency else {}),
             **({"self_training": self_training} if self_training else {})}
     last = clf.save(tmp / "model-last", metadata=meta)
     shutil.rmtree(contrastive_dir, ignore_errors=True)  # save() keeps the tuned weights inside the model
@@ -292,6 +306,61 @@ def _run(args: TrainingArguments, train_set: list[Example], dev_set: list[Exampl
                "validation": {role: r.to_dict() for role, r in reports.items()}}
     (tmp / "metrics.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
     return {"metrics": metrics, "validation": summary["validation"], "registered": None, "hints": hints}
+
+
+def _fit_score_fusion(clf: FeedbackClassifier, args: TrainingArguments, train_set: list[Example], hints: list[str]
+                      ) -> dict[str, Any] | None:
+    """Fit the model's score fusion on ``data.calibration_path`` (answers with a score and a sentiment label);
+    without it, a hint when the training answers carry scores. Returns what training.log and config.json report."""
+    from nps_nlp.errors import DataValidationError
+
+    if not args.calibration_data:
+        if sum(e.score is not None and e.sentiment is not None for e in train_set) >= 200:
+            hints.append("the training answers have NPS scores: set data.calibration_path to held-out answers with scores "
+                         "and sentiment so the model reads the score with the text (docs/analyst-training.md)")
+            log.info("hint: %s", hints[-1])
+        return None
+    report = validate_data(args.calibration_data, format=args.format, columns=args.columns or None,
+                           label_delimiter=args.label_delimiter, label_map=args.label_map, languages=args.languages,
+                           taxonomy=args.taxonomy, min_examples_per_label=0, role="calibration",
+                           known_labels=list(clf.labels_), drop_invalid=args.drop_invalid)
+    usable = [e for e in report.examples if e.score is not None and e.sentiment is not None]
+    if not usable:
+        raise DataValidationError(f"data.calibration_path {args.calibration_data}: no answer has both a score and a "
+                                  "sentiment label; the score fusion is fitted on such answers")
+    clf.fit_score_fusion([e.text for e in usable], [float(e.score or 0) for e in usable],
+                         [str(e.sentiment) for e in usable],
+                         [{k: v for k, v in (e.themes or {}).items() if v is not None} for e in usable],
+                         lang=[e.lang for e in usable])
+    fusion = clf.score_fusion_
+    log.info("score fusion fitted on %d calibration answers (%d theme mentions) from %s", fusion.n_answers_,
+             fusion.n_mentions_, args.calibration_data)
+    return {"path": args.calibration_data, "n_answers": fusion.n_answers_, "n_mentions": fusion.n_mentions_}
+
+
+def _fit_urgency(clf: FeedbackClassifier, train_set: list[Example]) -> dict[str, Any] | None:
+    """Fit the model's learned urgency reading when the training answers carry urgency labels: an ``urgency``
+    column (none, low, medium, high, critical) or, for answers without one, ``urgent = false`` as ``none``."""
+    from nps_nlp.errors import DataValidationError
+
+    texts, levels = [], []
+    for e in train_set:
+        level = e.meta.get("urgency") or ("none" if e.meta.get("urgent") in (False, "false", 0) else None)
+        if level:
+            texts.append(e.text)
+            levels.append(str(level))
+    if sum(level in ("high", "critical") for level in levels) < 20:
+        return None
+    try:
+        clf.fit_urgency(texts, levels)
+    except DataValidationError as exc:
+        log.info("no urgency model: %s", exc)
+        return None
+    model = clf.urgency_model_
+    log.info("urgency model fitted on %s; thresholds: critical %.2f, alert %.2f", json.dumps(model.n_examples_),
+             model.critical_threshold_, model.alert_threshold_)
+    return {"n_examples": model.n_examples_, "critical_threshold": model.critical_threshold_,
+            "alert_threshold": model.alert_threshold_}
 
 
 def _link_or_copy(src: str, dst: str) -> None:

@@ -167,8 +167,13 @@ def test_alerts_follow_urgency_and_can_be_worked(service):
     seed = {f"e2e-{json.loads(line)['id']}": json.loads(line)["urgent"]
             for line in (ROOT / "data" / "seed" / "test.jsonl").read_text(encoding="utf-8").splitlines()}
     truly = {a["external_id"] for a in sent if seed[a["external_id"]]}
-    caught = truly & {a["external_id"] for a in alerts}
-    assert len(caught) >= 0.6 * len(truly), (len(caught), len(truly))
+    alerted = {a["external_id"] for a in alerts}
+    caught = truly & alerted
+    # alerts are for what cannot wait: most urgent answers raise one, and hardly any calm answer does
+    # (benchmarks/urgency.py measures both on the urgency set)
+    assert len(caught) >= 0.5 * len(truly), (len(caught), len(truly))
+    calm = {a["external_id"] for a in sent} - truly
+    assert len(calm & alerted) <= 0.03 * len(calm), sorted(calm & alerted)
     r = client.patch(f"/v1/alerts/{alerts[0]['id']}", json={"owner": "team-lead", "note": "calling today"})
     assert r.json()["status"] == "assigned" and [e["kind"] for e in r.json()["history"]] == ["created", "owner", "status", "note"]
     teams = {t["team"]: t for t in client.get("/v1/teams").json()["items"]}
@@ -189,4 +194,4 @@ def test_classify_with_the_real_model(service):
     active = client.get("/v1/models/active").json()
     assert active["id"] == "default" and active["source"] == "setting"
     assert active["card"] == (ROOT / "models" / "default" / "README.md").read_text(encoding="utf-8")
-    assert active["metrics"]["n_examples"] == 446
+    assert active["metrics"]["n_examples"] == 1095

@@ -120,15 +120,16 @@ def test_int8_graph_is_made_once_and_stays_close(tiny_encoder_dir, tmp_path):
 
 
 def test_classifier_trains_on_exact_states_even_with_the_int8_backend(tiny_encoder_dir, tmp_path, backend):
-    from nps_nlp import FeedbackClassifier
+    from nps_nlp import FeedbackClassifier, load_taxonomy
 
     texts = TEXTS * 6
     labels = [["billing_payment"], ["delivery_waiting"], ["reliability_outages"], [], ["staff_attitude"]] * 6
     fitted = {}
     for name in ("torch", "onnx-int8"):
         backend(name)
-        fitted[name] = FeedbackClassifier(str(tiny_encoder_dir), epochs=3, lexical_weight=0, cache_dir=tmp_path).fit(
-            texts, labels)
+        # the whole generic taxonomy: its untrained themes get zero-shot prototypes, computed from the encoder
+        fitted[name] = FeedbackClassifier(str(tiny_encoder_dir), taxonomy=load_taxonomy(), epochs=3, lexical_weight=0,
+                                          cache_dir=tmp_path).fit(texts, labels)
     # the same features, so the same model; predicting with int8 is close to float32
     assert np.abs(fitted["torch"].prototypes_ - fitted["onnx-int8"].prototypes_).max() < 1e-5
     backend("torch")

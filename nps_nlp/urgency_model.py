@@ -1,0 +1,125 @@
+"""A learned reading of urgency: how likely an answer is ``critical`` or needs an alert, from its meaning.
+
+Cue phrases (:mod:`nps_nlp.urgency`) are precise but cannot list every way of saying "I fell on your stairs" or
+"3 payments I never made". :class:`UrgencyModel` reads the encoder's vector of the whole answer (mean of its
+token states) with a multinomial logistic regression over the levels ``none``, ``high`` and ``critical``. Its
+two thresholds are chosen on out-of-fold predictions of the training answers: the lowest probability at which
+the model's own ``critical`` and ``high or critical`` calls reach the wanted precision, so that the model only
+adds alerts it is sure of. :class:`~nps_nlp.urgency.UrgencyDetector` takes its signal as one more reason.
+
+Example:
+    >>> model = UrgencyModel().fit(vectors, ["none", "critical", ...])            # doctest: +SKIP
+    >>> model.signal(vectors[:1])                                               # doctest: +SKIP
+    [{'critical': 0.91, 'high': 0.97, 'level': 'critical'}]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from nps_nlp._logistic import Logistic
+from nps_nlp.errors import DataValidationError
+
+__all__ = ["URGENCY_CLASSES", "UrgencyModel"]
+
+URGENCY_CLASSES = ("none", "high", "critical")
+"""The levels the model tells apart (``low`` and ``medium`` count as ``none``: they raise no alert)."""
+
+
+def _class_of(level: str) -> int:
+    level = {"low": "none", "medium": "none"}.get(level, level)
+    if level not in URGENCY_CLASSES:
+        raise DataValidationError(f"unknown urgency level {level!r}; expected one of none, low, medium, high, critical")
+    return URGENCY_CLASSES.index(level)
+
+
+def _threshold(p: np.ndarray, gold: np.ndarray, precision: float, min_hits: int = 3) -> float:
+    """The lowest threshold whose calls (``p >= t``) reach ``precision`` with at least ``min_hits`` right ones;
+    1.01 (never call) when none does."""
+    for t in np.round(np.arange(0.30, 0.99, 0.01), 2):
+        called = p >= t
+        hits = int((called & gold).sum())
+        if hits >= min_hits and hits / max(1, int(called.sum())) >= precision:
+            return float(t)
+    return 1.01
+
+
+class UrgencyModel:
+    """Urgency levels from answer vectors.
+
+    Args:
+        C: inverse regularisation of the logistic regression.
+        precision: the precision its ``critical`` and alert calls must reach on out-of-fold predictions.
+        folds: folds for those predictions.
+        random_state: seed of the fold split.
+    """
+
+    def __init__(self, C: float = 3.0, precision: float = 0.9, folds: int = 5, random_state: int = 0) -> None:
+        self.C = C
+        self.precision = precision
+        self.folds = folds
+        self.random_state = random_state
+
+    def fit(self, vectors: np.ndarray, levels: Sequence[str]) -> UrgencyModel:
+        """Fit on answer vectors and their gold levels, then choose the thresholds out of fold.
+
+        Raises:
+            DataValidationError: lengths differ, an unknown level, or fewer than ``folds`` answers of the
+                ``high`` or ``critical`` levels together.
+        """
+        from sklearn.model_selection import StratifiedKFold
+
+        X = np.asarray(vectors, dtype=np.float64)
+        if X.ndim != 2 or len(X) != len(levels):
+            raise DataValidationError(f"urgency model: {X.shape} vectors for {len(levels)} levels")
+        y = np.array([_class_of(str(level)) for level in levels])
+        if int((y > 0).sum()) < 2 * self.folds:
+            raise DataValidationError(f"urgency model: {int((y > 0).sum())} answers labelled high or critical; it needs "
+                                      f"at least {2 * self.folds}")
+        oof = np.zeros((len(X), 3))
+        counts = np.bincount(y, minlength=3)
+        splits = min(self.folds, int(counts[counts > 0].min()))
+        if splits >= 2:
+            folds = StratifiedKFold(splits, shuffle=True, random_state=self.random_state)
+            for train, test in folds.split(X, y):
+                oof[test] = Logistic.fit(X[train], y[train], self.C, "balanced").proba(X[test])
+        self.critical_threshold_ = _threshold(oof[:, 2], y == 2, self.precision) if splits >= 2 else 1.01
+        self.alert_threshold_ = _threshold(oof[:, 1] + oof[:, 2], y > 0, self.precision) if splits >= 2 else 1.01
+        self.model_ = Logistic.fit(X, y, self.C, "balanced")
+        self.n_examples_ = {URGENCY_CLASSES[k]: int(counts[k]) for k in range(3)}
+        return self
+
+    def predict_proba(self, vectors: np.ndarray) -> np.ndarray:
+        """``[n, 3]`` probabilities of ``none``, ``high``, ``critical``."""
+        return self.model_.proba(np.asarray(vectors, dtype=np.float64))
+
+    def signal(self, vectors: np.ndarray) -> list[dict[str, Any]]:
+        """Per answer: ``critical`` = P(critical), ``high`` = P(high or critical), rounded, and ``level``: the
+        level the model calls with its thresholds (``none`` when it is not sure)."""
+        out = []
+        for p in self.predict_proba(vectors):
+            critical, alert = float(p[2]), float(p[1] + p[2])
+            level = "critical" if critical >= self.critical_threshold_ else "high" if alert >= self.alert_threshold_ \
+                else "none"
+            out.append({"critical": round(critical, 4), "high": round(alert, 4), "level": level})
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"C": self.C, "precision": self.precision, "critical_threshold": self.critical_threshold_,
+                "alert_threshold": self.alert_threshold_, "n_examples": self.n_examples_, "model": self.model_.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> UrgencyModel:
+        model = cls(C=float(data.get("C", 1.0)), precision=float(data.get("precision", 0.95)))
+        model.critical_threshold_ = float(data["critical_threshold"])
+        model.alert_threshold_ = float(data["alert_threshold"])
+        model.n_examples_ = dict(data.get("n_examples", {}))
+        model.model_ = Logistic.from_dict(data["model"])
+        return model
+
+    def __repr__(self) -> str:
+        fitted = f", fitted on {sum(self.n_examples_.values())} answers" if hasattr(self, "model_") else ""
+        return f"UrgencyModel(precision={self.precision}{fitted})"
