@@ -13,7 +13,7 @@ def detector():
     ("The website is down right now", "outage"),
     ("De website ligt er alweer uit", "outage"),
     ("Nettbanken er nede nå", "outage"),
-    ("Straumen var borte heile helga", "outage"),
+    ("Straumen er borte og eg kan ikkje jobbe", "outage"),
     ("Found glass in a jar of pasta sauce", "food_safety"),
     ("Er zat een stukje glas in mijn soep", "food_safety"),
     ("3 unauthorised charges on my card", "fraud"),
