@@ -73,6 +73,17 @@ def describe_errors(errors: list[dict[str, Any]] | Any) -> list[str]:
     return lines
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this request's path (for the ``Allow`` header of a 405)."""
+    from starlette.routing import compile_path
+
+    methods: set[str] = set()
+    for path, operations in request.app.openapi().get("paths", {}).items():
+        if compile_path(path)[0].match(request.url.path):
+            methods |= {m.upper() for m in operations if m in ("get", "post", "put", "patch", "delete")}
+    return sorted(methods)
+
+
 def _body(status: int, detail: str, problems: list[str] | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"detail": detail, "problems": problems or []}, status_code=status, headers=headers)
 
@@ -89,8 +100,11 @@ def install(app: FastAPI) -> None:
         return _body(422, "invalid request: fix the fields listed in 'problems'", describe_errors(exc.errors()))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return _body(exc.status_code, str(exc.detail), None, getattr(exc, "headers", None))
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:  # Starlette names the first matching route's methods only
+            headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request))}
+        return _body(exc.status_code, str(exc.detail), None, headers)
 
     @app.exception_handler(DBAPIError)
     async def _database(_: Request, exc: DBAPIError) -> JSONResponse:

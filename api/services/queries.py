@@ -147,6 +147,12 @@ def team_counts(session: Session, filters: Filters) -> list[dict[str, Any]]:
     return [{"team": team, **c} for team, c in sorted(counts.items())]
 
 
+def known_team(session: Session, team: str, taxonomy_teams: set[str]) -> bool:
+    """A team the taxonomy names, or one that answers or alerts were routed to."""
+    return team in taxonomy_teams or session.scalar(select(ResponseTheme.id).where(ResponseTheme.team == team).limit(1)) \
+        is not None
+
+
 def team_feed(session: Session, team: str, kind: str | None, filters: Filters, limit: int, offset: int) -> dict[str, Any]:
     base = select(ResponseTheme, Response).join(Response).where(ResponseTheme.team == team)
     if kind:
@@ -165,4 +171,4 @@ def team_feed(session: Session, team: str, kind: str | None, filters: Filters, l
 
 
 __all__ = ["Filters", "action_item_out", "action_point_report", "alert_out", "nps_report",
-           "passive_report", "response_out", "team_counts", "team_feed"]
+           "known_team", "passive_report", "response_out", "team_counts", "team_feed"]
