@@ -55,6 +55,19 @@ def pseudo_label(classifier: FeedbackClassifier, texts: Sequence[str], *, margin
     return indices, [{labels[j]: None for j in np.flatnonzero(proba[i] >= thresholds)} for i in indices]
 
 
+def weak_sentiment(result: Any, score: float | None) -> str | None:
+    """The NPS score as a weak sentiment label, kept only where the text leans the same way: ``positive`` for a
+    promoter (9-10) whose answer does not read negative, ``negative`` for a 0-4 whose answer does not read
+    positive, else ``None`` (passives, 5-6 and answers whose text and score disagree teach nothing sure)."""
+    if score is None or not result.text.strip():
+        return None
+    if score >= 9 and result.sentiment_score >= 0:
+        return "positive"
+    if score <= 4 and result.sentiment_score <= 0:
+        return "negative"
+    return None
+
+
 def unlabelled_pool(unlabelled: Sequence[str], labelled: Sequence[str]) -> list[str]:
     """The unlabelled answers worth pseudo-labelling: not empty, not labelled already, each once (in order)."""
     skip = set(labelled)
@@ -72,6 +85,7 @@ def self_train(
     margin: float = DEFAULT_MARGIN,
     rounds: int = 1,
     on_round: Callable[[int, FeedbackClassifier, int], None] | None = None,
+    scores: Sequence[float | None] | None = None,
 ) -> tuple[FeedbackClassifier, dict[str, Any]]:
     """Fit ``classifier`` on the labelled answers, pseudo-label ``unlabelled``, fit a fresh copy on both.
 
@@ -82,6 +96,10 @@ def self_train(
         margin: see :func:`pseudo_label`.
         rounds: how often to pseudo-label (with the latest model) and fit a fresh copy; each round costs one fit.
         on_round: called after each round's fit with ``(round, model, pseudo_labelled)`` (logging, per-round scores).
+        scores: the unlabelled answers' NPS scores (one per answer of ``unlabelled``, ``None`` where unknown): an
+            organisation's history as weak sentiment labels (:func:`weak_sentiment`), so the model learns how its
+            own customers say good and bad; an answer with one joins the training data even when its themes are
+            not sure (then without theme labels).
 
     Returns:
         ``(model, info)``: the model trained on labelled + pseudo-labelled answers (the first model when no
@@ -93,6 +111,9 @@ def self_train(
     """
     if rounds < 1:
         raise ValueError(f"rounds must be at least 1, got {rounds}")
+    if scores is not None and len(scores) != len(unlabelled):
+        raise DataValidationError(f"{len(unlabelled)} unlabelled answers but {len(scores)} scores")
+    score_of = dict(zip(unlabelled, scores, strict=True)) if scores is not None else {}
     pool = unlabelled_pool(unlabelled, texts)
     if not pool:
         raise DataValidationError("self-training needs unlabelled answers that are not empty and not labelled already; "
@@ -104,17 +125,23 @@ def self_train(
     per_round: list[int] = []
     for _ in range(rounds):
         indices, pseudo = pseudo_label(model, pool, margin=margin)
-        per_round.append(len(indices))
-        if not indices:  # nothing sure enough: the latest model stays, described by the round that made it
+        weak: dict[int, str] = {}
+        if score_of:
+            results = model.predict(pool)
+            weak = {i: w for i, r in enumerate(results) if (w := weak_sentiment(r, score_of.get(pool[i]))) is not None}
+        sure = dict(zip(indices, pseudo, strict=True))
+        kept = sorted(set(sure) | set(weak))
+        per_round.append(len(kept))
+        if not kept:  # nothing sure enough: the latest model stays, described by the round that made it
             break
-        info.update(pseudo_labelled=len(indices),
-                    pseudo_themes=dict(Counter(t for p in pseudo for t in p).most_common()))
+        info.update(pseudo_labelled=len(kept), pseudo_themes=dict(Counter(t for p in pseudo for t in p).most_common()),
+                    **({"weak_sentiment": dict(Counter(weak.values()))} if score_of else {}))
         model = FeedbackClassifier(**classifier.get_params(), taxonomy=classifier.taxonomy,
                                    show_progress_bar=classifier.show_progress_bar, cache_dir=classifier.cache_dir,
                                    device=classifier.device)
-        model.fit(list(texts) + [pool[i] for i in indices], list(themes) + pseudo,
-                  sentiment=sentiments + [None] * len(indices),
-                  groups=None if groups is None else [*groups, *(f"~unlabelled-{i}" for i in indices)])
+        model.fit(list(texts) + [pool[i] for i in kept], list(themes) + [sure.get(i) for i in kept],
+                  sentiment=sentiments + [weak.get(i) for i in kept],
+                  groups=None if groups is None else [*groups, *(f"~unlabelled-{i}" for i in kept)])
         if on_round is not None:
             on_round(len(per_round), model, len(indices))
     if rounds > 1:

@@ -92,9 +92,10 @@ def load_training_data(args: TrainingArguments) -> tuple[list[Example], list[Exa
     return examples, [], reports
 
 
-def load_unlabelled(args: TrainingArguments, exclude: Iterable[str] = ()) -> list[str]:
+def load_unlabelled(args: TrainingArguments, exclude: Iterable[str] = ()) -> tuple[list[str], list[int | None]]:
     """The texts of ``data.unlabelled_path`` (read like the training data; labels, if any, are ignored), in the
-    configured languages, without empty answers, duplicates and answers in ``exclude`` (the labelled ones).
+    configured languages, without empty answers, duplicates and answers in ``exclude`` (the labelled ones), and
+    their NPS scores where the file has them (weak sentiment labels for self-training).
 
     Raises:
         DataFormatError: the file cannot be read.
@@ -105,16 +106,16 @@ def load_unlabelled(args: TrainingArguments, exclude: Iterable[str] = ()) -> lis
     from training.self_training import unlabelled_pool
 
     assert args.unlabelled_data is not None
-    text_column = (args.columns or {}).get("text")
-    examples = load_examples(args.unlabelled_data, format=args.format,
-                             columns={"text": text_column} if text_column else None)
-    texts = unlabelled_pool([e.text for e in examples if not args.languages or e.lang is None
-                             or e.lang in args.languages], list(exclude))
+    columns = {k: v for k, v in (args.columns or {}).items() if k in ("text", "score")}
+    examples = load_examples(args.unlabelled_data, format=args.format, columns=columns or None)
+    kept = [e for e in examples if not args.languages or e.lang is None or e.lang in args.languages]
+    texts = unlabelled_pool([e.text for e in kept], list(exclude))
     if not texts:
         raise DataValidationError(
             f"data.unlabelled_path {args.unlabelled_data}: {len(examples)} rows read and none is usable (all empty, "
             "outside data.languages or also in the labelled data); point it at answers that are not labelled yet")
-    return texts
+    score_of = {e.text: e.score for e in kept}
+    return texts, [score_of.get(t) for t in texts]
 
 
 def train(args: TrainingArguments, *, show_progress_bar: bool = True) -> dict[str, Any]:
@@ -185,7 +186,7 @@ def _describe_device(device: Any) -> str:
 
 def _run(args: TrainingArguments, train_set: list[Example], dev_set: list[Example],
          reports: dict[str, ValidationReport], tmp: Path, show_progress_bar: bool, started: float,
-         unlabelled: list[str] | None, device: Any, translated: list[Example],
+         unlabelled: tuple[list[str], list[int | None]] | None, device: Any, translated: list[Example],
          dictionaries: dict[tuple[str, str], dict[str, str]]) -> dict[str, Any]:
     log.info("nps-nlp training run: mode %s, %s, output %s", args.mode, _describe_device(device), args.output)
     for role, report in reports.items():
@@ -254,17 +255,21 @@ def _run(args: TrainingArguments, train_set: list[Example], dev_set: list[Exampl
     if unlabelled:
         from training.self_training import self_train
 
-        log.info("self-training: %d unlabelled answers from %s", len(unlabelled), args.unlabelled_data)
-        clf, self_training = self_train(clf, texts, [e.themes for e in train_set], unlabelled,
+        history, history_scores = unlabelled
+        log.info("self-training: %d unlabelled answers from %s (%d with an NPS score, used as weak sentiment labels)",
+                 len(history), args.unlabelled_data, sum(s is not None for s in history_scores))
+        clf, self_training = self_train(clf, texts, [e.themes for e in train_set], history,
+                                        scores=history_scores if any(s is not None for s in history_scores) else None,
                                         sentiment=[e.sentiment for e in train_set], groups=groups,
                                         margin=args.self_training_margin,
                                         rounds=args.self_training_rounds,
                                         on_round=lambda r, _, n: log.info("self-training round %d of %d: trained with %d "
                                                                           "pseudo-labelled answers", r,
                                                                           args.self_training_rounds, n))
-        log.info("self-training: %d of %d unlabelled answers pseudo-labelled (margin %s): %s",
-                 self_training["pseudo_labelled"], self_training["unlabelled"], args.self_training_margin,
-                 json.dumps(self_training["pseudo_themes"]))
+        log.info("self-training: %d of %d unlabelled answers pseudo-labelled (margin %s): %s; weak sentiment labels "
+                 "from scores: %s", self_training["pseudo_labelled"], self_training["unlabelled"],
+                 args.self_training_margin, json.dumps(self_training["pseudo_themes"]),
+                 json.dumps(self_training.get("weak_sentiment", {})))
     else:
         clf.fit(texts, [e.themes for e in train_set], sentiment=[e.sentiment for e in train_set], groups=groups)
     train_seconds = time.perf_counter() - started

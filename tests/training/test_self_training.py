@@ -13,7 +13,7 @@ from nps_nlp import FeedbackClassifier
 from nps_nlp.cli import app
 from nps_nlp.errors import ConfigError, DataValidationError
 from training import TrainingArguments, train
-from training.self_training import pseudo_label, self_train
+from training.self_training import pseudo_label, self_train, weak_sentiment
 
 runner = CliRunner()
 UNLABELLED = ["the staff were so rude to me", "wrong amount on my invoice", "parcel arrived late again",
@@ -56,6 +56,46 @@ def test_self_train_fits_again_on_labelled_and_pseudo_labelled(tiny_encoder_dir)
     assert model.get_params() == clf.get_params()
     with pytest.raises(DataValidationError, match="unlabelled answers"):
         self_train(FeedbackClassifier(encoder=str(tiny_encoder_dir)), texts, themes, ["", texts[0]])
+
+
+def test_weak_sentiment_keeps_the_score_only_where_the_text_agrees():
+    from nps_nlp import FeedbackResult
+
+    def reading(score: float) -> FeedbackResult:
+        return FeedbackResult("some answer", "en", 1.0, "neutral", score)
+
+    assert weak_sentiment(reading(0.4), 10) == "positive" and weak_sentiment(reading(0.0), 9) == "positive"
+    assert weak_sentiment(reading(-0.6), 2) == "negative"
+    assert weak_sentiment(reading(-0.6), 10) is None and weak_sentiment(reading(0.6), 1) is None  # they disagree
+    assert weak_sentiment(reading(0.6), 7) is None and weak_sentiment(reading(-0.6), 5) is None  # no sure band
+    assert weak_sentiment(reading(0.6), None) is None
+    assert weak_sentiment(FeedbackResult(" ", "und", 0.0, "neutral", 0.0), 10) is None
+
+
+def test_self_train_uses_history_scores_as_weak_sentiment_labels(tiny_encoder_dir, monkeypatch):
+    rows = make_rows(3)
+    texts, themes = [r["text"] for r in rows], [r["themes"] for r in rows]
+    # no answer is sure about its themes: only the scores can bring history answers in
+    monkeypatch.setattr("training.self_training.pseudo_label", lambda model, pool, *, margin: ([], []))
+    fitted = []
+    real_fit = FeedbackClassifier.fit
+
+    def spy(self, X, y=None, *, sentiment=None, groups=None):
+        fitted.append((list(X), list(y), list(sentiment)))
+        return real_fit(self, X, y, sentiment=sentiment, groups=groups)
+
+    monkeypatch.setattr(FeedbackClassifier, "fit", spy)
+    history = ["the staff were so rude to me", "wrong amount on my invoice", "lovely people", "meh"]
+    clf = FeedbackClassifier(encoder=str(tiny_encoder_dir), epochs=2)
+    model, info = self_train(clf, texts, themes, history, scores=[0, 1, 10, 7], margin=0.1)
+    assert set(info["weak_sentiment"]) <= {"positive", "negative"}
+    x, y, sentiment = fitted[-1]
+    added = {t: s for t, th, s in zip(x[len(texts):], y[len(texts):], sentiment[len(texts):], strict=True)}
+    # a passive (7) never becomes a weak label; the history answers join without theme labels
+    assert "meh" not in added and all(s in ("positive", "negative") for s in added.values())
+    assert all(th is None for th in y[len(texts):]) and len(added) == sum(info["weak_sentiment"].values())
+    with pytest.raises(DataValidationError, match="4 unlabelled answers but 2 scores"):
+        self_train(clf, texts, themes, history, scores=[1, 2])
 
 
 def test_self_train_rounds_pseudo_label_again_with_the_latest_model(tiny_encoder_dir, monkeypatch):
