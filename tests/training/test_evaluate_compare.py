@@ -116,7 +116,7 @@ def test_slices_use_the_detected_language_when_the_data_has_no_lang_column(tiny_
     rows = [json.loads(line) for line in (tiny_run.parent / "dev.jsonl").read_text(encoding="utf-8").splitlines()]
     no_lang = tmp_path / "no-lang.jsonl"
     no_lang.write_text("".join(json.dumps({k: v for k, v in r.items() if k != "lang"}) + "\n" for r in rows))
-    res = runner.invoke(app, ["compare", str(tiny_run), str(tiny_run), str(no_lang), "--n-boot", "50",
+    res = runner.invoke(app, ["compare", str(tiny_run), str(tiny_run), str(no_lang), "--n-boot", "100",
                               "--output-format", "json"])
     assert res.exit_code == 0, res.output
     slices = set(json.loads(res.stdout)["per_language"])
