@@ -26,17 +26,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from nps_nlp import FeedbackClassifier  # noqa: E402
+from nps_nlp.score_fusion import contradicts  # noqa: E402
 
 LANGS = ("en", "nl", "nb", "nn")
 
 
 def _share(hits: list[bool]) -> float | None:
     return round(sum(hits) / len(hits), 4) if hits else None
-
-
-def _contradicts(result) -> bool:
-    opposite = {"positive": "negative", "negative": "positive"}.get(result.sentiment)
-    return bool(result.themes) and opposite is not None and all(t.sentiment == opposite for t in result.themes)
 
 
 def read(clf: FeedbackClassifier, rows: list[dict], with_scores: bool) -> tuple[list, list]:
@@ -55,7 +51,7 @@ def seed_block(rows: list[dict], detected: list, given: list) -> dict:
     for r, det, giv in zip(rows, detected, given, strict=True):
         for key in (r["lang"], "all"):
             by_lang[key]["sentiment"].append(det.sentiment == r["sentiment"])
-            by_lang[key]["contradiction"].append(_contradicts(det))
+            by_lang[key]["contradiction"].append(contradicts(det))
             by_lang[key]["polarity"] += [t.sentiment == r["themes"][t.theme] for t in giv.themes]
     return {lang: {"n": len(b["sentiment"]), "sentiment_accuracy": _share(b["sentiment"]),
                    "theme_polarity_accuracy": _share(b["polarity"]), "n_mentions": len(b["polarity"]),

@@ -19,6 +19,7 @@ from nps_nlp._results import FeedbackResult
 from nps_nlp.classifier import FeedbackClassifier
 from nps_nlp.errors import DataValidationError
 from nps_nlp.nps import Band, nps_band
+from nps_nlp.score_fusion import check_scores
 from nps_nlp.taxonomy import Taxonomy
 from nps_nlp.urgency import UrgencyDetector, UrgencyResult
 
@@ -102,14 +103,7 @@ class FeedbackPipeline:
             DataValidationError: lengths differ or a score is outside 0-10 (with the positions).
         """
         texts = list(texts)
-        if scores is None:
-            scores = [None] * len(texts)
-        if len(scores) != len(texts):
-            raise DataValidationError(f"{len(texts)} texts but {len(scores)} scores")
-        problems = [f"item {i}: score {s!r} is outside 0-10" for i, s in enumerate(scores)
-                    if s is not None and not (isinstance(s, int | float) and 0 <= s <= 10)]
-        if problems:
-            raise DataValidationError("scores must be numbers 0-10", problems)
+        scores = check_scores(scores, len(texts), single=False)
         if isinstance(langs, Sequence) and not isinstance(langs, str) and len(langs) != len(texts):
             raise DataValidationError(f"{len(texts)} texts but {len(langs)} language hints")
         results = self.classifier.predict(texts, lang=langs, scores=scores)

@@ -28,7 +28,7 @@ from nps_nlp._logistic import Logistic
 from nps_nlp._results import FeedbackResult
 from nps_nlp.errors import DataValidationError
 
-__all__ = ["ScoreFusion", "check_scores", "final_readings", "reconcile"]
+__all__ = ["ScoreFusion", "check_scores", "contradicts", "final_readings", "reconcile"]
 
 POLARITIES = ("negative", "neutral", "positive")
 _EPS = 1e-4
@@ -179,6 +179,13 @@ def reconcile(overall: np.ndarray, themes: np.ndarray) -> tuple[np.ndarray, np.n
     return overall, np.repeat(overall[None], len(themes), 0)
 
 
+def contradicts(result: FeedbackResult) -> bool:
+    """The overall sentiment is the opposite of every theme's polarity (all positive and negative overall, or the
+    reverse): what :func:`reconcile` prevents unless both readings are confident."""
+    opposite = {"positive": "negative", "negative": "positive"}.get(result.sentiment)
+    return bool(result.themes) and opposite is not None and all(t.sentiment == opposite for t in result.themes)
+
+
 def check_scores(scores: Any, n: int, single: bool) -> list[float | None]:
     """One 0-10 score or ``None`` per answer, from one score or a sequence of them.
 
@@ -190,7 +197,7 @@ def check_scores(scores: Any, n: int, single: bool) -> list[float | None]:
     per_answer = [scores] if single or isinstance(scores, int | float) else list(scores)
     if len(per_answer) != n:
         raise DataValidationError(f"{n} texts but {len(per_answer)} scores")
-    bad = [f"item {i}: score {s!r:.20} is not a number 0-10" for i, s in enumerate(per_answer)
+    bad = [f"item {i}: score {s!r:.20} is outside 0-10 or not a number" for i, s in enumerate(per_answer)
            if s is not None and (isinstance(s, bool) or not isinstance(s, int | float) or not 0 <= s <= 10)]
     if bad:
         raise DataValidationError("scores must be numbers 0-10", bad)

@@ -14,6 +14,7 @@ import numpy as np
 from nps_nlp import FeedbackClassifier
 from nps_nlp._network import POLARITIES
 from nps_nlp.datasets import Example, load_examples
+from nps_nlp.score_fusion import contradicts
 
 
 def _prf(tp: int, fp: int, fn: int) -> dict[str, float]:
@@ -91,13 +92,6 @@ def expected_calibration_error(confidence: Sequence[float] | np.ndarray, correct
         bins.append({"low": b / n_bins, "high": (b + 1) / n_bins, "n": int(mask.sum()), "confidence": round(c, 4),
                      "accuracy": round(a, 4)})
     return {"ece": round(ece, 4), "n": int(len(conf)), "bins": bins}
-
-
-def _contradicts(result: Any) -> bool:
-    """The overall sentiment is the opposite of every theme's polarity (all positive and negative overall, or
-    the reverse)."""
-    opposite = {"positive": "negative", "negative": "positive"}.get(result.sentiment)
-    return bool(result.themes) and opposite is not None and all(t.sentiment == opposite for t in result.themes)
 
 
 def _band(score: int) -> str:
@@ -225,7 +219,7 @@ def evaluate_examples(model: FeedbackClassifier, examples: Sequence[Example], *,
             text_only = _predict(model, [texts[i] for i in sent_idx], [None] * len(sent_idx), batch_size)
             out["sentiment_text_only"] = {"accuracy": round(float(np.mean(
                 [r.sentiment == examples[i].sentiment for r, i in zip(text_only, sent_idx, strict=True)])), 4)}
-        out["contradictions"] = sum(_contradicts(results[i]) for i in range(len(results)))
+        out["contradictions"] = sum(contradicts(r) for r in results)
     per_language: dict[str, Any] = {}
     for lang in langs:
         block: dict[str, Any] = {}
