@@ -82,8 +82,8 @@ def alembic_config(url: str) -> Any:
     return cfg
 
 
-def migrate(db: Database, revision: str = "head") -> None:
-    """Upgrade the database to ``revision`` (idempotent)."""
+def migrate(db: Database, revision: str = "heads") -> None:
+    """Upgrade the database to ``revision`` (idempotent); ``heads`` applies every branch of the migration tree."""
     from alembic import command
 
     cfg = alembic_config(db.url)
