@@ -48,6 +48,7 @@ class Response(Base):
     lang: Mapped[str] = mapped_column(String(8))
     timestamp: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     customer_id: Mapped[str | None] = mapped_column(String(200), index=True)
+    account_id: Mapped[str | None] = mapped_column(String(200), index=True)  # else via customers
     team: Mapped[str | None] = mapped_column(String(100), index=True)
     department: Mapped[str | None] = mapped_column(String(100), index=True)
     channel: Mapped[str | None] = mapped_column(String(100), index=True)
@@ -110,6 +111,9 @@ class Alert(Base):
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    rule_id: Mapped[int | None] = mapped_column(Integer)  # the routing rule that gave team and owner
+    overdue_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when alert.overdue was queued
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     response: Mapped[Response] = relationship(lazy="joined")
     events: Mapped[list[AlertEvent]] = relationship(back_populates="alert", cascade="all, delete-orphan",
@@ -190,3 +194,45 @@ class OutboxEvent(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Account(Base):
+    """A customer account with the attributes revenue figures need (revenue in ``currency`` per year)."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(200), unique=True)
+    name: Mapped[str | None] = mapped_column(String(300))
+    revenue: Mapped[float | None] = mapped_column(Float)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    segment: Mapped[str | None] = mapped_column(String(100), index=True)
+    owner: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CustomerAccount(Base):
+    """Which account a customer (a response's ``customer_id``) belongs to."""
+
+    __tablename__ = "customer_accounts"
+
+    customer_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(200), index=True)
+
+
+class RoutingRule(Base):
+    """Maps an alert's themes and segments to a team, a default owner and the team's lead (lowest priority first)."""
+
+    __tablename__ = "routing_rules"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    priority: Mapped[int] = mapped_column(Integer, index=True)
+    match: Mapped[dict[str, Any]] = mapped_column(JSON)  # {"theme": ..., "level": ..., "team": ..., "channel": ...}
+    team: Mapped[str | None] = mapped_column(String(100))
+    team_from: Mapped[str | None] = mapped_column(String(20))  # a segment whose value names the team
+    owner: Mapped[str | None] = mapped_column(String(200))
+    lead: Mapped[str | None] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(10), default="api")  # api | file
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
