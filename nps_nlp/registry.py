@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from nps_nlp.errors import ConfigError, ModelLoadError
+from nps_nlp.model_dir import shipped_default_model
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
@@ -181,11 +182,6 @@ class ModelRegistry:
         """``(id, promoted_at)`` of the active model: cheap to poll for changes."""
         data = self._read_active()
         return data.get("id"), data.get("promoted_at")
-
-
-def shipped_default_model() -> Path:
-    """The default model shipped in the repository (``models/default``)."""
-    return Path(__file__).resolve().parents[1] / "models" / "default"
 
 
 def resolve_model_path(model: str | Path | None = None) -> Path:

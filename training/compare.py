@@ -25,6 +25,7 @@ import numpy as np
 from nps_nlp import FeedbackClassifier
 from nps_nlp.datasets import Example
 from nps_nlp.errors import DataValidationError
+from nps_nlp.model_dir import resolve_model_dir
 
 __all__ = ["compare_examples", "compare_models", "paired_bootstrap", "verdict"]
 
@@ -161,9 +162,7 @@ def compare_models(model_a: str | Path, model_b: str | Path, data: str | Path, *
                    n_boot: int = 1000, seed: int = 0) -> dict[str, Any]:
     """Load two models and a labelled dataset (any supported format) and :func:`compare_examples`."""
     from nps_nlp.datasets import load_examples
-    from training.train import best_model_dir
-
-    a, b = FeedbackClassifier.load(best_model_dir(model_a)), FeedbackClassifier.load(best_model_dir(model_b))
+    a, b = FeedbackClassifier.load(resolve_model_dir(model_a)), FeedbackClassifier.load(resolve_model_dir(model_b))
     examples = load_examples(data, format=format, columns=columns, label_map=label_map)
     if languages:
         examples = [e for e in examples if e.lang in set(languages)]

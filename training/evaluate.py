@@ -14,6 +14,7 @@ import numpy as np
 from nps_nlp import FeedbackClassifier
 from nps_nlp._network import POLARITIES
 from nps_nlp.datasets import Example, load_examples
+from nps_nlp.model_dir import resolve_model_dir
 from nps_nlp.score_fusion import contradicts
 
 
@@ -256,8 +257,6 @@ def evaluate_examples(model: FeedbackClassifier, examples: Sequence[Example], *,
 def evaluate(model: str | Path | FeedbackClassifier, data: str | Path, *, format: str | None = None,
              columns: dict[str, str] | None = None, label_map: Any = None, **reader_options: Any) -> dict[str, Any]:
     """Load a model and a dataset (any supported format) and evaluate."""
-    from training.train import best_model_dir
-
-    clf = model if isinstance(model, FeedbackClassifier) else FeedbackClassifier.load(best_model_dir(model))
+    clf = model if isinstance(model, FeedbackClassifier) else FeedbackClassifier.load(resolve_model_dir(model))
     examples = load_examples(data, format=format, columns=columns, label_map=label_map, **reader_options)
     return evaluate_examples(clf, examples)

@@ -56,14 +56,6 @@ def fingerprint(path: str | Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def best_model_dir(path: str | Path) -> Path:
-    """A model directory, or a training run directory (then its ``model-best/``)."""
-    path = Path(path)
-    if not (path / "config.json").is_file() and (path / "model-best" / "config.json").is_file():
-        return path / "model-best"
-    return path
-
-
 def load_training_data(args: TrainingArguments) -> tuple[list[Example], list[Example], dict[str, ValidationReport]]:
     """Read and validate the training (and dev) data: no compute is spent before this passes.
 

@@ -23,10 +23,9 @@ _OUTPUT_SUFFIXES = (".csv", ".jsonl", ".json", ".yaml", ".yml")
 
 def _model_dir(model: Path | None) -> Path:
     """A model directory, a training run directory (its ``model-best``), or the default model."""
-    path = model or default_model_path()
-    if not (path / "config.json").is_file() and (path / "model-best" / "config.json").is_file():
-        return path / "model-best"
-    return path
+    from nps_nlp.model_dir import resolve_model_dir
+
+    return resolve_model_dir(model or default_model_path())
 
 
 def _columns(text_column: str | None, column: list[str] | None) -> dict[str, str] | None:
