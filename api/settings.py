@@ -42,6 +42,10 @@ class ServiceSettings(BaseSettings):
         webhook_timeout_s, webhook_max_attempts, webhook_backoff_s, outbox_poll_s: outbox delivery tuning.
         thank_promoters: queue ``promoter.thank_you`` events for answers scored 9-10.
         log_level: ``DEBUG``, ``INFO``, ``WARNING`` or ``ERROR``.
+        session_secret: key that signs the workspace's session cookies (empty: a random key generated once and
+            kept in the database, shared by every worker).
+        session_max_age_s: how long a workspace sign-in lasts.
+        workspace_timezone: time zone of dates and periods for users who chose none.
     """
 
     model_config = SettingsConfigDict(env_prefix="NPS_", extra="ignore")
@@ -68,6 +72,9 @@ class ServiceSettings(BaseSettings):
     outbox_poll_s: float = Field(default=1.0, gt=0)
     thank_promoters: bool = True
     log_level: str = "INFO"
+    session_secret: str | None = Field(default=None, min_length=32)
+    session_max_age_s: int = Field(default=12 * 3600, ge=60, le=90 * 24 * 3600)
+    workspace_timezone: str = "Europe/Amsterdam"
 
     @field_validator("database_url")
     @classmethod

@@ -196,6 +196,56 @@ class OutboxEvent(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class User(Base):
+    """A person who signs in to the workspace (``/app``): a role, a password hash (argon2) and preferences.
+
+    ``session_epoch`` goes up when the password changes or the user is disabled, which ends every session
+    signed for an older epoch."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(300))
+    role: Mapped[str] = mapped_column(String(20))  # admin | analyst | team_lead | agent
+    lang: Mapped[str | None] = mapped_column(String(8))  # en | nl | nb; None: from the browser
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Amsterdam")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    memberships: Mapped[list[UserTeam]] = relationship(back_populates="user", cascade="all, delete-orphan",
+                                                       lazy="selectin", order_by="UserTeam.team")
+
+    @property
+    def teams(self) -> list[str]:
+        return [m.team for m in self.memberships]
+
+
+class UserTeam(Base):
+    """A user's membership of a team (a team the taxonomy routes themes to, or a response's team segment)."""
+
+    __tablename__ = "user_teams"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    team: Mapped[str] = mapped_column(String(100), primary_key=True, index=True)
+
+    user: Mapped[User] = relationship(back_populates="memberships")
+
+
+class AppSecret(Base):
+    """A generated secret the service keeps across restarts (e.g. the session-cookie signing key)."""
+
+    __tablename__ = "app_secrets"
+
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+
 class Account(Base):
     """A customer account with the attributes revenue figures need (revenue in ``currency`` per year)."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query
@@ -41,15 +42,23 @@ def check_batch(n: int, limit: int, what: str, setting: str) -> None:
 
 def filters(
     since: Annotated[Timestamp | None, Query(description="from this time (ISO-8601, inclusive)")] = None,
-    until: Annotated[Timestamp | None, Query(description="until this time (ISO-8601, exclusive)")] = None,
+    until: Annotated[Timestamp | None, Query(description="until this time (ISO-8601, exclusive), or through this day "
+                                                      "when a date alone (2026-11-30 covers that whole day, UTC)")] = None,
     team: Name = None,
     department: Name = None,
     channel: Name = None,
     touchpoint: Name = None,
     country: Name = None,
     customer_id: Annotated[str | None, Query(max_length=200, description="one customer or account")] = None,
+    lang: Annotated[str | None, Query(max_length=8, description="answers in this language (en, nl, nb, nn, ...)")] = None,
+    raw_until: Annotated[str | None, Query(alias="until", include_in_schema=False)] = None,
 ) -> Filters:
-    return Filters(since, until, team, department, channel, touchpoint, country, customer_id)
+    if until is not None and raw_until is not None and _DATE_ONLY.match(raw_until.strip()):
+        return Filters(since, until.date(), team, department, channel, touchpoint, country, customer_id, lang)
+    return Filters(since, until, team, department, channel, touchpoint, country, customer_id, lang)
+
+
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 FiltersDep = Annotated[Filters, Depends(filters)]

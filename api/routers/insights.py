@@ -23,6 +23,7 @@ from api.schemas.insights import (
     SegmentName,
 )
 from api.services.queries import action_item_out, action_point_report, nps_report, passive_report
+from api.services.triage import ItemChange, change_action_item, create_action_item
 
 router = APIRouter(prefix="/v1", tags=["insights"])
 
@@ -61,14 +62,9 @@ def assign_action_point(theme: Annotated[str, Path(max_length=100)], body: Actio
     taxonomy = model.pipeline.taxonomy
     if theme not in taxonomy:
         raise ApiError(404, f"unknown theme {theme!r}; known: {', '.join(taxonomy.ids)}")
-    now = datetime.now(UTC)
-    item = ActionItem(theme=theme, team=body.team or taxonomy.team_of(theme), title=body.title, owner=body.owner,
-                      due_at=body.due_at, status="open", progress=0,
-                      notes=[{"at": now.isoformat(), "by": caller.name, "note": "assigned to " + body.owner}],
-                      created_at=now, updated_at=now)
-    session.add(item)
-    session.flush()
-    return ActionItemOut.model_validate(action_item_out(item, now))
+    item = create_action_item(session, theme, body.team or taxonomy.team_of(theme), body.owner, caller.name, body.title,
+                              body.due_at)
+    return ActionItemOut.model_validate(action_item_out(item))
 
 
 @router.get("/action-items", response_model=list[ActionItemOut], responses=ERRORS)
@@ -92,22 +88,8 @@ def update_action_item(item_id: RowId, body: ActionItemPatch, session: SessionDe
     item = session.get(ActionItem, item_id)
     if item is None:
         raise ApiError(404, f"no action item {item_id}")
-    now = datetime.now(UTC)
-    notes = list(item.notes or [])
     changes = body.model_dump(exclude_unset=True)
-    for name in ("owner", "status", "progress"):
-        if name in changes and changes[name] is not None and changes[name] != getattr(item, name):
-            notes.append({"at": now.isoformat(), "by": caller.name, "change": name, "old": getattr(item, name),
-                          "new": changes[name]})
-            setattr(item, name, changes[name])
-    if "due_at" in changes:
-        item.due_at = body.due_at
-        notes.append({"at": now.isoformat(), "by": caller.name, "change": "due_at", "new": str(item.due_at)})
-    if body.status == "done":
-        item.progress = 100
-    if body.note:
-        notes.append({"at": now.isoformat(), "by": caller.name, "note": body.note})
-    item.notes = notes
-    item.updated_at = now
-    session.flush()
+    now = datetime.now(UTC)
+    change_action_item(session, item, ItemChange(body.owner, body.status, body.progress, body.due_at, "due_at" in changes,
+                                                 body.note), caller.name, now)
     return ActionItemOut.model_validate(action_item_out(item, now))

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import false, func, or_, select
 from sqlalchemy.orm import Session
 
 from api.db.models import ActionItem, Alert, Response, ResponseTheme
@@ -20,28 +21,76 @@ Q = TypeVar("Q")
 
 @dataclass
 class Filters:
-    """Which responses a figure covers: a time window and segment values."""
+    """Which responses a figure covers: a period, segment values, language, and the teams a user may see.
 
-    since: datetime | None = None
-    until: datetime | None = None
+    ``since`` and ``until`` are both inclusive when they are dates (``until=2026-11-30`` covers all of that day),
+    read in the time zone ``tz``; a datetime ``until`` is exclusive (the instant itself is not covered).
+    ``scope`` limits the responses to those of the listed teams: answered to such a team (its ``team`` segment),
+    with a theme routed to it, or with an alert routed to it; ``None`` covers every team.
+    """
+
+    since: datetime | date | None = None
+    until: datetime | date | None = None
     team: str | None = None
     department: str | None = None
     channel: str | None = None
     touchpoint: str | None = None
     country: str | None = None
     customer_id: str | None = None
+    lang: str | None = None
+    tz: str = "UTC"
+    scope: tuple[str, ...] | None = None
+
+    def bounds(self) -> tuple[datetime | None, datetime | None]:
+        """The period as aware UTC datetimes: ``[start, end)``."""
+        zone = ZoneInfo(self.tz)
+
+        def start_of(day: date) -> datetime:
+            return datetime.combine(day, time(0), zone).astimezone(UTC)
+
+        start = self.since if isinstance(self.since, datetime) or self.since is None else start_of(self.since)
+        end = self.until if isinstance(self.until, datetime) or self.until is None else start_of(self.until + timedelta(days=1))
+        return start, end
 
     def apply(self, select_: Q) -> Q:
+        """``select_`` (a query over ``Response``, possibly joined) restricted to these filters."""
         query: Any = select_
-        if self.since is not None:
-            query = query.where(Response.timestamp >= self.since)
-        if self.until is not None:
-            query = query.where(Response.timestamp < self.until)
-        for name in (*SEGMENTS, "customer_id"):
+        start, end = self.bounds()
+        if start is not None:
+            query = query.where(Response.timestamp >= start)
+        if end is not None:
+            query = query.where(Response.timestamp < end)
+        for name in (*SEGMENTS, "customer_id", "lang"):
             value = getattr(self, name)
             if value is not None:
                 query = query.where(getattr(Response, name) == value)
+        if self.scope is not None:
+            query = query.where(in_teams(self.scope))
         return query
+
+    def query_args(self) -> dict[str, str]:
+        """The filters as URL query parameters (dates as ISO dates), for links that keep the view."""
+        out: dict[str, str] = {}
+        for name in ("since", "until"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value.isoformat()
+        for name in (*SEGMENTS, "lang"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        return out
+
+
+def in_teams(teams: tuple[str, ...] | list[str]) -> Any:
+    """A condition on ``Response``: the answer belongs to one of ``teams`` (its team segment, a routed theme or
+    a routed alert)."""
+    teams = list(teams)
+    if not teams:
+        return false()
+    return or_(Response.team.in_(teams),
+               Response.id.in_(select(ResponseTheme.response_id).where(ResponseTheme.team.in_(teams))),
+               Response.id.in_(select(Alert.response_id).where(Alert.team.in_(teams))))
 
 
 def response_out(row: Response, alert_id: int | None = None) -> dict[str, Any]:
@@ -170,5 +219,5 @@ def team_feed(session: Session, team: str, kind: str | None, filters: Filters, l
     return {"team": team, "total": total, "items": items}
 
 
-__all__ = ["Filters", "action_item_out", "action_point_report", "alert_out", "nps_report",
+__all__ = ["Filters", "in_teams", "action_item_out", "action_point_report", "alert_out", "nps_report",
            "known_team", "passive_report", "response_out", "team_counts", "team_feed"]

@@ -1,0 +1,244 @@
+"""Exports of responses, alerts and action items as CSV or XLSX, with the same filters as every figure.
+
+Rows are read in pages of :data:`PAGE` by id (keyset pagination), each page in its own short transaction, so a
+large export neither holds the database's write lock (SQLite transactions here are ``BEGIN IMMEDIATE``) nor
+the whole table in memory. CSV is streamed as it is written; XLSX is written with openpyxl's write-only
+workbook to a spooled temporary file and streamed from there.
+
+Every export has a fixed column order (:data:`COLUMNS`), times as ISO 8601 in UTC, and text that a spreadsheet
+could read as a formula (a cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) prefixed
+with an apostrophe (OWASP's advice for CSV injection); in XLSX such cells are also stored as plain strings.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+from collections.abc import Callable, Collection, Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from sqlalchemy import Select, or_, select
+
+from api.db.models import ActionItem, Alert, Response, ResponseTheme
+from api.db.session import Database
+from api.services.leaderboard import first_contact
+from api.services.queries import Filters
+
+Kind = Literal["responses", "alerts", "action_items"]
+Format = Literal["csv", "xlsx"]
+KINDS: tuple[Kind, ...] = ("responses", "alerts", "action_items")
+PAGE = 1000
+"""Rows read per database round trip."""
+
+COLUMNS: dict[Kind, tuple[str, ...]] = {
+    "responses": ("id", "external_id", "timestamp", "score", "band", "lang", "text", "customer_id", "team", "department",
+                  "channel", "touchpoint", "country", "sentiment", "sentiment_score", "urgency_level", "urgent", "themes",
+                  "problem_teams", "praise_teams", "model_id", "created_at"),
+    "alerts": ("id", "response_id", "external_id", "created_at", "level", "reasons", "team", "status", "owner", "due_at",
+               "overdue", "contacted_at", "score", "text", "lang", "customer_id", "channel", "country", "timestamp"),
+    "action_items": ("id", "theme", "team", "title", "owner", "status", "progress", "due_at", "overdue", "created_at",
+                     "updated_at", "last_note"),
+}
+"""The columns of each export, in their order (a contract: add at the end, never reorder)."""
+
+MEDIA_TYPES: dict[Format, str] = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+Restrict = Callable[[Kind, Select[Any]], Select[Any]]
+"""Narrows an export's query further (e.g. to the teams a signed-in user may see)."""
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_text(value: str) -> str:
+    """``value`` with an apostrophe in front when a spreadsheet could read it as a formula."""
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def cell(value: Any) -> Any:
+    """One exported value: ISO 8601 for times, ``true``/``false`` for booleans, numbers as they are, text
+    made formula-safe, ``None`` as an empty cell."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    if isinstance(value, int | float):
+        return value
+    return safe_text(str(value))
+
+
+def teams_restriction(teams: Collection[str]) -> Restrict:
+    """A :data:`Restrict` to the data of ``teams``: responses whose team segment is one of them or that have a
+    theme routed to one of them, alerts and action items of those teams."""
+    names = sorted(set(teams))
+
+    def restrict(kind: Kind, query: Select[Any]) -> Select[Any]:
+        if kind == "responses":
+            routed = select(ResponseTheme.response_id).where(ResponseTheme.team.in_(names))
+            return query.where(or_(Response.team.in_(names), Response.id.in_(routed)))
+        if kind == "alerts":
+            return query.where(Alert.team.in_(names))
+        return query.where(ActionItem.team.in_(names))
+
+    return restrict
+
+
+def _query(kind: Kind, filters: Filters) -> Select[Any]:
+    if kind == "responses":
+        return filters.apply(select(Response))
+    if kind == "alerts":
+        return filters.apply(select(Alert).join(Response, Alert.response_id == Response.id))
+    query = select(ActionItem)  # no response behind an item: the team and the window (on created_at) apply
+    if filters.team is not None:
+        query = query.where(ActionItem.team == filters.team)
+    if filters.since is not None:
+        query = query.where(ActionItem.created_at >= filters.since)
+    if filters.until is not None:
+        query = query.where(ActionItem.created_at < filters.until)
+    return query
+
+
+def _row(kind: Kind, obj: Any, now: datetime) -> list[Any]:
+    if kind == "responses":
+        themes = (obj.analysis or {}).get("themes", [])
+        return [obj.id, obj.external_id, obj.timestamp, obj.score, obj.band, obj.lang, obj.text, obj.customer_id, obj.team,
+                obj.department, obj.channel, obj.touchpoint, obj.country, obj.sentiment, obj.sentiment_score,
+                obj.urgency_level, obj.urgent, "; ".join(t["theme"] for t in themes),
+                "; ".join(sorted({t.team for t in obj.themes if t.kind == "problem"})),
+                "; ".join(sorted({t.team for t in obj.themes if t.kind == "praise"})), obj.model_id, obj.created_at]
+    if kind == "alerts":
+        r = obj.response
+        return [obj.id, r.id, r.external_id, obj.created_at, obj.level, "; ".join(x.get("code", "") for x in obj.reasons or []),
+                obj.team, obj.status, obj.owner, obj.due_at, obj.status != "resolved" and obj.due_at < now,
+                first_contact(obj.events), r.score, r.text, r.lang, r.customer_id, r.channel, r.country, r.timestamp]
+    notes = obj.notes or []
+    last = next((n.get("note") for n in reversed(notes) if n.get("note")), None)
+    return [obj.id, obj.theme, obj.team, obj.title, obj.owner, obj.status, obj.progress, obj.due_at,
+            obj.status != "done" and obj.due_at is not None and obj.due_at < now, obj.created_at, obj.updated_at, last]
+
+
+def export_rows(db: Database, kind: Kind, filters: Filters, restrict: Restrict | None = None,
+                now: datetime | None = None) -> Iterator[list[Any]]:
+    """The rows of an export (raw values, in :data:`COLUMNS` order), oldest id first, a page at a time.
+
+    Args:
+        db: the service database.
+        kind: ``responses``, ``alerts`` or ``action_items``.
+        filters: the window and segments (for action items: team, and the window on ``created_at``).
+        restrict: narrows the query further (see :func:`teams_restriction`).
+        now: the time ``overdue`` is judged at (default: now).
+
+    Raises:
+        ValueError: an unknown ``kind``.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown export {kind!r}; choose from {', '.join(KINDS)}")
+    now = now or datetime.now(UTC)
+    model: Any = {"responses": Response, "alerts": Alert, "action_items": ActionItem}[kind]
+    base = _query(kind, filters)
+    if restrict is not None:
+        base = restrict(kind, base)
+    last = 0
+    while True:
+        with db.session() as session:
+            page = list(session.scalars(base.where(model.id > last).order_by(model.id).limit(PAGE)).unique())
+            rows = [_row(kind, obj, now) for obj in page]
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1][0]
+        if len(rows) < PAGE:
+            return
+
+
+def csv_chunks(header: Sequence[str], rows: Iterator[list[Any]], rows_per_chunk: int = 500) -> Iterator[bytes]:
+    """UTF-8 CSV (with a byte-order mark, so spreadsheet programs read the characters right) in chunks."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    buffer.write("\ufeff")
+    writer.writerow(header)
+    for i, row in enumerate(rows, 1):
+        writer.writerow(["" if v is None else v for v in map(cell, row)])
+        if i % rows_per_chunk == 0:
+            yield buffer.getvalue().encode("utf-8")
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode("utf-8")
+
+
+def xlsx_file(title: str, header: Sequence[str], rows: Iterator[list[Any]]) -> Any:
+    """An XLSX workbook (one sheet, a bold frozen header) in a spooled temporary file, rewound; text cells are
+    stored as strings, never as formulas."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(title[:31])
+    sheet.freeze_panes = "A2"
+    bold = Font(bold=True)
+    heads = []
+    for name in header:
+        head = WriteOnlyCell(sheet, value=name)
+        head.font = bold
+        heads.append(head)
+    sheet.append(heads)
+    for row in rows:
+        cells = []
+        for value in map(cell, row):
+            c = WriteOnlyCell(sheet, value=value)
+            if isinstance(value, str):
+                c.data_type = "s"  # openpyxl would store a text starting with '=' as a formula
+            cells.append(c)
+        sheet.append(cells)
+    out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
+    book.save(out)
+    out.seek(0)
+    return out
+
+
+def file_chunks(handle: Any, size: int = 64 * 1024) -> Iterator[bytes]:
+    """Read ``handle`` in chunks, closing it at the end."""
+    try:
+        while chunk := handle.read(size):
+            yield chunk
+    finally:
+        handle.close()
+
+
+def export_stream(db: Database, kind: Kind, fmt: Format, filters: Filters, restrict: Restrict | None = None,
+                  now: datetime | None = None) -> Iterator[bytes]:
+    """An export as bytes, ready for a streaming response (see :func:`export_rows` for the arguments).
+
+    Raises:
+        ValueError: an unknown ``kind`` or ``fmt``.
+    """
+    if fmt not in MEDIA_TYPES:
+        raise ValueError(f"unknown format {fmt!r}; choose csv or xlsx")
+    rows = export_rows(db, kind, filters, restrict, now)
+    if fmt == "csv":
+        return csv_chunks(COLUMNS[kind], rows)
+    return file_chunks(xlsx_file(kind, COLUMNS[kind], rows))
+
+
+def filename(kind: Kind, fmt: Format, filters: Filters, now: datetime | None = None) -> str:
+    """``responses_<team>_<since>_<until>.csv`` style name: what is in the file, safe for any file system."""
+    parts: list[str] = [kind]
+    if filters.team:
+        parts.append("".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in filters.team)[:40])
+    if filters.since or filters.until:
+        parts.append((filters.since.date().isoformat() if filters.since else "start") + "_"
+                     + (filters.until.date().isoformat() if filters.until else "now"))
+    else:
+        parts.append((now or datetime.now(UTC)).date().isoformat())
+    return "_".join(parts) + "." + fmt
+
+
+__all__ = ["COLUMNS", "KINDS", "MEDIA_TYPES", "Format", "Kind", "Restrict", "cell", "export_rows", "export_stream",
+           "filename", "safe_text", "teams_restriction"]
