@@ -10,7 +10,7 @@ PYTHON=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
-if ! .venv/bin/python -c "import nps_nlp, torch, pytest, fastapi, fastapi_offline, schemathesis, openpyxl, weasyprint, aiosmtpd, ray, nbclient, onnxruntime" 2>/dev/null; then
+if ! .venv/bin/python -c "import nps_nlp, torch, pytest, fastapi, fastapi_offline, schemathesis, openpyxl, weasyprint, aiosmtpd, ray, nbclient, onnxruntime, jinja2, multipart, argon2, itsdangerous, selenium" 2>/dev/null; then
   .venv/bin/python -m pip install --quiet --upgrade pip
   # torch first and pinned: an unpinned torch would pull a multi-GB CUDA build
   .venv/bin/python -m pip install --quiet "torch==2.13.0"
