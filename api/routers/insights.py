@@ -20,8 +20,10 @@ from api.schemas.insights import (
     NpsOut,
     PassiveDriversOut,
     Period,
+    RankBy,
     SegmentName,
 )
+from api.services.accounts import with_revenue_at_risk
 from api.services.queries import action_item_out, action_point_report, nps_report, passive_report
 from api.services.triage import ItemChange, change_action_item, create_action_item
 
@@ -39,11 +41,20 @@ def get_nps(session: SessionDep, filters: FiltersDep, _: ReadKey, period: Period
 @router.get("/action-points", response_model=ActionPointsOut, responses=ERRORS)
 def get_action_points(session: SessionDep, model: ModelDep, filters: FiltersDep, _: ReadKey, period: Period = "month",
                       min_count: Annotated[int, Query(ge=1, le=MAX_ID)] = 3, n_quotes: Annotated[int, Query(ge=0, le=20)] = 3,
-                      limit: Annotated[int, Query(ge=1, le=500)] = 50) -> ActionPointsOut:
+                      limit: Annotated[int, Query(ge=1, le=500)] = 50,
+                      rank_by: Annotated[RankBy, Query(description="impact on NPS, or revenue at risk")] = "impact",
+                      currency: Annotated[str | None, Query(pattern=r"^[A-Z]{3}$", description="revenue in this currency "
+                                                            "only (needed when accounts use several)")] = None,
+                      ) -> ActionPointsOut:
     """Themes ranked by their effect on NPS (leave-one-out impact with a bootstrap interval, most harmful
-    first), with volume, sentiment, NPS with/without, trend, owning team, quotes and open assignments."""
-    return ActionPointsOut.model_validate(
-        action_point_report(session, filters, model.pipeline.taxonomy, period, min_count, n_quotes, limit))
+    first), with volume, sentiment, NPS with/without, trend, owning team, quotes and open assignments.
+    Each also has the revenue at risk of the accounts whose detractor answers mention it (not positively);
+    ``rank_by=revenue_at_risk`` ranks by that, largest first."""
+    report = action_point_report(session, filters, model.pipeline.taxonomy, period, min_count, n_quotes,
+                                 limit if rank_by == "impact" else MAX_ID)
+    report["items"] = with_revenue_at_risk(session, filters, report["items"], currency, rank_by)[:limit]
+    report["rank_by"] = rank_by
+    return ActionPointsOut.model_validate(report)
 
 
 @router.get("/action-points/passives", response_model=PassiveDriversOut, responses=ERRORS)

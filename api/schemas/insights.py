@@ -11,6 +11,7 @@ from api.schemas.common import InputModel, Timestamp
 from nps_nlp.nps import Interval
 
 Period = Literal["day", "week", "month"]
+RankBy = Literal["impact", "revenue_at_risk"]
 SegmentName = Literal["team", "department", "channel", "touchpoint", "country", "customer_id"]
 
 
@@ -112,11 +113,16 @@ class ActionPointOut(BaseModel):
     share_change: float | None
     quotes: list[QuoteOut]
     assignments: list[ActionItemOut] = Field(default_factory=list)
+    revenue_at_risk: float = Field(default=0.0, description="revenue of the distinct accounts with a detractor answer "
+                                                            "mentioning the theme other than positively")
+    accounts_at_risk: int = 0
+    currency: str | None = None
 
 
 class ActionPointsOut(BaseModel):
     n: int
     nps: float | None
+    rank_by: RankBy = "impact"
     items: list[ActionPointOut]
 
 

@@ -23,6 +23,8 @@ class ResponseIn(InputModel):
     text: str = Field(description="the open answer (may be empty; at most NPS_MAX_TEXT_CHARS characters)")
     timestamp: SurveyTime | None = Field(default=None, description="ISO-8601; naive means UTC; default now")
     customer_id: str | None = Field(default=None, max_length=200)
+    account_id: str | None = Field(default=None, min_length=1, max_length=200,
+                                   description="the customer's account (else the account its customer_id is mapped to)")
     lang: Lang = Field(default=None, description="language hint; detected when absent")
     segments: Segments = Field(default_factory=Segments)
 
@@ -59,6 +61,7 @@ class ResponseOut(BaseModel):
     lang: str
     timestamp: datetime
     customer_id: str | None
+    account_id: str | None = None
     segments: Segments
     sentiment: str
     sentiment_score: float

@@ -96,7 +96,7 @@ def in_teams(teams: tuple[str, ...] | list[str]) -> Any:
 def response_out(row: Response, alert_id: int | None = None) -> dict[str, Any]:
     return {"id": row.id, "external_id": row.external_id, "score": row.score, "band": row.band, "text": row.text,
             "lang": row.lang, "timestamp": row.timestamp, "customer_id": row.customer_id,
-            "segments": {k: getattr(row, k) for k in SEGMENTS}, "sentiment": row.sentiment,
+            "account_id": row.account_id, "segments": {k: getattr(row, k) for k in SEGMENTS}, "sentiment": row.sentiment,
             "sentiment_score": row.sentiment_score, "urgency_level": row.urgency_level, "urgent": row.urgent,
             "analysis": row.analysis, "model_id": row.model_id, "alert_id": alert_id, "created_at": row.created_at}
 

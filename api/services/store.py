@@ -36,7 +36,7 @@ def thank_you_text(lang: str | None) -> tuple[str, str]:
     return code, THANK_YOU[code]
 
 
-CONTENT_FIELDS: tuple[str, ...] = ("score", "text", "timestamp", "customer_id", *SEGMENTS)
+CONTENT_FIELDS: tuple[str, ...] = ("score", "text", "timestamp", "customer_id", "account_id", *SEGMENTS)
 """What the sender says about a response; the rest (language, themes, urgency) is computed from it."""
 
 
@@ -51,7 +51,7 @@ class Outcome(NamedTuple):
 def item_content(item: ResponseIn) -> dict[str, Any]:
     segments = item.segments.model_dump()
     return {"score": item.score, "text": item.text, "timestamp": item.timestamp, "customer_id": item.customer_id,
-            **{k: segments.get(k) for k in SEGMENTS}}
+            "account_id": item.account_id, **{k: segments.get(k) for k in SEGMENTS}}
 
 
 def content_diff(item: ResponseIn, stored: dict[str, Any]) -> list[str]:

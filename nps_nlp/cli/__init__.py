@@ -9,11 +9,13 @@ order below is the order of ``nps-nlp --help``:
 - ``_models``: models list|show|register|promote
 - ``_analyst``: suggest, audit, discover
 - ``_serve``: serve, keys
+- ``_accounts``: accounts import (accounts and revenue from CSV)
 - ``_users``: users create|list|set-password|add-team (workspace sign-in)
 """
 
 # isort: off
 from nps_nlp.cli import _classify, _tag, _training, _models, _analyst, _serve, _users  # noqa: F401  (registers the commands)
+from nps_nlp.cli import _accounts  # noqa: F401
 # isort: on
 from nps_nlp.cli._app import app
 
