@@ -26,9 +26,12 @@ from api.observability import Metrics, RequestObserver, configure_logging
 from api.routers import alerts, classify, dashboard, insights, responses, system, teams, webhooks
 from api.routers import accounts as accounts_routes
 from api.routers import exports as exports_routes
+from api.routers import retag as retag_routes
+from api.routers import surveys as survey_routes
 from api.services.batcher import MicroBatcher
 from api.services.models import LoadedModel, ModelManager, Pipeline
 from api.services.outbox import OutboxWorker
+from api.services.retag import RetagRunner
 from api.settings import ServiceSettings, load_settings
 
 log = logging.getLogger("nps_nlp.api")
@@ -84,6 +87,8 @@ def create_app(settings: ServiceSettings | None = None, pipeline: Pipeline | Non
 
             watch = asyncio.create_task(manager.watch(conf.model_poll_s, reloaded), name="nps-model-watch")
         app.state.nps = state
+        app.state.retag = RetagRunner(state)
+        await app.state.retag.resume()  # re-tagging jobs left running by an earlier process
         if conf.require_auth:
             n_keys = await asyncio.to_thread(_count_keys, db)
             if not n_keys:
@@ -96,6 +101,7 @@ def create_app(settings: ServiceSettings | None = None, pipeline: Pipeline | Non
         finally:
             if watch is not None:
                 watch.cancel()
+            await app.state.retag.stop()
             await batcher.stop()
             if worker is not None:
                 await worker.stop()
@@ -109,6 +115,8 @@ def create_app(settings: ServiceSettings | None = None, pipeline: Pipeline | Non
         app.include_router(module.router)
     app.include_router(accounts_routes.router)
     app.include_router(exports_routes.router)
+    app.include_router(survey_routes.router)
+    app.include_router(retag_routes.router)
     app.mount("/dashboard/static", dashboard.static, name="dashboard-static")
     app.add_middleware(RequestGuard)
     app.add_middleware(RequestObserver)  # outermost: it also logs the guard's answers

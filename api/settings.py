@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -40,7 +40,16 @@ class ServiceSettings(BaseSettings):
         webhook_urls: receivers of ``alert.created``, ``alert.updated`` and ``promoter.thank_you``.
         webhook_secret: HMAC-SHA256 key for the ``X-NPS-Signature`` header (required with webhooks).
         webhook_timeout_s, webhook_max_attempts, webhook_backoff_s, outbox_poll_s: outbox delivery tuning.
-        thank_promoters: queue ``promoter.thank_you`` events for answers scored 9-10.
+        thank_promoters: queue ``promoter.thank_you`` events for answers scored 9-10 that say something, in the
+            answer's language (never in history mode, never for answers older than ``history_alert_age_days``).
+        quarantine_survey_days, quarantine_complaint_days, quarantine_max_per_year: the default contact rule (no
+            survey within N days of the last one, within M days of a complaint, more than K a year); rules set
+            through ``PUT /v1/surveys/rules`` (per channel too) override it.
+        quarantine_answer_window_days: an answer belongs to the survey sent to its customer at most this long before.
+        history_alert_age_days: in history mode, an urgent answer older than this gets no open alert.
+        history_old_alerts: ``closed`` (the alert is created resolved, with an "imported as history" event) or
+            ``skip`` (no alert) for such answers.
+        retag_batch_size: answers per batch of a re-tagging job (each batch its own transaction).
         log_level: ``DEBUG``, ``INFO``, ``WARNING`` or ``ERROR``.
         session_secret: key that signs the workspace's session cookies (empty: a random key generated once and
             kept in the database, shared by every worker).
@@ -71,6 +80,13 @@ class ServiceSettings(BaseSettings):
     webhook_backoff_s: float = Field(default=2.0, gt=0)
     outbox_poll_s: float = Field(default=1.0, gt=0)
     thank_promoters: bool = True
+    quarantine_survey_days: int = Field(default=90, ge=0, le=3660)
+    quarantine_complaint_days: int = Field(default=30, ge=0, le=3660)
+    quarantine_max_per_year: int = Field(default=4, ge=1, le=1000)
+    quarantine_answer_window_days: int = Field(default=30, ge=0, le=365)
+    history_alert_age_days: float = Field(default=7.0, ge=0)
+    history_old_alerts: Literal["closed", "skip"] = "closed"
+    retag_batch_size: int = Field(default=200, ge=1, le=5000)
     log_level: str = "INFO"
     session_secret: str | None = Field(default=None, min_length=32)
     session_max_age_s: int = Field(default=12 * 3600, ge=60, le=90 * 24 * 3600)

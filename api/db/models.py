@@ -61,6 +61,7 @@ class Response(Base):
     analysis: Mapped[dict[str, Any]] = mapped_column(JSON)
     model_id: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    quarantine_breach: Mapped[str | None] = mapped_column(String(300))  # why the survey broke a contact rule
 
     themes: Mapped[list[ResponseTheme]] = relationship(back_populates="response", cascade="all, delete-orphan",
                                                        lazy="selectin")
@@ -244,6 +245,55 @@ class AppSecret(Base):
     value: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+
+class ContactRule(Base):
+    """A survey-quarantine rule: for one channel, or for every channel (``channel`` is ``*``)."""
+
+    __tablename__ = "contact_rules"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(100), unique=True)
+    survey_days: Mapped[int] = mapped_column(Integer)
+    complaint_days: Mapped[int] = mapped_column(Integer)
+    max_per_year: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class SurveySent(Base):
+    """A survey sent to a customer (the contact log the quarantine rules read)."""
+
+    __tablename__ = "surveys_sent"
+    __table_args__ = (Index("ix_surveys_sent_customer_at", "customer_id", "sent_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(200))
+    channel: Mapped[str | None] = mapped_column(String(100))
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    survey_id: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RetagJob(Base):
+    """A background re-tagging of stored answers with one model; ``cursor`` is the last response id done."""
+
+    __tablename__ = "retag_jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_id: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(12), index=True)  # running | done | failed | superseded | cancelled
+    only_other_models: Mapped[bool] = mapped_column(Boolean, default=True)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    changed: Mapped[int] = mapped_column(Integer, default=0)
+    alerts_opened: Mapped[int] = mapped_column(Integer, default=0)
+    alerts_cleared: Mapped[int] = mapped_column(Integer, default=0)
+    cursor: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Account(Base):

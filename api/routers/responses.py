@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
@@ -19,6 +19,7 @@ from api.schemas.common import ErrorOut, short, text_problem
 from api.schemas.responses import BulkIn, BulkOut, CorrectionOut, IngestOut, ResponseIn, ResponseListOut, ResponseOut
 from api.services import store
 from api.services.batcher import Item
+from api.services.history import Mode
 from api.services.queries import response_out
 
 router = APIRouter(prefix="/v1/responses", tags=["responses"])
@@ -31,7 +32,8 @@ def _conflict_message(fields: list[str]) -> str:
             "PUT /v1/responses/{external_id}")
 
 
-async def _ingest(state: Any, batcher: Any, items: list[ResponseIn], *, bulk: bool = False) -> list[store.Outcome]:
+async def _ingest(state: Any, batcher: Any, items: list[ResponseIn], *, bulk: bool = False,
+                  mode: Mode = "live") -> list[store.Outcome]:
     """Classify the items not stored yet and store them; an :class:`~api.services.store.Outcome` per item. An id
     stored before (or earlier in the request) is a ``duplicate`` with the same content, else a ``conflict``.
     ``bulk`` work waits behind real-time requests in the micro-batcher."""
@@ -51,7 +53,7 @@ async def _ingest(state: Any, batcher: Any, items: list[ResponseIn], *, bulk: bo
 
     def write() -> list[store.Outcome]:
         with state.db.session() as s:
-            return store.store(s, [items[i] for i in fresh], answers, model_id, state.settings)
+            return store.store(s, [items[i] for i in fresh], answers, model_id, state.settings, mode)
 
     stored = dict(zip(fresh, await run_in_threadpool(write), strict=True))
     state.metrics.alerts.inc(sum(1 for k, i in enumerate(fresh) if stored[i].status == "created" and answers[k].urgency.urgent))
@@ -111,10 +113,13 @@ async def ingest_one(body: ResponseIn, state: StateDep, batcher: BatcherDep, _: 
 
 
 @router.post("/bulk", response_model=BulkOut, responses={**ERRORS, 413: {"description": "too many responses"}})
-async def ingest_bulk(body: BulkIn, state: StateDep, batcher: BatcherDep, _: IngestKey) -> BulkOut:
+async def ingest_bulk(body: BulkIn, state: StateDep, batcher: BatcherDep, _: IngestKey,
+                      mode: Annotated[Mode, Query(description="history: an import of past answers (no thank-yous; "
+                                                  "alerts of answers older than NPS_HISTORY_ALERT_AGE_DAYS created "
+                                                  "resolved, or none)")] = "live") -> BulkOut:
     """Store many responses. Each item gets its own status (``created``, ``duplicate``, ``conflict`` with the
     differing fields, or ``error`` with the reason); a bad item never loses the good ones. Always 200 for a
-    well-formed request."""
+    well-formed request. ``mode=history`` imports past answers without thank-yous or stale alerts."""
     settings = state.settings
     check_batch(len(body.responses), settings.max_bulk, "responses", "NPS_MAX_BULK")
     results: list[dict[str, Any]] = []
@@ -134,7 +139,7 @@ async def ingest_bulk(body: BulkIn, state: StateDep, batcher: BatcherDep, _: Ing
             continue
         valid.append((i, item))
     if valid:
-        outcomes = await _ingest(state, batcher, [item for _, item in valid], bulk=True)
+        outcomes = await _ingest(state, batcher, [item for _, item in valid], bulk=True, mode=mode)
         for (i, item), o in zip(valid, outcomes, strict=True):
             results.append({"index": i, "external_id": item.external_id, "status": o.status, "id": o.id,
                             "error": _conflict_message(o.fields) if o.status == "conflict" else None})

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from api.db.models import Alert, AlertEvent, OutboxEvent, Response, ResponseEvent, ResponseTheme
 from api.schemas.common import analysis_dict
 from api.schemas.responses import ResponseIn
+from api.services import history, quarantine
 from api.settings import SEGMENTS, ServiceSettings
 
 THANK_YOU: dict[str, str] = {
@@ -118,6 +119,11 @@ def _fill(row: Response, item: ResponseIn, data: dict[str, Any], model_id: str, 
     content["timestamp"] = content["timestamp"] or row.timestamp or now
     for name, value in content.items():
         setattr(row, name, value)
+    set_analysis(row, data, model_id)
+
+
+def set_analysis(row: Response, data: dict[str, Any], model_id: str) -> None:
+    """Set a row's analysis (band, language, sentiment, urgency, themes) and the model that made it."""
     row.band, row.lang, row.sentiment, row.sentiment_score = data["band"], data["lang"], data["sentiment"], data["sentiment_score"]
     row.urgency_level, row.urgent = data["urgency"]["level"], bool(data["urgency"]["urgent"])
     row.analysis, row.model_id = data, model_id
@@ -128,28 +134,33 @@ def _fill(row: Response, item: ResponseIn, data: dict[str, Any], model_id: str, 
 
 
 def _open_alert(session: Session, row: Response, data: dict[str, Any], settings: ServiceSettings, now: datetime,
-                actor: str = "system") -> Alert:
+                actor: str = "system", policy: history.AlertPolicy = "open") -> Alert:
     alert = Alert(response=row, response_id=row.id, level=row.urgency_level, reasons=data["urgency"]["reasons"],
                   team=_alert_team(data["routing"]), status="new", due_at=now + timedelta(hours=settings.alert_due_hours),
                   created_at=now, updated_at=now)
     alert.events = [AlertEvent(at=now, actor=actor, kind="created", new="new",
                                note=", ".join(r["code"] for r in data["urgency"]["reasons"]))]
+    if policy == "closed":  # an old answer imported as history: on record, already resolved, nobody notified
+        history.close_as_history(alert, now)
     session.add(alert)
     session.flush()
-    enqueue(session, settings, "alert.created", alert_payload(alert))
+    if policy == "open":
+        enqueue(session, settings, "alert.created", alert_payload(alert))
     return alert
 
 
-def _add_one(session: Session, item: ResponseIn, answer: Any, model_id: str, settings: ServiceSettings) -> Response:
+def _add_one(session: Session, item: ResponseIn, answer: Any, model_id: str, settings: ServiceSettings,
+             breach: str | None = None, mode: history.Mode = "live") -> Response:
     data = analysis_dict(answer)
     now = datetime.now(UTC)
-    row = Response(external_id=item.external_id, created_at=now)
+    row = Response(external_id=item.external_id, created_at=now, quarantine_breach=breach)
     _fill(row, item, data, model_id, now)
     session.add(row)
     session.flush()
-    if row.urgent:
-        _open_alert(session, row, data, settings, now)
-    if settings.thank_promoters and row.band == "promoter":
+    policy = history.alert_policy(row.timestamp, mode, settings, now)
+    if row.urgent and policy != "skip":
+        _open_alert(session, row, data, settings, now, policy=policy)
+    if history.thank_you_due(row.score, row.text, row.timestamp, mode, settings, now):
         lang, text = thank_you_text(row.lang)
         enqueue(session, settings, "promoter.thank_you",
                 {"response": {"id": row.id, "external_id": row.external_id, "customer_id": row.customer_id,
@@ -159,23 +170,27 @@ def _add_one(session: Session, item: ResponseIn, answer: Any, model_id: str, set
 
 
 def store(session: Session, items: Sequence[ResponseIn], answers: Sequence[Any], model_id: str,
-          settings: ServiceSettings) -> list[Outcome]:
+          settings: ServiceSettings, mode: history.Mode = "live") -> list[Outcome]:
     """Store analysed responses; one :class:`Outcome` per item: ``created``, or ``duplicate``/``conflict``.
+    Answers collected against the contact rules get ``quarantine_breach``; ``mode="history"`` sends no thank-you
+    and closes (or skips) alerts of old answers (:mod:`api.services.history`).
 
     Runs in the caller's transaction. If a concurrent request stored one of the ids meanwhile, the unique
     constraint catches it and that item is compared with the stored one (each item gets its own savepoint then).
     """
+    flags = quarantine.breaches(session, settings, items, datetime.now(UTC))
     try:
         with session.begin_nested():
-            rows = [_add_one(session, item, answer, model_id, settings) for item, answer in zip(items, answers, strict=True)]
+            rows = [_add_one(session, item, answer, model_id, settings, flag, mode)
+                    for item, answer, flag in zip(items, answers, flags, strict=True)]
         return [Outcome("created", row.id) for row in rows]
     except IntegrityError:
         pass
     out = []
-    for item, answer in zip(items, answers, strict=True):
+    for item, answer, flag in zip(items, answers, flags, strict=True):
         try:
             with session.begin_nested():
-                row = _add_one(session, item, answer, model_id, settings)
+                row = _add_one(session, item, answer, model_id, settings, flag, mode)
             out.append(Outcome("created", row.id))
         except IntegrityError:
             known = existing(session, [item.external_id]).get(item.external_id)
