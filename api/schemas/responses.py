@@ -71,7 +71,11 @@ class ResponseOut(BaseModel):
     model_id: str | None
     alert_id: int | None = None
     created_at: datetime
-    history: list[ResponseEventOut] | None = Field(default=None, description="corrections (one response only)")
+    quarantine_breach: str | None = Field(default=None, description="why the survey broke the contact rules "
+                                          "(reason codes, then words); empty when it did not",
+                                          examples=["recent_survey: surveyed on 2026-11-30, less than 90 days ago"])
+    history: list[ResponseEventOut] | None = Field(default=None, description="corrections and re-tagging "
+                                                   "(one response only)")
 
 
 class IngestOut(BaseModel):

@@ -98,7 +98,8 @@ def response_out(row: Response, alert_id: int | None = None) -> dict[str, Any]:
             "lang": row.lang, "timestamp": row.timestamp, "customer_id": row.customer_id,
             "account_id": row.account_id, "segments": {k: getattr(row, k) for k in SEGMENTS}, "sentiment": row.sentiment,
             "sentiment_score": row.sentiment_score, "urgency_level": row.urgency_level, "urgent": row.urgent,
-            "analysis": row.analysis, "model_id": row.model_id, "alert_id": alert_id, "created_at": row.created_at}
+            "analysis": row.analysis, "model_id": row.model_id, "alert_id": alert_id, "created_at": row.created_at,
+            "quarantine_breach": row.quarantine_breach}
 
 
 def alert_out(alert: Alert, now: datetime | None = None) -> dict[str, Any]:
