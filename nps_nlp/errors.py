@@ -8,7 +8,7 @@
     ├── DataValidationError      labelled data is readable but wrong: unknown themes, bad scores, ... (also a ValueError)
     ├── TaxonomyError            a taxonomy file is malformed
     ├── EncoderError             an encoder cannot be built, converted or loaded
-    ├── MissingDependencyError   an optional dependency is missing; says which pip extra to install (also an ImportError)
+    ├── MissingDependencyError   a dependency is missing; names the pip extra to install (also an ImportError)
     ├── ModelLoadError           a saved classifier directory is missing, incomplete or incompatible
     └── NotFittedError           ``predict`` was called before ``fit`` (also a ValueError)
 
@@ -67,10 +67,16 @@ class EncoderError(NpsNlpError):
 
 
 class MissingDependencyError(NpsNlpError, ImportError):
-    """An optional dependency is not installed."""
+    """A dependency is not installed: an optional one (``extra`` names the pip extra that brings it) or, with
+    ``extra=None``, one that every install of nps-nlp has (the install is broken: reinstall it)."""
 
-    def __init__(self, package: str, extra: str) -> None:
-        super().__init__(f"{package} is required for this feature: pip install 'nps-nlp[{extra}]'")
+    def __init__(self, package: str, extra: str | None = None) -> None:
+        if extra is None:
+            message = (f"{package} is missing, but every nps-nlp install needs it: reinstall with its dependencies, "
+                       "pip install --force-reinstall nps-nlp")
+        else:
+            message = f"{package} is required for this feature: pip install 'nps-nlp[{extra}]'"
+        super().__init__(message)
         self.package = package
         self.extra = extra
 

