@@ -1,4 +1,9 @@
-"""NPS, action points and passive drivers."""
+"""NPS, action points and passive drivers.
+
+The output schemas NpsSummaryOut, NpsChangeOut, ActionPointOut, PassiveDriverOut and QuoteOut mirror the library's
+result dataclasses (nps_nlp.nps, nps_nlp.action_points) field for field, with the same types and defaults, plus
+the fields only the service adds; tests/api/test_api_nps_fields.py and test_api_schema_types.py hold them to it.
+"""
 
 from __future__ import annotations
 
