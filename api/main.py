@@ -24,6 +24,8 @@ from api.deps import AppState
 from api.guards import RequestGuard
 from api.observability import Metrics, RequestObserver, configure_logging
 from api.routers import alerts, classify, dashboard, insights, responses, system, teams, webhooks
+from api.routers import exports as exports_routes
+from api.routers import reports as reports_routes
 from api.routers import accounts as accounts_routes
 from api.routers import exports as exports_routes
 from api.routers import retag as retag_routes
@@ -113,6 +115,8 @@ def create_app(settings: ServiceSettings | None = None, pipeline: Pipeline | Non
     errors.install(app)
     for module in (classify, responses, insights, alerts, teams, webhooks, system, dashboard):
         app.include_router(module.router)
+    app.include_router(exports_routes.router)
+    app.include_router(reports_routes.router)
     app.include_router(accounts_routes.router)
     app.include_router(exports_routes.router)
     app.include_router(survey_routes.router)

@@ -204,16 +204,18 @@ def followup(session: Session, window: Window, rules: BadgeRules, now: datetime,
     contacts: dict[int, datetime] = {}
     ids = [a[0] for a in alerts]
     for i in range(0, len(ids), 500):
-        contacts.update(session.execute(
+        contacts.update((alert_id, at) for alert_id, at in session.execute(
             select(AlertEvent.alert_id, func.min(AlertEvent.at))
             .where(AlertEvent.alert_id.in_(ids[i:i + 500]), AlertEvent.kind == "status", AlertEvent.new.in_(CONTACTED))
-            .group_by(AlertEvent.alert_id)).tuples().all())
+            .group_by(AlertEvent.alert_id)).all())
     target = timedelta(hours=rules.followup_hours)
     acc: dict[str, dict[str, Any]] = defaultdict(lambda: {"alerts": 0, "in_time": 0, "late": 0, "pending": 0, "hours": []})
     for alert_id, team, created in alerts:
         row = acc[team or "unassigned"]
         row["alerts"] += 1
         contact = contacts.get(alert_id)
+        if contact is not None and contact > now:
+            contact = None  # judged as it stood at `now`
         if contact is not None:
             row["hours"].append((contact - created).total_seconds() / 3600)
         if contact is not None and contact - created <= target:
@@ -240,7 +242,7 @@ def _empty_followup() -> dict[str, Any]:
 def _rank_key(rank_by: RankBy, row: dict[str, Any]) -> tuple[Any, ...]:
     if rank_by == "followup":
         f = row["followup"]
-        return (f["share"] is None, -(f["share"] or 0), -(f["ci_low"] or 0), row["team"])
+        return (f["share"] is None, -(f["ci_low"] or 0), -(f["share"] or 0), row["team"])
     if rank_by == "improvement":
         change = row["change"]
         low = change["ci_low"] if change["ci_low"] is not None else -math.inf
@@ -285,7 +287,7 @@ def leaderboard(session: Session, period: Period = "month", at: datetime | None 
         period: ``week``, ``month`` or ``quarter`` (``day`` works too).
         at: an instant inside the period to rank (default: the last complete period before ``now``).
         tz: the time zone periods are cut in.
-        rank_by: ``followup`` (share contacted in time), ``improvement`` (lower end of the NPS change's
+        rank_by: ``followup`` (lower end of the interval of the share contacted in time), ``improvement`` (lower end of the NPS change's
             interval) or ``praise``; teams without data for it come last.
         rules: badge thresholds.
         filters: segment filters (channel, country, ...); the window and team are the leaderboard's own.
