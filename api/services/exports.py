@@ -16,15 +16,15 @@ import csv
 import io
 import tempfile
 from collections.abc import Callable, Collection, Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, select
 
-from api.db.models import ActionItem, Alert, Response, ResponseTheme
+from api.db.models import ActionItem, Alert, Response
 from api.db.session import Database
 from api.services.leaderboard import first_contact
-from api.services.queries import Filters
+from api.services.queries import Filters, in_teams
 
 Kind = Literal["responses", "alerts", "action_items"]
 Format = Literal["csv", "xlsx"]
@@ -74,14 +74,13 @@ def cell(value: Any) -> Any:
 
 
 def teams_restriction(teams: Collection[str]) -> Restrict:
-    """A :data:`Restrict` to the data of ``teams``: responses whose team segment is one of them or that have a
-    theme routed to one of them, alerts and action items of those teams."""
+    """A :data:`Restrict` to the data of ``teams``: their responses (:func:`api.services.queries.in_teams`), the
+    alerts and action items routed to them."""
     names = sorted(set(teams))
 
     def restrict(kind: Kind, query: Select[Any]) -> Select[Any]:
         if kind == "responses":
-            routed = select(ResponseTheme.response_id).where(ResponseTheme.team.in_(names))
-            return query.where(or_(Response.team.in_(names), Response.id.in_(routed)))
+            return query.where(in_teams(names))
         if kind == "alerts":
             return query.where(Alert.team.in_(names))
         return query.where(ActionItem.team.in_(names))
@@ -94,13 +93,16 @@ def _query(kind: Kind, filters: Filters) -> Select[Any]:
         return filters.apply(select(Response))
     if kind == "alerts":
         return filters.apply(select(Alert).join(Response, Alert.response_id == Response.id))
-    query = select(ActionItem)  # no response behind an item: the team and the window (on created_at) apply
+    query = select(ActionItem)  # no response behind an item: team, scope and the window (on created_at) apply
     if filters.team is not None:
         query = query.where(ActionItem.team == filters.team)
-    if filters.since is not None:
-        query = query.where(ActionItem.created_at >= filters.since)
-    if filters.until is not None:
-        query = query.where(ActionItem.created_at < filters.until)
+    if filters.scope is not None:
+        query = query.where(ActionItem.team.in_(list(filters.scope)))
+    start, end = filters.bounds()
+    if start is not None:
+        query = query.where(ActionItem.created_at >= start)
+    if end is not None:
+        query = query.where(ActionItem.created_at < end)
     return query
 
 
@@ -227,14 +229,17 @@ def export_stream(db: Database, kind: Kind, fmt: Format, filters: Filters, restr
     return file_chunks(xlsx_file(kind, COLUMNS[kind], rows))
 
 
+def _day(value: date | datetime) -> str:
+    return (value.date() if isinstance(value, datetime) else value).isoformat()
+
+
 def filename(kind: Kind, fmt: Format, filters: Filters, now: datetime | None = None) -> str:
     """``responses_<team>_<since>_<until>.csv`` style name: what is in the file, safe for any file system."""
     parts: list[str] = [kind]
     if filters.team:
         parts.append("".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in filters.team)[:40])
     if filters.since or filters.until:
-        parts.append((filters.since.date().isoformat() if filters.since else "start") + "_"
-                     + (filters.until.date().isoformat() if filters.until else "now"))
+        parts.append((_day(filters.since) if filters.since else "start") + "_" + (_day(filters.until) if filters.until else "now"))
     else:
         parts.append((now or datetime.now(UTC)).date().isoformat())
     return "_".join(parts) + "." + fmt

@@ -140,3 +140,17 @@ def test_a_large_export_crosses_pages(client, admin):
     rows = _csv(client.get("/v1/exports/responses", headers=admin))
     assert len(rows) == n + 1 and len({r[0] for r in rows[1:]}) == n
     assert len(_csv(client.get("/v1/exports/responses", params={"team": "a"}, headers=admin))) == (n + 1) // 2 + 1
+
+
+def test_scopes_keep_other_teams_out(svc):
+    from api.services.exports import export_rows, teams_restriction
+    from api.services.queries import Filters
+
+    c, h = svc
+    db = c.app.state.nps.db
+    south = [r[1] for r in export_rows(db, "responses", Filters(scope=("south",)))]
+    assert "x-4" in south and not {"x-1", "x-2", "x-3", "x-5", "x-6"} & set(south)
+    alerts = list(export_rows(db, "alerts", Filters(), restrict=teams_restriction(["nobody"])))
+    assert alerts == []
+    items = list(export_rows(db, "responses", Filters(), restrict=teams_restriction(["north"])))
+    assert {r[1] for r in items} >= {"x-1", "x-2", "x-3", "x-5", "x-6"} and "x-4" not in {r[1] for r in items}
