@@ -264,10 +264,10 @@ def _contacts_before(events: list[_Event], t0: datetime, scope: str | None) -> C
 
 
 def breaches(session: Session, settings: ServiceSettings, items: Sequence[Any], now: datetime) -> list[str | None]:
-    """For each new answer (an ``ResponseIn``), why its survey broke the contact rules, or ``None``.
+    """For each new answer (a ``ResponseIn``), why its survey broke the contact rules, or ``None``.
 
     An answer belongs to the last survey logged for its customer in the ``quarantine_answer_window_days`` before it
-    (else it stands for its own survey); that survey is judged against the surveys, answers and complaints before
+    when no other answer came in between (else it stands for a survey of its own, at its own time); that survey is judged against the surveys, answers and complaints before
     it, the stored ones and the other answers of the same request."""
     keyed = [(i, item) for i, item in enumerate(items) if item.customer_id]
     out: list[str | None] = [None] * len(items)
@@ -289,9 +289,11 @@ def breaches(session: Session, settings: ServiceSettings, items: Sequence[Any], 
         stored = events.get(item.customer_id, [])
         own = max((e.at for e in stored if e.sent and at - answer_window <= e.at <= at
                    and (e.channel is None or channel is None or e.channel == channel)), default=None)
+        pool = list(stored) + [e for other, e in batch[item.customer_id] if other is not item]
+        if own is not None and any(not e.sent and own <= e.at < at for e in pool):
+            own = None  # that survey was answered already: this answer stands for a survey of its own
         t0 = own or at
-        pool = [e for e in stored if not (e.sent and e.at == own)]
-        pool += [e for other, e in batch[item.customer_id] if other is not item]
+        pool = [e for e in pool if not (e.sent and e.at == own)]
         verdict = judge(item.customer_id, rule, _contacts_before(pool, t0, scope), t0)
         if not verdict.eligible:
             out[i] = f"{', '.join(verdict.reasons)}: {verdict.reason}"[:300]

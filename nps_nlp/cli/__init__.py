@@ -11,11 +11,14 @@ order below is the order of ``nps-nlp --help``:
 - ``_serve``: serve, keys
 - ``_accounts``: accounts import (accounts and revenue from CSV)
 - ``_users``: users create|list|set-password|add-team (workspace sign-in)
+- ``_quarantine``: quarantine check|log-sent (survey quarantine against the service's database)
+- ``_retag``: retag (re-tag the service's stored answers after a promotion, with progress)
 """
 
 # isort: off
 from nps_nlp.cli import _classify, _tag, _training, _models, _analyst, _serve, _users  # noqa: F401  (registers the commands)
 from nps_nlp.cli import _accounts  # noqa: F401
+from nps_nlp.cli import _quarantine, _retag  # noqa: F401
 # isort: on
 from nps_nlp.cli._app import app
 

@@ -17,6 +17,17 @@ class Engine(StrEnum):
     ray = "ray"
 
 
+def _history_client():  # -> httpx.Client
+    """A client whose every request carries ``mode=history`` (the bulk endpoint's history mode)."""
+    try:
+        import httpx
+    except ImportError as exc:
+        from nps_nlp.errors import MissingDependencyError
+
+        raise MissingDependencyError("httpx", "api") from exc
+    return httpx.Client(timeout=120.0, params={"mode": "history"})
+
+
 @app.command()
 def tag(
     input: Annotated[Path, typer.Argument(help="CSV/TSV, JSONL or Parquet file of survey answers.")],
@@ -48,6 +59,8 @@ def tag(
     top: Annotated[int, typer.Option(min=1, help="Action points shown in the summary.")] = 5,
     to_service: Annotated[str | None, typer.Option(help="After tagging, load the responses into the service at this URL.")] = None,
     api_key: Annotated[str | None, typer.Option(envvar="NPS_API_KEY", help="API key for --to-service (or NPS_API_KEY).")] = None,
+    history: Annotated[bool, typer.Option("--history", help="With --to-service: load as history (mode=history: no "
+                                          "thank-yous; alerts of old answers created resolved or not at all).")] = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Tag every answer of a survey export: language, sentiment, themes, urgency, routing.
@@ -60,6 +73,8 @@ def tag(
     from nps_nlp.batch import ColumnMap, summarize_output, tag_file
 
     try:
+        if history and not to_service:
+            raise NpsNlpError("--history needs --to-service URL (it says how the service stores the answers)")
         segments = _parse_columns(segment)
         columns = ColumnMap(text=text_column, score=score_column, id=id_column, timestamp=timestamp_column,
                             lang=lang_column, customer=customer_column, segments=segments)
@@ -93,7 +108,13 @@ def tag(
         if to_service:
             from nps_nlp.batch._upload import upload_to_service
 
-            uploaded = upload_to_service(report.output, to_service, api_key, report.columns, progress=progress)
+            client = _history_client() if history else None
+            try:
+                uploaded = upload_to_service(report.output, to_service, api_key, report.columns, progress=progress,
+                                             client=client)
+            finally:
+                if client is not None:
+                    client.close()
             err.print(f"service: {uploaded.created:,} created, {uploaded.duplicate:,} duplicate, "
                       f"{len(uploaded.errors):,} refused, {uploaded.skipped:,} rejected rows not sent")
             for e in uploaded.errors[:10]:
