@@ -29,11 +29,14 @@ from api.routers import reports as reports_routes
 from api.routers import accounts as accounts_routes
 from api.routers import exports as exports_routes
 from api.routers import retag as retag_routes
+from api.routers import routing as routing_routes
 from api.routers import surveys as survey_routes
 from api.services.batcher import MicroBatcher
+from api.services.escalation import EscalationWorker
 from api.services.models import LoadedModel, ModelManager, Pipeline
 from api.services.outbox import OutboxWorker
 from api.services.retag import RetagRunner
+from api.services.routing import load_file as load_routing_file
 from api.settings import ServiceSettings, load_settings
 
 log = logging.getLogger("nps_nlp.api")
@@ -67,6 +70,8 @@ def create_app(settings: ServiceSettings | None = None, pipeline: Pipeline | Non
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         db = Database(conf.database_url)
         await asyncio.to_thread(migrate, db)
+        if conf.routing_rules_file is not None:  # a bad file stops the start-up with the problems listed
+            await asyncio.to_thread(load_routing_file, db, conf.routing_rules_file)
         manager = models or (ModelManager.injected(pipeline, registry_dir=conf.registry_dir) if pipeline is not None
                              else ModelManager(conf.model, conf.registry_dir))
         if not manager.ready:
@@ -77,6 +82,9 @@ def create_app(settings: ServiceSettings | None = None, pipeline: Pipeline | Non
                                workers=conf.microbatch_workers)
         state = AppState(conf, db, manager, batcher, metrics)
         batcher.start()
+        escalator = EscalationWorker(db, conf) if conf.escalation_poll_s > 0 else None
+        if escalator is not None:
+            escalator.start()
         worker = None
         if conf.webhook_urls:
             worker = OutboxWorker(db, conf, metrics.on_webhook)
@@ -104,6 +112,8 @@ def create_app(settings: ServiceSettings | None = None, pipeline: Pipeline | Non
             if watch is not None:
                 watch.cancel()
             await app.state.retag.stop()
+            if escalator is not None:
+                await escalator.stop()
             await batcher.stop()
             if worker is not None:
                 await worker.stop()
@@ -118,6 +128,7 @@ def create_app(settings: ServiceSettings | None = None, pipeline: Pipeline | Non
     app.include_router(exports_routes.router)
     app.include_router(reports_routes.router)
     app.include_router(accounts_routes.router)
+    app.include_router(routing_routes.router)
     app.include_router(exports_routes.router)
     app.include_router(survey_routes.router)
     app.include_router(retag_routes.router)

@@ -51,6 +51,10 @@ class ServiceSettings(BaseSettings):
             ``skip`` (no alert) for such answers.
         retag_batch_size: answers per batch of a re-tagging job (each batch its own transaction).
         log_level: ``DEBUG``, ``INFO``, ``WARNING`` or ``ERROR``.
+        routing_rules_file: a YAML file of routing rules (``rules: [...]``), loaded at start-up; it replaces
+            the rules loaded from a file before, rules made through ``/v1/routing/rules`` stay.
+        escalation_poll_s: how often alerts past their due time are looked for (``alert.overdue`` and escalation
+            to the team lead); 0 turns the periodic check off (``POST /v1/routing/escalate`` still runs it).
         session_secret: key that signs the workspace's session cookies (empty: a random key generated once and
             kept in the database, shared by every worker).
         session_max_age_s: how long a workspace sign-in lasts.
@@ -88,6 +92,8 @@ class ServiceSettings(BaseSettings):
     history_old_alerts: Literal["closed", "skip"] = "closed"
     retag_batch_size: int = Field(default=200, ge=1, le=5000)
     log_level: str = "INFO"
+    routing_rules_file: Path | None = None
+    escalation_poll_s: float = Field(default=60.0, ge=0)
     session_secret: str | None = Field(default=None, min_length=32)
     session_max_age_s: int = Field(default=12 * 3600, ge=60, le=90 * 24 * 3600)
     workspace_timezone: str = "Europe/Amsterdam"

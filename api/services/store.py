@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from api.db.models import Alert, AlertEvent, OutboxEvent, Response, ResponseEvent, ResponseTheme
 from api.schemas.common import analysis_dict
 from api.schemas.responses import ResponseIn
-from api.services import history, quarantine
+from api.services import history, quarantine, routing
 from api.settings import SEGMENTS, ServiceSettings
 
 THANK_YOU: dict[str, str] = {
@@ -140,6 +140,7 @@ def _open_alert(session: Session, row: Response, data: dict[str, Any], settings:
                   created_at=now, updated_at=now)
     alert.events = [AlertEvent(at=now, actor=actor, kind="created", new="new",
                                note=", ".join(r["code"] for r in data["urgency"]["reasons"]))]
+    routing.assign(session, alert, row, data, now)  # team and owner from the routing rules
     if policy == "closed":  # an old answer imported as history: on record, already resolved, nobody notified
         history.close_as_history(alert, now)
     session.add(alert)

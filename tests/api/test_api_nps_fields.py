@@ -33,7 +33,7 @@ MIRRORS = {
     NpsPeriodOut: (NpsSummary, {"period", "change"}),
     NpsChangeOut: (NpsChange, set()),
     PassiveDriverOut: (PassiveDriver, set()),
-    ActionPointOut: (ActionPoint, {"assignments"}),
+    ActionPointOut: (ActionPoint, {"assignments", "revenue_at_risk", "accounts_at_risk", "currency"}),
     QuoteOut: (Quote, set()),
 }
 
