@@ -23,19 +23,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nps_nlp.datasets import Example, load_examples
-from nps_nlp.datasets._base import normalize_polarity
-from nps_nlp.datasets._registry import _EXTENSIONS, apply_label_map, load_label_map
-from nps_nlp.datasets._tabular import (
-    _column_mapping,
-    _csv_rows,
-    _is_missing,
-    _jsonl_rows,
-    _parquet_rows,
-    _parse_bool,
-    _parse_themes,
-    normalize_lang,
-)
+from nps_nlp.datasets import Example, apply_label_map, format_of, load_examples, load_label_map, read_rows
+from nps_nlp.datasets.fields import column_mapping, is_missing, normalize_lang, normalize_polarity, parse_bool, parse_themes
 from nps_nlp.errors import DataFormatError, DataValidationError
 from nps_nlp.taxonomy import Taxonomy, load_taxonomy
 
@@ -169,8 +158,8 @@ def validate_data(
     """
     path = Path(path)
     fmt = format
-    if fmt is None and path.is_file() and path.suffix.lower() in _EXTENSIONS:
-        fmt = _EXTENSIONS[path.suffix.lower()][0]
+    if fmt is None and path.is_file():
+        fmt = format_of(path)
     if fmt in ("jsonl", "csv", "parquet"):
         rows, file_problems = _tabular_rows(path, fmt, columns, label_delimiter)
         if label_map is not None:
@@ -228,10 +217,8 @@ def _tabular_rows(path: Path, fmt: str, columns: Mapping[str, str] | None, delim
                   ) -> tuple[list[_Row], list[Problem]]:
     if not path.is_file():
         raise DataFormatError(f"{fmt} data file not found: {path}")
-    mapping = _column_mapping(columns, path)
-    reader = {"jsonl": _jsonl_rows, "csv": lambda p: _csv_rows(p, "\t" if p.suffix.lower() == ".tsv" else None),
-              "parquet": _parquet_rows}[fmt]
-    found, raw_rows = reader(path)
+    mapping = column_mapping(columns, path)
+    found, raw_rows = read_rows(path, fmt, sep="\t" if path.suffix.lower() == ".tsv" else None)
     shown = ", ".join(repr(c) for c in found) or "none"
     problems = []
     for ours, theirs in mapping.items():
@@ -242,13 +229,12 @@ def _tabular_rows(path: Path, fmt: str, columns: Mapping[str, str] | None, delim
         problems.append(Problem("no_labels", "file", f"no {mapping['themes']!r} or {mapping['sentiment']!r} column: "
                                 f"nothing to learn from; found columns: {shown}", FIXES["no_labels"]))
     if problems:
+        for _ in raw_rows:  # a row that cannot be read (not JSON, not UTF-8) explains a missing column better
+            pass
         return [], problems
     has_themes = mapping["themes"] in found
     used = set(mapping.values())
-    rows = []
-    for _, where, row in raw_rows:
-        location = where[len(str(path)) + 2:]  # "line 4" (JSONL) or "row 3" (CSV/Parquet)
-        rows.append(_parse_row(row, int(location.split()[-1]), location, mapping, used, has_themes, delimiter))
+    rows = [_parse_row(row.values, row.number, row.where, mapping, used, has_themes, delimiter) for row in raw_rows]
     return rows, []
 
 
@@ -261,13 +247,13 @@ def _parse_row(row: dict[str, Any], number: int, where: str, mapping: dict[str, 
 
     def get(name: str) -> Any:
         value = row.get(mapping[name])
-        return None if _is_missing(value) else value
+        return None if is_missing(value) else value
 
     raw_text = row.get(mapping["text"])
     text = ""
     if isinstance(raw_text, (dict, list)):
         problem("bad_text", f"expected text to be a string, found {type(raw_text).__name__}")
-    elif _is_missing(raw_text):
+    elif is_missing(raw_text):
         problem("empty_text", f"the text ({mapping['text']!r}) is empty")
     else:
         text = str(raw_text)
@@ -304,7 +290,7 @@ def _parse_row(row: dict[str, Any], number: int, where: str, mapping: dict[str, 
         if delimiter and isinstance(raw, str) and raw.strip()[:1] not in ("{", "["):
             raw = [[*part.strip().rsplit(":", 1), None][:2] for part in raw.split(delimiter) if part.strip()]
         try:
-            themes = _parse_themes(raw, f"themes {row.get(mapping['themes'])!r}")
+            themes = parse_themes(raw, f"themes {row.get(mapping['themes'])!r}")
         except DataFormatError as exc:
             message = str(exc)
             problem("bad_polarity" if "polarity" in message else "bad_themes", message)
@@ -312,7 +298,7 @@ def _parse_row(row: dict[str, Any], number: int, where: str, mapping: dict[str, 
     urgent = get("urgent")
     if urgent is not None:
         try:
-            meta["urgent"] = _parse_bool(urgent, f"column {mapping['urgent']!r}")
+            meta["urgent"] = parse_bool(urgent, f"column {mapping['urgent']!r}")
         except DataFormatError as exc:
             problem("bad_value", str(exc))
     example = Example(text=text, id=ex_id, lang=lang, score=score, sentiment=sentiment, themes=themes, meta=meta)

@@ -12,7 +12,7 @@ from typing import Any
 from nps_nlp.datasets._base import Example, add_theme, merge_themes
 from nps_nlp.errors import DataFormatError
 
-__all__ = ["FORMATS", "load_examples", "load_label_map"]
+__all__ = ["FORMATS", "apply_label_map", "format_of", "load_examples", "load_label_map"]
 
 FORMATS: tuple[str, ...] = (
     "jsonl",
@@ -35,6 +35,12 @@ _EXTENSIONS = {
     ".pq": ("parquet", {}),
 }
 LabelMap = Mapping[str, "str | None"]
+
+
+def format_of(path: str | Path) -> str | None:
+    """The tabular format a file's extension names (``jsonl``, ``csv`` or ``parquet``), or None."""
+    known = _EXTENSIONS.get(Path(path).suffix.lower())
+    return known[0] if known else None
 
 
 def _reader(fmt: str) -> Callable[..., list[Example]]:

@@ -70,7 +70,7 @@ def test_jsonl_columns_types_and_bad_lines(tmp_path) -> None:
     assert reader.json_columns == {"meta"}
     chunk = next(reader.chunks(10))
     assert len(chunk.rows) == 4
-    assert chunk.problems[1].startswith("invalid JSON") and chunk.problems[2] == "line is a JSON list, expected an object"
+    assert chunk.problems[1].startswith("invalid JSON") and chunk.problems[2] == "expected a JSON object per line, found list"
     assert chunk.rows[3] == {"id": 2, "text": "b", "score": 7.5}
 
 
