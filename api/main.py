@@ -18,6 +18,7 @@ from fastapi_offline import FastAPIOffline
 from sqlalchemy import func, select
 
 from api import errors
+from api import web as workspace
 from api.db.models import ApiKey
 from api.db.session import Database, migrate
 from api.deps import AppState
@@ -48,7 +49,7 @@ Authenticate with `Authorization: Bearer <api key>` or `X-API-Key: <api key>` (c
 action items), `admin` (all, plus model reload and webhook deliveries). Errors are
 `{"detail": ..., "problems": [...]}`: 4xx for anything wrong with a request (unknown fields included), 409 for a
 re-sent `external_id` with other content, 503 with `Retry-After` while the database is unavailable.
-A read-only dashboard is at `/dashboard`; these docs work offline."""
+People sign in to the team workspace at `/app` (`/dashboard` redirects there); these docs work offline."""
 
 
 def create_app(settings: ServiceSettings | None = None, pipeline: Pipeline | None = None,
@@ -132,7 +133,7 @@ def create_app(settings: ServiceSettings | None = None, pipeline: Pipeline | Non
     app.include_router(exports_routes.router)
     app.include_router(survey_routes.router)
     app.include_router(retag_routes.router)
-    app.mount("/dashboard/static", dashboard.static, name="dashboard-static")
+    workspace.install(app)  # the team workspace at /app (pages, actions, static files)
     app.add_middleware(RequestGuard)
     app.add_middleware(RequestObserver)  # outermost: it also logs the guard's answers
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, time, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query
@@ -54,7 +55,8 @@ def filters(
     raw_until: Annotated[str | None, Query(alias="until", include_in_schema=False)] = None,
 ) -> Filters:
     if until is not None and raw_until is not None and _DATE_ONLY.match(raw_until.strip()):
-        return Filters(since, until.date(), team, department, channel, touchpoint, country, customer_id, lang)
+        # a date alone covers that whole day: the filter ends where the next day starts (UTC)
+        until = datetime.combine(until.date() + timedelta(days=1), time(0), UTC)
     return Filters(since, until, team, department, channel, touchpoint, country, customer_id, lang)
 
 

@@ -1,0 +1,235 @@
+"""Read side of the team workspace: NPS with its trend in the user's time zone, the teams table, follow-up
+within 48 hours, and the contents of a team's page. All figures come from ``nps_nlp`` and
+:mod:`api.services.queries`; every function takes the same :class:`Filters`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+from sqlalchemy import case, func, literal, select, union
+from sqlalchemy.orm import Session
+
+from api.db.models import ActionItem, Alert, AlertEvent, Response, ResponseTheme, User, UserTeam
+from api.services.queries import Filters, action_item_out, team_feed
+from api.services.triage import AlertQuery, list_alerts
+from api.services.users import Viewer
+from nps_nlp.nps import nps as nps_summary
+from nps_nlp.nps import nps_trend
+
+FOLLOW_UP_HOURS = 48
+"""Detractor follow-up target: first contact within this many hours of the alert."""
+
+CONTACTED = ("contacted", "resolved")
+
+
+def _local_starts(period: str, start: date, end: date) -> tuple[date, date]:
+    return start, end
+
+
+def period_end(period: str, start: date) -> date:
+    """The first day after the day, week or month that starts on ``start``."""
+    if period == "day":
+        return start + timedelta(days=1)
+    if period == "week":
+        return start + timedelta(days=7)
+    return date(start.year + (start.month == 12), start.month % 12 + 1, 1)
+
+
+def choose_period(filters: Filters, first: datetime | None, last: datetime | None) -> str:
+    """``day`` for up to two months of data, ``week`` up to half a year, else ``month``."""
+    start, end = filters.bounds()
+    start = start or first
+    end = end or last
+    if start is None or end is None:
+        return "month"
+    days = (end - start).days
+    return "day" if days <= 62 else "week" if days <= 190 else "month"
+
+
+def nps_block(session: Session, filters: Filters, period: str | None, now: datetime | None = None) -> dict[str, Any]:
+    """NPS with its interval and the trend per day/week/month of the user's time zone (``filters.tz``); a
+    period the filter's window or today cuts short is ``incomplete``."""
+    now = now or datetime.now(UTC)
+    rows = session.execute(filters.apply(select(Response.score, Response.timestamp))).all()
+    scores = [r[0] for r in rows]
+    if period is None:
+        period = choose_period(filters, min((r[1] for r in rows), default=None), max((r[1] for r in rows), default=None))
+    if not scores:
+        return {"period": period, "overall": None, "trend": [], "change": None}
+    zone = ZoneInfo(filters.tz)
+    # local wall-clock times: the library buckets naive times as they are, so days and weeks follow the user's zone
+    local = pd.to_datetime(pd.Series([r[1] for r in rows]), utc=True).dt.tz_convert(zone).dt.tz_localize(None)
+    trend = nps_trend(scores, local.tolist(), period)
+    start, end = filters.bounds()
+    lo = start.astimezone(zone).date() if start else None
+    hi = min(end, now) if end else now
+    hi_day = hi.astimezone(zone)
+    for point in trend:
+        first = date.fromisoformat(point["period"])
+        after = period_end(period, first)
+        cut_end = datetime.combine(after, datetime.min.time(), zone) > hi_day
+        cut_start = lo is not None and lo > first
+        point["incomplete"] = bool(cut_end or cut_start)
+        point["end"] = (after - timedelta(days=1)).isoformat()
+    change = trend[-1]["change"] if len(trend) >= 2 else None
+    return {"period": period, "overall": nps_summary(scores).to_dict(), "trend": trend, "change": change}
+
+
+def _membership(scope: tuple[str, ...] | None) -> Any:
+    """(response id, team) pairs: a response belongs to its team segment, the teams its themes are routed to,
+    and the team its alert is routed to."""
+    parts = union(select(ResponseTheme.response_id.label("rid"), ResponseTheme.team.label("team")),
+                  select(Response.id.label("rid"), Response.team.label("team")).where(Response.team.is_not(None)),
+                  select(Alert.response_id.label("rid"), Alert.team.label("team")).where(Alert.team.is_not(None))).subquery()
+    return parts
+
+
+def teams_table(session: Session, filters: Filters, teams: list[str], now: datetime | None = None) -> list[dict[str, Any]]:
+    """Per team in ``teams``: NPS (with interval), answers, open and overdue alerts, the share of judged alerts
+    first contacted within 48 hours, problems and praise, all within ``filters``."""
+    now = now or datetime.now(UTC)
+    plain = dataclasses.replace(filters, scope=None)
+    m = _membership(None)
+    counts = select(m.c.team, func.sum(case((Response.score >= 9, 1), else_=0)), func.sum(case((Response.score.between(7, 8), 1),
+                                                                                                else_=0)),
+                    func.sum(case((Response.score <= 6, 1), else_=0))).join(Response, Response.id == m.c.rid)
+    counts = plain.apply(counts.where(m.c.team.in_(teams))).group_by(m.c.team)
+    out: dict[str, dict[str, Any]] = {t: {"team": t, "nps": None, "n": 0, "open_alerts": 0, "overdue_alerts": 0, "problems": 0,
+                                          "praise": 0, "followup_share": None, "followup_judged": 0} for t in teams}
+    from nps_nlp.nps import NpsSummary
+
+    for team, pro, pas, det in session.execute(counts):
+        out[team]["nps"] = NpsSummary.from_counts(int(pro or 0), int(pas or 0), int(det or 0)).to_dict()
+        out[team]["n"] = int((pro or 0) + (pas or 0) + (det or 0))
+    kinds = plain.apply(select(ResponseTheme.team, ResponseTheme.kind, func.count()).join(Response)
+                        .where(ResponseTheme.team.in_(teams), ResponseTheme.kind.in_(("problem", "praise")))
+                        .group_by(ResponseTheme.team, ResponseTheme.kind))
+    for team, kind, n in session.execute(kinds):
+        out[team]["problems" if kind == "problem" else "praise"] = int(n)
+    for row in alert_facts(session, plain, teams):
+        for team in row["teams"]:
+            stats = out[team]
+            if row["status"] != "resolved":
+                stats["open_alerts"] += 1
+                stats["overdue_alerts"] += int(row["due_at"] < now)
+            judged, hit = followed_up(row["created_at"], row["first_contact"], now)
+            if judged:
+                stats["followup_judged"] += 1
+                stats.setdefault("followup_hits", 0)
+                stats["followup_hits"] += int(hit)
+    for stats in out.values():
+        if stats["followup_judged"]:
+            stats["followup_share"] = stats.pop("followup_hits", 0) / stats["followup_judged"]
+    return [out[t] for t in teams]
+
+
+def followed_up(created: datetime, first_contact: datetime | None, now: datetime) -> tuple[bool, bool]:
+    """``(judged, within 48 h)``: an alert is judged once contacted or once its 48 hours have passed."""
+    deadline = created + timedelta(hours=FOLLOW_UP_HOURS)
+    hit = first_contact is not None and first_contact <= deadline
+    return hit or now >= deadline, hit
+
+
+def alert_facts(session: Session, filters: Filters, teams: list[str]) -> list[dict[str, Any]]:
+    """Alerts of ``teams`` within ``filters``: their teams (routed team and answer's team segment), status, due
+    time, creation and first contact."""
+    first = (select(AlertEvent.alert_id, func.min(AlertEvent.at).label("first"))
+             .where(AlertEvent.kind == "status", AlertEvent.new.in_(CONTACTED)).group_by(AlertEvent.alert_id).subquery())
+    query = filters.apply(select(Alert.id, Alert.team, Response.team, Alert.status, Alert.due_at, Alert.created_at, first.c.first)
+                          .join(Response, Response.id == Alert.response_id).outerjoin(first, first.c.alert_id == Alert.id)
+                          .where((Alert.team.in_(teams)) | (Response.team.in_(teams))))
+    from api.db.models import UTCDateTime
+
+    utc = UTCDateTime()
+    out = []
+    for _id, team, segment, status, due, created, first_at in session.execute(query):
+        if isinstance(first_at, str):  # SQLite returns an aggregate's datetime as text
+            first_at = datetime.fromisoformat(first_at)
+        out.append({"teams": sorted({t for t in (team, segment) if t in teams}), "status": status, "due_at": due,
+                    "created_at": created, "first_contact": utc.process_result_value(first_at, None) if first_at else None})
+    return out
+
+
+def known_teams(session: Session, taxonomy_teams: set[str]) -> list[str]:
+    """Every team: the taxonomy's, those answers, themes or alerts were routed to, and those users belong to."""
+    found = set(taxonomy_teams)
+    found.update(t for (t,) in session.execute(select(ResponseTheme.team).distinct()) if t)
+    found.update(t for (t,) in session.execute(select(Response.team).distinct()) if t)
+    found.update(t for (t,) in session.execute(select(Alert.team).distinct()) if t)
+    found.update(t for (t,) in session.execute(select(UserTeam.team).distinct()) if t)
+    found.discard("unassigned")
+    return sorted(found)
+
+
+def filter_options(session: Session) -> dict[str, list[str]]:
+    """The values each segment filter can take (what the stored answers carry)."""
+    out: dict[str, list[str]] = {}
+    for name in ("channel", "country", "department", "touchpoint", "team", "lang"):
+        column = getattr(Response, name)
+        out[name] = sorted(v for (v,) in session.execute(select(column).distinct().where(column.is_not(None))) if v)
+    return out
+
+
+def team_members(session: Session, team: str) -> list[dict[str, str]]:
+    """Active users of ``team`` (who an alert or action item can be assigned to)."""
+    rows = session.execute(select(User.username, User.display_name, User.role).join(UserTeam)
+                           .where(UserTeam.team == team, User.active.is_(True)).order_by(User.display_name))
+    return [{"username": u, "name": n, "role": r} for u, n, r in rows]
+
+
+def highlight(text: str, evidence: dict[str, Any] | None) -> tuple[str, str, str]:
+    """``(before, evidence, after)`` of an answer, for marking the clause a theme was read from."""
+    if not evidence:
+        return text, "", ""
+    start, end = int(evidence.get("start", -1)), int(evidence.get("end", -1))
+    if not 0 <= start < end <= len(text):
+        return text, "", ""
+    return text[:start], text[start:end], text[end:]
+
+
+def team_items(session: Session, team: str, filters: Filters, now: datetime) -> list[dict[str, Any]]:
+    """The team's action items: open ones, and done ones created within the filter's period."""
+    start, end = filters.bounds()
+    query = select(ActionItem).where(ActionItem.team == team)
+    if start is not None:
+        query = query.where(ActionItem.created_at >= start)
+    if end is not None:
+        query = query.where(ActionItem.created_at < end)
+    items = session.scalars(query.order_by(case((ActionItem.status == "done", 1), else_=0), ActionItem.due_at, ActionItem.id))
+    return [action_item_out(i, now) for i in items]
+
+
+def team_page(session: Session, team: str, filters: Filters, viewer: Viewer, period: str | None,
+              now: datetime | None = None) -> dict[str, Any]:
+    """What a team's page shows: NPS and trend, problems and praise, open and recently resolved alerts (an
+    agent's own only), action items and members."""
+    now = now or datetime.now(UTC)
+    scoped = dataclasses.replace(filters, scope=(team,))
+    base = AlertQuery(team=team, team_or_segment=True, owner=viewer.alert_owner, filters=filters)
+    open_total, open_alerts = list_alerts(session, dataclasses.replace(base, open_only=True), 50, 0, now)
+    _, resolved = list_alerts(session, dataclasses.replace(base, status="resolved"), 10, 0, now)
+    feeds = {kind: team_feed(session, team, kind, filters, 8, 0) for kind in ("problem", "praise")}
+    for feed in feeds.values():
+        for item in feed["items"]:
+            item["parts"] = highlight(item["text"], item["evidence"])
+    return {"team": team, "nps": nps_block(session, scoped, period, now), "problems": feeds["problem"],
+            "praise": feeds["praise"], "open_total": open_total, "open_alerts": open_alerts, "resolved_alerts": resolved,
+            "items": team_items(session, team, filters, now), "members": team_members(session, team),
+            "table": teams_table(session, filters, [team], now)[0]}
+
+
+def teams_with_data(session: Session, filters: Filters) -> dict[str, int]:
+    """Answers per team within ``filters`` (any membership)."""
+    m = _membership(None)
+    query = dataclasses.replace(filters, scope=None).apply(
+        select(m.c.team, func.count(literal(1))).join(Response, Response.id == m.c.rid).group_by(m.c.team))
+    return {t: int(n) for t, n in session.execute(query) if t}
+
+
+__all__ = ["FOLLOW_UP_HOURS", "alert_facts", "choose_period", "filter_options", "followed_up", "highlight", "known_teams",
+           "nps_block", "period_end", "team_members", "team_page", "teams_table"]
