@@ -137,9 +137,9 @@ def followup(session: Session, since: datetime | None, until: datetime | None, t
     imported: set[int] = set()
     for i in range(0, len(ids), 500):
         chunk = ids[i:i + 500]
-        first.update(session.execute(select(AlertEvent.alert_id, func.min(AlertEvent.at)).where(
+        first.update(dict(session.execute(select(AlertEvent.alert_id, func.min(AlertEvent.at)).where(
             AlertEvent.alert_id.in_(chunk), AlertEvent.kind == "status", AlertEvent.new.in_(CONTACTED))
-            .group_by(AlertEvent.alert_id)).tuples().all())
+            .group_by(AlertEvent.alert_id)).all()))
         imported.update(session.scalars(select(AlertEvent.alert_id).where(AlertEvent.alert_id.in_(chunk),
                                                                           AlertEvent.note == IMPORTED_NOTE)))
     target = timedelta(hours=target_hours)
