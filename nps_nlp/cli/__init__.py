@@ -9,6 +9,7 @@ order below is the order of ``nps-nlp --help``:
 - ``_models``: models list|show|register|promote
 - ``_analyst``: suggest, audit, discover
 - ``_serve``: serve, keys
+- ``_report``: report (a day's, week's or month's digest from the service's database, HTML or PDF)
 - ``_accounts``: accounts import (accounts and revenue from CSV)
 - ``_users``: users create|list|set-password|add-team (workspace sign-in)
 - ``_quarantine``: quarantine check|log-sent (survey quarantine against the service's database)
@@ -19,6 +20,7 @@ order below is the order of ``nps-nlp --help``:
 from nps_nlp.cli import _classify, _tag, _training, _models, _analyst, _serve, _users  # noqa: F401  (registers the commands)
 from nps_nlp.cli import _accounts  # noqa: F401
 from nps_nlp.cli import _quarantine, _retag  # noqa: F401
+from nps_nlp.cli import _report  # noqa: F401
 # isort: on
 from nps_nlp.cli._app import app
 

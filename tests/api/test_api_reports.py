@@ -91,3 +91,30 @@ def test_digest_bad_input(svc):
     assert c.get("/v1/reports/digest", params={"period": "quarter"}, headers=h).status_code == 422
     assert c.get("/v1/reports/digest", params={"tz": "Nowhere/Land"}, headers=h).status_code == 422
     assert c.get("/v1/reports/digest").status_code == 401
+
+
+def test_report_command_writes_html_and_pdf(svc, tmp_path):
+    from typer.testing import CliRunner
+
+    from nps_nlp.cli import app
+
+    c, _ = svc
+    url = c.app.state.nps.db.url
+    runner = CliRunner()
+    page = tmp_path / "north.html"
+    r = runner.invoke(app, ["report", "--period", "week", "--team", "north", "--at", "2026-11-25", "--format", "html",
+                            "--out", str(page), "--database-url", url])
+    assert r.exit_code == 0, r.output
+    html = page.read_text(encoding="utf-8")
+    assert "NPS weekly digest: north, week of 2026-11-23" in html and "data:image/png;base64," in html
+    assert "42 answers" in html
+    r = runner.invoke(app, ["report", "--period", "month", "--at", "2026-11-25", "--database-url", url])
+    assert r.exit_code == 0 and "NPS monthly digest: company, 2026-11" in r.output
+    if pytest.importorskip("weasyprint"):
+        pdf = tmp_path / "company.pdf"
+        r = runner.invoke(app, ["report", "--format", "pdf", "--out", str(pdf), "--at", "2026-11-25", "--database-url", url])
+        assert r.exit_code == 0 and pdf.read_bytes().startswith(b"%PDF")
+    r = runner.invoke(app, ["report", "--format", "pdf", "--database-url", url])
+    assert r.exit_code == 2 and "--out" in r.output
+    r = runner.invoke(app, ["report", "--tz", "Mars/Base", "--database-url", url])
+    assert r.exit_code == 2 and "time zone" in r.output
