@@ -27,10 +27,6 @@ FOLLOW_UP_HOURS = 48
 CONTACTED = ("contacted", "resolved")
 
 
-def _local_starts(period: str, start: date, end: date) -> tuple[date, date]:
-    return start, end
-
-
 def period_end(period: str, start: date) -> date:
     """The first day after the day, week or month that starts on ``start``."""
     if period == "day":

@@ -5,13 +5,14 @@ and swaps the page in place), and every change goes into the alert's or the item
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 
 from api.db.models import ActionItem, Alert, User
@@ -74,7 +75,7 @@ async def login(request: Request, state: StateDep, web: SessionCookie) -> Any:
     target = form.get("next") or "/app"
     response = RedirectResponse(safe_next(target) if target != "/app" else home_of(viewer), status_code=303)
     # a new CSRF token with the new identity: a token seen before sign-in is worth nothing after
-    write_session(request, response, WebSession(viewer.id, viewer.epoch, __import__("secrets").token_urlsafe(32)))
+    write_session(request, response, WebSession(viewer.id, viewer.epoch, secrets.token_urlsafe(32)))
     return response
 
 
@@ -108,7 +109,7 @@ async def work_alert(alert_id: int, request: Request, session: SessionDep, setti
     elif action == "assign":
         owner = form.get("owner", "")
         if not owner or viewer.role == "agent":
-            raise WebError(400 if owner else 400, "choose who to assign the alert to")
+            raise WebError(400, "choose who to assign the alert to")
         if session.scalar(select(User.id).where(User.username == owner, User.active.is_(True))) is None:
             raise WebError(400, "no active user by that name")
         change.owner = owner
@@ -242,4 +243,3 @@ async def save_me(request: Request, session: SessionDep, web: SessionCookie, vie
 
 
 __all__ = ["router"]
-_ = HTMLResponse

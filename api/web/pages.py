@@ -6,7 +6,6 @@ the signed-in user may see.
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -18,7 +17,7 @@ from api.db.models import User
 from api.deps import ModelDep, SessionDep
 from api.services.queries import action_point_report, known_team, passive_report
 from api.services.users import LANGS, ROLES, list_users
-from api.services.workspace import filter_options, known_teams, nps_block, team_page, teams_table, teams_with_data
+from api.services.workspace import filter_options, known_teams, nps_block, team_page, teams_table
 from api.web.auth import CurrentUser, SessionCookie, WebError, safe_next
 from api.web.charts import trend_svg
 from api.web.render import read_view, render
@@ -61,10 +60,8 @@ def overview(request: Request, session: SessionDep, model: ModelDep, web: Sessio
     passives = passive_report(session, view.filters, taxonomy, 2, 2, 6)
     tax_teams = {t.team for t in taxonomy.themes if t.team}
     teams = _visible_teams(session, viewer, tax_teams)
-    with_data = teams_with_data(session, view.filters)
-    table = [row for row in teams_table(session, view.filters, teams, now) if row["n"] or row["open_alerts"] or row["team"] in tax_teams
-             or not viewer.sees_all]
-    del with_data
+    table = [row for row in teams_table(session, view.filters, teams, now)
+             if row["n"] or row["open_alerts"] or row["team"] in tax_teams or not viewer.sees_all]
     return render(request, "overview.html", web, viewer, view=view, block=block, chart=trend_svg(block["trend"], block["period"],
                   _t(request, viewer)), points=points["items"], passives=passives, table=table,
                   options=filter_options(session), labels=_labels(taxonomy, viewer, request), page="overview", teams=teams)
@@ -119,4 +116,3 @@ def _labels(taxonomy: Any, viewer: Any, request: Request) -> dict[str, str]:
 
 
 __all__ = ["home_of", "router"]
-_ = dataclasses
