@@ -37,7 +37,7 @@ class ServiceSettings(BaseSettings):
             number of cores together with ``NPS_ENCODER_THREADS=1``: one-thread runs side by side do more work per
             second than one run over all cores (see docs/service.md, "Latency").
         alert_due_hours: default due time of an alert (detractor follow-up target).
-        webhook_urls: receivers of ``alert.created``, ``alert.updated`` and ``promoter.thank_you``.
+        webhook_urls: receivers of ``alert.created``, ``alert.updated``, ``alert.overdue`` and ``promoter.thank_you``.
         webhook_secret: HMAC-SHA256 key for the ``X-NPS-Signature`` header (required with webhooks).
         webhook_timeout_s, webhook_max_attempts, webhook_backoff_s, outbox_poll_s: outbox delivery tuning.
         thank_promoters: queue ``promoter.thank_you`` events for answers scored 9-10 that say something, in the
