@@ -106,7 +106,7 @@ def users_add_team(username: Annotated[str, typer.Argument(help="The user.")],
         with db.session() as session:
             user = get_user(session, username)
             add_team(user, team)
-            teams = ", ".join(user.teams)
+            teams = ", ".join(sorted(user.teams))
         db.dispose()
     except NpsNlpError as exc:
         _fail(exc)

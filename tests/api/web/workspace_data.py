@@ -26,13 +26,16 @@ ANSWERS: list[tuple[str, int, str]] = [
 
 
 def answers(n_days: int = 20, now: datetime | None = None) -> list[dict[str, Any]]:
-    """``len(ANSWERS) * n_days`` responses, one round per day ending today (UTC noon), alternating segments."""
+    """Responses over ``n_days`` days ending today (11:00 UTC): the first four answers every day, the others on
+    three days out of four; channel alternates by day, team segment and country by answer."""
     now = now or datetime.now(UTC)
     out = []
     for day in range(n_days):
         when = (now - timedelta(days=day)).replace(hour=11, minute=0, second=0, microsecond=0)
         for i, (text, score, lang) in enumerate(ANSWERS):
             k = day * len(ANSWERS) + i
+            if (day + i) % 4 == 3 and i > 3:  # days differ (the first four, three of them urgent, come every day)
+                continue
             out.append({"external_id": f"ws-{k}", "score": score, "text": text, "lang": lang, "timestamp": when.isoformat(),
                         "customer_id": f"cust-{k % 37}",
                         "segments": {"team": ("north", "south")[k % 2], "channel": ("email", "app")[day % 2],
@@ -47,6 +50,7 @@ USERS = [
     ("lena", "team_lead", ["it-operations"]),
     ("finn", "team_lead", ["finance"]),
     ("aga", "agent", ["it-operations"]),
+    ("dina", "team_lead", ["digital"]),
 ]
 
 
