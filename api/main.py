@@ -38,6 +38,7 @@ from api.services.models import LoadedModel, ModelManager, Pipeline
 from api.services.outbox import OutboxWorker
 from api.services.retag import RetagRunner
 from api.services.routing import load_file as load_routing_file
+from api.services.scheduler import DigestScheduler
 from api.settings import ServiceSettings, load_settings
 
 log = logging.getLogger("nps_nlp.api")
@@ -98,6 +99,11 @@ def create_app(settings: ServiceSettings | None = None, pipeline: Pipeline | Non
 
             watch = asyncio.create_task(manager.watch(conf.model_poll_s, reloaded), name="nps-model-watch")
         app.state.nps = state
+        # e-mailed report digests, on the schedule in NPS_REPORT_HOUR / NPS_REPORT_TIMEZONE, when SMTP is set
+        digests = DigestScheduler(db, conf, lambda: manager.current.pipeline.taxonomy) if conf.smtp_host else None
+        if digests is not None:
+            digests.start()
+        app.state.digests = digests
         app.state.retag = RetagRunner(state)
         await app.state.retag.resume()  # re-tagging jobs left running by an earlier process
         if conf.require_auth:
@@ -118,6 +124,8 @@ def create_app(settings: ServiceSettings | None = None, pipeline: Pipeline | Non
             await batcher.stop()
             if worker is not None:
                 await worker.stop()
+            if digests is not None:
+                await digests.stop()
             db.dispose()
             app.state.nps = None
 

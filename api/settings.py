@@ -51,6 +51,17 @@ class ServiceSettings(BaseSettings):
             ``skip`` (no alert) for such answers.
         retag_batch_size: answers per batch of a re-tagging job (each batch its own transaction).
         log_level: ``DEBUG``, ``INFO``, ``WARNING`` or ``ERROR``.
+        smtp_host: the SMTP server report digests are e-mailed through (empty: no e-mail, no digest schedule).
+        smtp_port: its port (587 for STARTTLS, 465 with ``smtp_ssl``, 25 for a plain relay).
+        smtp_user, smtp_password: log in with these (both empty: no login).
+        smtp_starttls: upgrade the connection with STARTTLS (the default); ``smtp_ssl``: TLS from the first byte
+            (then STARTTLS is not used).
+        smtp_from: the From address of digests; smtp_timeout_s: connection and command time-out.
+        report_timezone: time zone the digests' days, weeks and months are cut in.
+        report_hour: local hour at which a period's digest is sent, the day after the period ends (weekly on
+            Mondays, monthly on the 1st).
+        report_retry_s, report_max_attempts: a digest that failed to send is tried again after this long, at most
+            this many times.
         routing_rules_file: a YAML file of routing rules (``rules: [...]``), loaded at start-up; it replaces
             the rules loaded from a file before, rules made through ``/v1/routing/rules`` stay.
         escalation_poll_s: how often alerts past their due time are looked for (``alert.overdue`` and escalation
@@ -92,6 +103,18 @@ class ServiceSettings(BaseSettings):
     history_old_alerts: Literal["closed", "skip"] = "closed"
     retag_batch_size: int = Field(default=200, ge=1, le=5000)
     log_level: str = "INFO"
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_user: str | None = None
+    smtp_password: str | None = Field(default=None, repr=False)
+    smtp_starttls: bool = True
+    smtp_ssl: bool = False
+    smtp_from: str = "nps-nlp@localhost"
+    smtp_timeout_s: float = Field(default=30.0, gt=0)
+    report_timezone: str = "UTC"
+    report_hour: int = Field(default=7, ge=0, le=23)
+    report_retry_s: float = Field(default=600.0, ge=0)
+    report_max_attempts: int = Field(default=5, ge=1, le=100)
     routing_rules_file: Path | None = None
     escalation_poll_s: float = Field(default=60.0, ge=0)
     session_secret: str | None = Field(default=None, min_length=32)
@@ -136,6 +159,23 @@ class ServiceSettings(BaseSettings):
         if value.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise ValueError(f"NPS_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {value!r}")
         return value.upper()
+
+    @field_validator("report_timezone")
+    @classmethod
+    def _check_report_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"NPS_REPORT_TIMEZONE must be an IANA time zone such as Europe/Oslo, got {value[:60]!r}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _smtp_tls(self) -> ServiceSettings:
+        if (self.smtp_user is None) != (self.smtp_password is None):
+            raise ValueError("set both NPS_SMTP_USER and NPS_SMTP_PASSWORD to log in to the SMTP server, or neither")
+        return self
 
     @model_validator(mode="after")
     def _secret_with_webhooks(self) -> ServiceSettings:

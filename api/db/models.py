@@ -336,3 +336,37 @@ class RoutingRule(Base):
     source: Mapped[str] = mapped_column(String(10), default="api")  # api | file
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReportSubscription(Base):
+    """Who gets which digest: an e-mail address, a period (day, week, month) and a team (``None``: the company)."""
+
+    __tablename__ = "report_subscriptions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    period: Mapped[str] = mapped_column(String(8))  # day | week | month
+    team: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class DigestSent(Base):
+    """A digest e-mailed (or being sent, or failed) to one address for one period. The unique key makes a digest
+    go out at most once per address, across restarts and workers; ``team_key`` is the team or ``""`` (company)."""
+
+    __tablename__ = "digests_sent"
+    __table_args__ = (Index("ux_digests_sent_once", "email", "period", "team_key", "period_start", unique=True),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subscription_id: Mapped[int | None] = mapped_column(ForeignKey("report_subscriptions.id", ondelete="SET NULL"), index=True)
+    email: Mapped[str] = mapped_column(String(254))
+    period: Mapped[str] = mapped_column(String(8))
+    team_key: Mapped[str] = mapped_column(String(100))
+    period_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(10))  # sending | sent | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

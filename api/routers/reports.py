@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import func, select
 
-from api.deps import ModelDep, ReadKey, SessionDep
+from api.db.models import DigestSent, ReportSubscription
+from api.deps import AdminKey, ModelDep, ReadKey, SessionDep
 from api.errors import ApiError
-from api.routers.common import ERRORS, FiltersDep, Name
+from api.routers.common import ERRORS, FiltersDep, Limit, Name, RowId
 from api.schemas.common import Timestamp
-from api.schemas.reports import DigestOut, DigestPeriod, LeaderboardOut, LeaderboardPeriod
+from api.schemas.reports import (
+    DigestOut,
+    DigestPeriod,
+    DigestSentOut,
+    LeaderboardOut,
+    LeaderboardPeriod,
+    RunOut,
+    SubscriptionIn,
+    SubscriptionOut,
+)
 from api.services.leaderboard import BadgeRules, RankBy, leaderboard
 from api.services.reports import build_digest, html_document, pdf_document
 from nps_nlp.errors import MissingDependencyError
@@ -88,3 +100,71 @@ def get_digest_pdf(session: SessionDep, model: ModelDep, filters: FiltersDep, _:
         raise ApiError(501, str(exc)) from None
     name = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in f"{digest['team'] or 'company'}_{digest['label']}")
     return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": f'attachment; filename="{name}.pdf"'})
+
+
+def _subscription_out(row: ReportSubscription) -> SubscriptionOut:
+    return SubscriptionOut.model_validate(row, from_attributes=True)
+
+
+@router.get("/reports/subscriptions", response_model=list[SubscriptionOut], responses=ERRORS)
+def list_subscriptions(session: SessionDep, _: AdminKey, team: Name = None) -> list[SubscriptionOut]:
+    """Who gets which digest (``team`` null: the company's)."""
+    query = select(ReportSubscription).order_by(ReportSubscription.id)
+    if team is not None:
+        query = query.where(ReportSubscription.team == team)
+    return [_subscription_out(r) for r in session.scalars(query)]
+
+
+@router.post("/reports/subscriptions", response_model=SubscriptionOut, status_code=201,
+             responses={**ERRORS, 409: {"description": "this address already gets this digest"}})
+def create_subscription(body: SubscriptionIn, session: SessionDep, request: Request, caller: AdminKey) -> SubscriptionOut:
+    """E-mail the ``period`` digest of ``team`` (left out: the company) to ``email``. With SMTP set up, the latest
+    due digest goes out at once, then each new one when it falls due (see docs/reports.md)."""
+    team_match = ReportSubscription.team.is_(None) if body.team is None else ReportSubscription.team == body.team
+    same = session.scalar(select(ReportSubscription.id).where(func.lower(ReportSubscription.email) == body.email.lower(),
+                                                              ReportSubscription.period == body.period, team_match))
+    if same is not None:
+        raise ApiError(409, f"subscription {same} already sends this digest to this address")
+    row = ReportSubscription(email=body.email, period=body.period, team=body.team, created_at=datetime.now(UTC),
+                             created_by=caller.name)
+    session.add(row)
+    session.flush()
+    out = _subscription_out(row)
+    scheduler = getattr(request.app.state, "digests", None)
+    if scheduler is not None:
+        session.commit()  # the scheduler reads it from its own session
+        scheduler.wake()
+    return out
+
+
+@router.delete("/reports/subscriptions/{subscription_id}", response_model=SubscriptionOut,
+               responses={**ERRORS, 404: {"description": "unknown subscription"}})
+def delete_subscription(subscription_id: RowId, session: SessionDep, _: AdminKey) -> SubscriptionOut:
+    """Stop a subscription (what was sent stays in ``/v1/reports/sent``); returns what was removed."""
+    row = session.get(ReportSubscription, subscription_id)
+    if row is None:
+        raise ApiError(404, f"no subscription {subscription_id}")
+    out = _subscription_out(row)
+    session.delete(row)
+    return out
+
+
+@router.get("/reports/sent", response_model=list[DigestSentOut], responses=ERRORS)
+def list_sent(session: SessionDep, _: AdminKey, limit: Limit = 100) -> list[DigestSentOut]:
+    """The digests e-mailed (or failed, or being sent), newest first."""
+    rows = session.scalars(select(DigestSent).order_by(DigestSent.id.desc()).limit(limit))
+    return [DigestSentOut.model_validate({"id": r.id, "subscription_id": r.subscription_id, "email": r.email,
+                                         "period": r.period, "team": r.team_key or None, "period_start": r.period_start,
+                                         "status": r.status, "attempts": r.attempts, "error": r.error,
+                                         "sent_at": r.sent_at}) for r in rows]
+
+
+@router.post("/reports/run", response_model=RunOut,
+             responses={**ERRORS, 409: {"description": "no SMTP server is configured"}})
+async def run_schedule(request: Request, _: AdminKey) -> RunOut:
+    """Send the digests that are due now and have not gone out yet (what the schedule does by itself)."""
+    scheduler = getattr(request.app.state, "digests", None)
+    if scheduler is None:
+        raise ApiError(409, "digests are not e-mailed: set NPS_SMTP_HOST (and NPS_SMTP_PORT, NPS_SMTP_FROM) and restart")
+    result = await run_in_threadpool(scheduler.run_due)
+    return RunOut(sent=result.sent, failed=result.failed, skipped=result.skipped)
