@@ -28,7 +28,6 @@ from api.routers import alerts, classify, dashboard, insights, responses, system
 from api.routers import exports as exports_routes
 from api.routers import reports as reports_routes
 from api.routers import accounts as accounts_routes
-from api.routers import exports as exports_routes
 from api.routers import retag as retag_routes
 from api.routers import routing as routing_routes
 from api.routers import surveys as survey_routes
@@ -138,7 +137,6 @@ def create_app(settings: ServiceSettings | None = None, pipeline: Pipeline | Non
     app.include_router(reports_routes.router)
     app.include_router(accounts_routes.router)
     app.include_router(routing_routes.router)
-    app.include_router(exports_routes.router)
     app.include_router(survey_routes.router)
     app.include_router(retag_routes.router)
     workspace.install(app)  # the team workspace at /app (pages, actions, static files)
