@@ -131,20 +131,55 @@ def evaluate_examples(model: FeedbackClassifier, examples: Sequence[Example], *,
     """
     texts = [e.text for e in examples]
     scores = [e.score if use_scores else None for e in examples]
-    results = _predict(model, texts, scores, batch_size)
-    out: dict[str, Any] = {"n_examples": len(examples), "model_themes": list(model.labels_) + list(model.zero_shot_labels_),
+    run = _Run(model, examples, texts, scores, _predict(model, texts, scores, batch_size), batch_size)
+    out: dict[str, Any] = {"n_examples": len(examples), "model_themes": run.labels,
                            "read_with_scores": any(s is not None for s in scores)}
-    themed = [i for i, e in enumerate(examples) if e.themes is not None]
-    labels = out["model_themes"]
-    lang_of = [e.lang or r.lang for e, r in zip(examples, results, strict=True)]
-    langs = sorted(set(lang_of))
+    calibration: dict[str, Any] = {}
+    if run.themed:
+        out.update(_theme_blocks(run, calibration))
+    if run.sent_idx and run.raw is not None and getattr(model, "has_sentiment_", True):
+        probs = run.raw.sentiment[[run.row_of[i] for i in run.sent_idx]]
+        calibration["sentiment"] = expected_calibration_error(
+            probs.max(axis=1), [POLARITIES[int(p.argmax())] == examples[i].sentiment
+                                for p, i in zip(probs, run.sent_idx, strict=True)])
+    if calibration:
+        out["calibration"] = calibration
+    if run.sent_idx:
+        out.update(_sentiment_blocks(run, read_with_scores=out["read_with_scores"]))
+    out["per_language"] = _per_language(run)
+    if any(e.score is not None for e in examples):
+        out["nps_bands"] = _nps_bands(run)
+    if "themes" in out:
+        out["micro_f1"], out["macro_f1"] = out["themes"]["micro"]["f1"], out["themes"]["macro"]["f1"]
+    elif "sentiment" in out:
+        out["micro_f1"], out["macro_f1"] = out["sentiment"]["micro"]["f1"], out["sentiment"]["macro"]["f1"]
+    return out
 
-    def theme_block(idx: list[int]) -> dict[str, Any]:
-        gold = [{k for k in examples[i].themes or {} if k in labels} for i in idx]
-        pred = [{t.theme for t in results[i].themes} for i in idx]
+
+class _Run:
+    """The predictions of one evaluation and the indices the blocks of :func:`evaluate_examples` read."""
+
+    def __init__(self, model: FeedbackClassifier, examples: Sequence[Example], texts: list[str],
+                 scores: list[int | None], results: list[Any], batch_size: int) -> None:
+        self.model, self.examples, self.texts, self.scores, self.results = model, examples, texts, scores, results
+        self.batch_size = batch_size
+        self.labels = list(model.labels_) + list(model.zero_shot_labels_)
+        self.themed = [i for i, e in enumerate(examples) if e.themes is not None]
+        self.sent_idx = [i for i, e in enumerate(examples) if e.sentiment is not None]
+        self.lang_of = [e.lang or r.lang for e, r in zip(examples, results, strict=True)]
+        # one forward pass over the labelled answers for what predict() does not expose: every theme's
+        # probability, the polarity head given the gold themes, the overall sentiment probabilities
+        labelled = sorted(set(self.themed) | set(self.sent_idx))
+        self.raw = model.head_outputs([texts[i] for i in labelled]) if labelled else None
+        self.row_of = {i: r for r, i in enumerate(labelled)}
+
+    def theme_block(self, idx: list[int]) -> dict[str, Any]:
+        """Theme P/R/F1 over the answers ``idx``."""
+        gold = [{k for k in self.examples[i].themes or {} if k in self.labels} for i in idx]
+        pred = [{t.theme for t in self.results[i].themes} for i in idx]
         # every theme with gold support or a prediction: false positives of themes absent from the
         # gold labels count against micro precision; macro averages over themes with support only
-        scored = [label for label in labels if any(label in g for g in gold) or any(label in p for p in pred)]
+        scored = [label for label in self.labels if any(label in g for g in gold) or any(label in p for p in pred)]
         block = label_metrics(gold, pred, scored)
         # per_label keeps the themes with gold support; predictions of the others are listed apart
         unsupported = {k: sum(k in p for p in pred) for k, v in block["per_label"].items() if not v["support"]}
@@ -152,82 +187,91 @@ def evaluate_examples(model: FeedbackClassifier, examples: Sequence[Example], *,
         block["predicted_without_gold"] = unsupported
         return block
 
-    sent_idx = [i for i, e in enumerate(examples) if e.sentiment is not None]
-    # one forward pass over the labelled answers for what predict() does not expose: every theme's
-    # probability, the polarity head given the gold themes, the overall sentiment probabilities
-    labelled = sorted(set(themed) | set(sent_idx))
-    raw = model._forward([texts[i] for i in labelled]) if labelled else None  # noqa: SLF001 - same project
-    row_of = {i: r for r, i in enumerate(labelled)}
-    calibration: dict[str, Any] = {}
-    if themed:
-        out["themes"] = theme_block(themed)
-        out["unknown_gold_labels"] = sorted({k for i in themed for k in examples[i].themes or {}} - set(labels))
-        out["theme_confusion"] = theme_confusion([set(examples[i].themes or {}) & set(labels) for i in themed],
-                                                 [{t.theme for t in results[i].themes} for i in themed])
-        # calibration of the confidence of every predicted theme: is a 0.8 right 80% of the time?
-        conf, hit = [], []
-        for i in themed:
-            gold = set(examples[i].themes or {})
-            for t in results[i].themes:
-                conf.append(t.confidence)
-                hit.append(t.theme in gold)
-        calibration["theme_confidence"] = expected_calibration_error(conf, hit)
-        if raw is not None and model.labels_:
-            proba = raw["detect"][[row_of[i] for i in themed]]
-            gold_m = np.array([[label in (examples[i].themes or {}) for label in model.labels_] for i in themed])
-            calibration["theme_probability"] = expected_calibration_error(proba.ravel(), gold_m.ravel())
-        # per-theme sentiment given the gold themes, as predict() reports it (whole answer and evidence clause)
-        # and from the whole answer alone (the head's answer-level polarity, without the clause)
-        polar = {i: {label: pol for label, pol in (examples[i].themes or {}).items()
-                     if pol is not None and label in model.labels_} for i in themed}
-        polar = {i: gold for i, gold in polar.items() if gold}
-        if polar and raw is not None:
-            idx = list(polar)
-            given = _predict(model, [texts[i] for i in idx], [scores[i] for i in idx], batch_size,
-                             themes=[list(polar[i]) for i in idx])
-            ok = whole = 0
-            per_lang: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-            for i, result in zip(idx, given, strict=True):
-                said = {t.theme: t.sentiment for t in result.themes}
-                for label, polarity in polar[i].items():
-                    right = said.get(label) == polarity
-                    ok += right
-                    whole += POLARITIES[int(raw["polarity"][row_of[i], model.labels_.index(label)].argmax())] == polarity
-                    counts = per_lang[lang_of[i]]
-                    counts[0] += right
-                    counts[1] += 1
-            total = sum(len(gold) for gold in polar.values())
-            out["theme_polarity"] = {"accuracy": round(ok / total, 4), "n": total,
-                                     "answer_level_accuracy": round(whole / total, 4),
-                                     "per_language": {k: {"accuracy": round(a / b, 4), "n": b}
-                                                      for k, (a, b) in per_lang.items()}}
-    if sent_idx and raw is not None and getattr(model, "has_sentiment_", True):
-        probs = raw["sentiment"][[row_of[i] for i in sent_idx]]
-        calibration["sentiment"] = expected_calibration_error(
-            probs.max(axis=1), [POLARITIES[int(p.argmax())] == examples[i].sentiment for p, i in zip(probs, sent_idx, strict=True)])
-    if calibration:
-        out["calibration"] = calibration
-    if sent_idx:
-        gold_s = [{str(examples[i].sentiment)} for i in sent_idx]
-        pred_s = [{results[i].sentiment} for i in sent_idx]
-        out["sentiment"] = label_metrics(gold_s, pred_s, [p for p in POLARITIES if any(p in g for g in gold_s)])
-        out["sentiment"]["accuracy"] = round(float(np.mean([g == p for g, p in zip(gold_s, pred_s, strict=True)])), 4)
-        confusion = {g: dict.fromkeys(POLARITIES, 0) for g in POLARITIES}
-        for i in sent_idx:
-            confusion[str(examples[i].sentiment)][results[i].sentiment] += 1
-        out["sentiment"]["confusion"] = {gold: row for gold, row in confusion.items() if sum(row.values())}
-        if out["read_with_scores"]:
-            text_only = _predict(model, [texts[i] for i in sent_idx], [None] * len(sent_idx), batch_size)
-            out["sentiment_text_only"] = {"accuracy": round(float(np.mean(
-                [r.sentiment == examples[i].sentiment for r, i in zip(text_only, sent_idx, strict=True)])), 4)}
-        out["contradictions"] = sum(contradicts(r) for r in results)
+
+def _theme_blocks(run: _Run, calibration: dict[str, Any]) -> dict[str, Any]:
+    """``themes``, ``unknown_gold_labels``, ``theme_confusion`` and ``theme_polarity``; adds the themes'
+    calibration to ``calibration``."""
+    examples, results, themed, model = run.examples, run.results, run.themed, run.model
+    out: dict[str, Any] = {"themes": run.theme_block(themed)}
+    out["unknown_gold_labels"] = sorted({k for i in themed for k in examples[i].themes or {}} - set(run.labels))
+    out["theme_confusion"] = theme_confusion([set(examples[i].themes or {}) & set(run.labels) for i in themed],
+                                             [{t.theme for t in results[i].themes} for i in themed])
+    # calibration of the confidence of every predicted theme: is a 0.8 right 80% of the time?
+    conf, hit = [], []
+    for i in themed:
+        gold = set(examples[i].themes or {})
+        for t in results[i].themes:
+            conf.append(t.confidence)
+            hit.append(t.theme in gold)
+    calibration["theme_confidence"] = expected_calibration_error(conf, hit)
+    if run.raw is not None and model.labels_:
+        proba = run.raw.detect[[run.row_of[i] for i in themed]]
+        gold_m = np.array([[label in (examples[i].themes or {}) for label in model.labels_] for i in themed])
+        calibration["theme_probability"] = expected_calibration_error(proba.ravel(), gold_m.ravel())
+    polarity = _theme_polarity(run)
+    if polarity is not None:
+        out["theme_polarity"] = polarity
+    return out
+
+
+def _theme_polarity(run: _Run) -> dict[str, Any] | None:
+    """Per-theme sentiment given the gold themes, as predict() reports it (whole answer and evidence clause),
+    and from the whole answer alone (the head's answer-level polarity, without the clause)."""
+    examples, model = run.examples, run.model
+    polar = {i: {label: pol for label, pol in (examples[i].themes or {}).items()
+                 if pol is not None and label in model.labels_} for i in run.themed}
+    polar = {i: gold for i, gold in polar.items() if gold}
+    if not polar or run.raw is None:
+        return None
+    idx = list(polar)
+    given = _predict(model, [run.texts[i] for i in idx], [run.scores[i] for i in idx], run.batch_size,
+                     themes=[list(polar[i]) for i in idx])
+    ok = whole = 0
+    per_lang: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for i, result in zip(idx, given, strict=True):
+        said = {t.theme: t.sentiment for t in result.themes}
+        for label, polarity in polar[i].items():
+            right = said.get(label) == polarity
+            ok += right
+            whole += POLARITIES[int(run.raw.polarity[run.row_of[i], model.labels_.index(label)].argmax())] == polarity
+            counts = per_lang[run.lang_of[i]]
+            counts[0] += right
+            counts[1] += 1
+    total = sum(len(gold) for gold in polar.values())
+    return {"accuracy": round(ok / total, 4), "n": total, "answer_level_accuracy": round(whole / total, 4),
+            "per_language": {k: {"accuracy": round(a / b, 4), "n": b} for k, (a, b) in per_lang.items()}}
+
+
+def _sentiment_blocks(run: _Run, *, read_with_scores: bool) -> dict[str, Any]:
+    """``sentiment`` (P/R/F1, accuracy, confusion), ``sentiment_text_only`` and ``contradictions``."""
+    examples, results, sent_idx = run.examples, run.results, run.sent_idx
+    gold_s = [{str(examples[i].sentiment)} for i in sent_idx]
+    pred_s = [{results[i].sentiment} for i in sent_idx]
+    sentiment = label_metrics(gold_s, pred_s, [p for p in POLARITIES if any(p in g for g in gold_s)])
+    sentiment["accuracy"] = round(float(np.mean([g == p for g, p in zip(gold_s, pred_s, strict=True)])), 4)
+    confusion = {g: dict.fromkeys(POLARITIES, 0) for g in POLARITIES}
+    for i in sent_idx:
+        confusion[str(examples[i].sentiment)][results[i].sentiment] += 1
+    sentiment["confusion"] = {gold: row for gold, row in confusion.items() if sum(row.values())}
+    out: dict[str, Any] = {"sentiment": sentiment}
+    if read_with_scores:
+        text_only = _predict(run.model, [run.texts[i] for i in sent_idx], [None] * len(sent_idx), run.batch_size)
+        out["sentiment_text_only"] = {"accuracy": round(float(np.mean(
+            [r.sentiment == examples[i].sentiment for r, i in zip(text_only, sent_idx, strict=True)])), 4)}
+    out["contradictions"] = sum(contradicts(r) for r in results)
+    return out
+
+
+def _per_language(run: _Run) -> dict[str, Any]:
+    """Theme metrics, sentiment accuracy and language-id accuracy per language."""
+    examples, results = run.examples, run.results
     per_language: dict[str, Any] = {}
-    for lang in langs:
+    for lang in sorted(set(run.lang_of)):
         block: dict[str, Any] = {}
-        idx = [i for i in themed if lang_of[i] == lang]
+        idx = [i for i in run.themed if run.lang_of[i] == lang]
         if idx:
-            block["themes"] = theme_block(idx)
-        sidx = [i for i in sent_idx if lang_of[i] == lang]
+            block["themes"] = run.theme_block(idx)
+        sidx = [i for i in run.sent_idx if run.lang_of[i] == lang]
         if sidx:
             block["sentiment_accuracy"] = round(float(np.mean([results[i].sentiment == examples[i].sentiment
                                                                for i in sidx])), 4)
@@ -236,22 +280,20 @@ def evaluate_examples(model: FeedbackClassifier, examples: Sequence[Example], *,
         if detected:
             block["language_id_accuracy"] = round(float(np.mean([d == lang for d in detected])), 4)
         per_language[lang] = block
-    out["per_language"] = per_language
-    scored = [i for i, e in enumerate(examples) if e.score is not None]
-    if scored:
-        bands: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(POLARITIES, 0))
-        for i in scored:
-            bands[_band(int(examples[i].score or 0))][results[i].sentiment] += 1
-        out["nps_bands"] = {
-            band: {**counts, "n": sum(counts.values()),
-                   "share_negative_or_neutral": round((counts["negative"] + counts["neutral"]) / max(1, sum(counts.values())), 4)}
-            for band, counts in sorted(bands.items())
-        }
-    if "themes" in out:
-        out["micro_f1"], out["macro_f1"] = out["themes"]["micro"]["f1"], out["themes"]["macro"]["f1"]
-    elif "sentiment" in out:
-        out["micro_f1"], out["macro_f1"] = out["sentiment"]["micro"]["f1"], out["sentiment"]["macro"]["f1"]
-    return out
+    return per_language
+
+
+def _nps_bands(run: _Run) -> dict[str, Any]:
+    """The predicted overall sentiment per NPS band of the answers with a score."""
+    bands: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(POLARITIES, 0))
+    for i, example in enumerate(run.examples):
+        if example.score is not None:
+            bands[_band(int(example.score or 0))][run.results[i].sentiment] += 1
+    return {
+        band: {**counts, "n": sum(counts.values()),
+               "share_negative_or_neutral": round((counts["negative"] + counts["neutral"]) / max(1, sum(counts.values())), 4)}
+        for band, counts in sorted(bands.items())
+    }
 
 
 def evaluate(model: str | Path | FeedbackClassifier, data: str | Path, *, format: str | None = None,

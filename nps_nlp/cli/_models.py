@@ -115,11 +115,11 @@ def register_model(
     registry: RegistryOption = None, format: FormatOption = OutputFormat.table,
 ) -> None:
     """Copy a trained model into the registry."""
-    from training.train import best_model_dir
+    from nps_nlp.model_dir import resolve_model_dir
 
     try:
         reg = _registry(registry)
-        entry = reg.register(best_model_dir(model_dir), model_id=model_id)
+        entry = reg.register(resolve_model_dir(model_dir), model_id=model_id)
         if promote_:
             entry = reg.promote(entry.id)
     except NpsNlpError as exc:
