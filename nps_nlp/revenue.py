@@ -26,8 +26,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
+import numpy as np
+
 from nps_nlp.errors import DataValidationError
-from nps_nlp.nps import Band, NpsSummary, band_counts, nps_band
+from nps_nlp.nps import MIN_N, Band, NpsSummary, nps_band, too_few_reason
 
 AccountMethod = Literal["latest", "mean"]
 ACCOUNT_METHODS: tuple[AccountMethod, ...] = ("latest", "mean")
@@ -90,13 +92,16 @@ def account_scores(answers: Iterable[Mapping[str, Any]], attributes: Mapping[str
         if account is None:
             continue
         score = answer["score"]
-        nps_band(score)  # validates
+        if type(score) not in (int, float) or not 0 <= score <= 10:
+            nps_band(score)  # raises for anything that is not a 0-10 number
         grouped.setdefault(str(account), []).append((answer.get("timestamp"), i, float(score)))
     out = []
     for account in sorted(grouped):
         rows = grouped[account]
         scores = [s for _, _, s in rows]
-        promoters, passives, detractors = band_counts(scores)
+        promoters = sum(1 for x in scores if x >= 9)
+        detractors = sum(1 for x in scores if x <= 6)
+        passives = len(scores) - promoters - detractors
         if method == "latest":
             dated = [r for r in rows if r[0] is not None]
             latest = max(dated, key=lambda r: (r[0], r[1])) if dated else rows[-1]
@@ -122,20 +127,45 @@ def account_level_nps(accounts: Sequence[AccountScore], confidence: float = 0.95
                                   confidence=confidence)
 
 
-def revenue_weighted_nps(accounts: Sequence[AccountScore]) -> dict[str, Any]:
-    """Revenue-weighted NPS of accounts (their account-level bands, weights their revenue).
+def revenue_weighted_nps(accounts: Sequence[AccountScore], confidence: float = 0.95, n_boot: int = 1000,
+                         random_state: int = 0, min_n: int = MIN_N) -> dict[str, Any]:
+    """Revenue-weighted NPS of accounts (their account-level bands, weights their revenue) with a bootstrap
+    interval over accounts (percentiles of ``n_boot`` resamples, widened to contain the value).
 
     Returns:
-        ``nps`` (``None`` without any positive revenue), ``revenue`` (the total weighed), ``accounts``
-        (weighed), ``accounts_without_revenue`` (left out: unknown or zero revenue) and the revenue per band.
+        ``nps`` (``None`` without any positive revenue), ``ci_low``/``ci_high``, ``revenue`` (the total weighed),
+        ``accounts`` (weighed), ``accounts_without_revenue`` (left out: unknown or zero revenue), the revenue per
+        band, and ``too_few``/``reason`` when fewer than ``min_n`` accounts are weighed (the interval of a handful
+        of accounts says little; one account's interval has no width).
     """
     weighed = [a for a in accounts if a.revenue is not None and a.revenue > 0]
     per_band = {b: sum(a.revenue or 0.0 for a in weighed if a.band == b) for b in ("promoter", "passive", "detractor")}
     total = sum(per_band.values())
     value = round(100 * (per_band["promoter"] - per_band["detractor"]) / total, 4) if total > 0 else None
-    return {"nps": value, "revenue": round(total, 2), "accounts": len(weighed),
+    low = high = None
+    if value is not None:
+        low, high = _bootstrap(weighed, confidence, n_boot, random_state)
+        low, high = round(min(low, value), 4), round(max(high, value), 4)
+    reason = too_few_reason({"accounts with revenue": len(weighed)}, min_n, "a revenue-weighted NPS")
+    return {"nps": value, "ci_low": low, "ci_high": high, "revenue": round(total, 2), "accounts": len(weighed),
             "accounts_without_revenue": len(accounts) - len(weighed),
-            "revenue_by_band": {b: round(v, 2) for b, v in per_band.items()}}
+            "revenue_by_band": {b: round(v, 2) for b, v in per_band.items()},
+            "too_few": reason is not None, "reason": reason}
+
+
+def _bootstrap(weighed: Sequence[AccountScore], confidence: float, n_boot: int, random_state: int) -> tuple[float, float]:
+    """Percentile interval of the revenue-weighted NPS over accounts resampled with replacement (in blocks, so
+    memory stays small for many accounts)."""
+    revenue = np.array([a.revenue or 0.0 for a in weighed])
+    signed = revenue * np.array([{"promoter": 1.0, "passive": 0.0, "detractor": -1.0}[a.band] for a in weighed])
+    rng = np.random.default_rng(random_state)
+    n, draws, block = len(weighed), [], max(1, 2_000_000 // max(len(weighed), 1))
+    for start in range(0, n_boot, block):
+        idx = rng.integers(0, n, size=(min(block, n_boot - start), n), dtype=np.int32)
+        draws.append(100 * signed[idx].sum(axis=1) / revenue[idx].sum(axis=1))
+    alpha = (1 - confidence) / 2
+    low, high = np.quantile(np.concatenate(draws), [alpha, 1 - alpha])
+    return float(low), float(high)
 
 
 def revenue_at_risk(accounts: Sequence[AccountScore]) -> dict[str, Any]:

@@ -117,3 +117,16 @@ def test_rank_by_revenue_at_risk_breaks_ties_by_impact():
              {"theme": "b", "impact": -1.0, "revenue_at_risk": 500.0},
              {"theme": "c", "impact": -9.0, "revenue_at_risk": 10.0}]
     assert [p["theme"] for p in rank_by_revenue_at_risk(items)] == ["b", "c", "a"]
+
+
+def test_revenue_weighted_interval_contains_the_value_and_flags_few_accounts():
+    accounts = account_scores(ANSWERS, ATTRS)
+    weighted = revenue_weighted_nps(accounts)
+    assert weighted["ci_low"] <= weighted["nps"] <= weighted["ci_high"]
+    assert weighted["too_few"] and "2 accounts with revenue" in weighted["reason"]
+    many = account_scores([{"account_id": f"a{i}", "score": [10, 8, 3][i % 3]} for i in range(300)],
+                          {f"a{i}": {"revenue": 100.0 + i} for i in range(300)})
+    big = revenue_weighted_nps(many)
+    assert not big["too_few"] and big["reason"] is None
+    assert big["ci_low"] < big["nps"] < big["ci_high"] and big["ci_high"] - big["ci_low"] < 30
+    assert revenue_weighted_nps(many) == big  # seeded: the same interval every time

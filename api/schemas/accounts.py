@@ -86,10 +86,14 @@ class AccountBulkOut(BaseModel):
 class RevenueWeightedOut(BaseModel):
     nps: float | None = Field(description="100 * (promoter revenue - detractor revenue) / revenue; accounts counted "
                                           "by their account-level band")
+    ci_low: float | None = Field(description="bootstrap interval over accounts (95%)")
+    ci_high: float | None
     revenue: float
     accounts: int
     accounts_without_revenue: int
     revenue_by_band: dict[str, float]
+    too_few: bool = Field(description="fewer than 30 accounts with revenue: read the figure with care")
+    reason: str | None
 
 
 class RevenueAtRiskOut(BaseModel):

@@ -46,6 +46,7 @@ def _escalate(session: Session, alert: Alert, settings: ServiceSettings, now: da
                                        note=f"overdue since {alert.due_at.isoformat()}; escalated to the team lead"))
         alert.owner, alert.escalated_at = lead, now
         if alert.status == "new":
+            alert.events.append(AlertEvent(at=now, actor="escalation", kind="status", old="new", new="assigned"))
             alert.status = "assigned"
     else:
         why = "the owner is the team lead already" if lead else f"no team lead for {alert.team or 'unassigned'} in the routing rules"
@@ -102,13 +103,13 @@ class EscalationWorker:
             self._task = None
 
     async def run(self) -> None:
-        while True:
+        while True:  # the first pass waits one interval: start-up has enough to do
+            await asyncio.sleep(self.settings.escalation_poll_s)
             try:
                 await asyncio.to_thread(tick, self.db, self.settings)
             except Exception:
                 log.exception("escalation pass failed; retrying")
             self.passes += 1
-            await asyncio.sleep(self.settings.escalation_poll_s)
 
 
 def _row(team: str, hours: list[float], alerts: int, pending: int, within: int, escalated: int) -> dict[str, Any]:
