@@ -25,6 +25,7 @@ from api.schemas.reports import (
     SubscriptionIn,
     SubscriptionOut,
 )
+from api.services.exports import safe_name
 from api.services.leaderboard import BadgeRules, RankBy, leaderboard
 from api.services.reports import build_digest, html_document, pdf_document
 from nps_nlp.errors import MissingDependencyError
@@ -98,7 +99,7 @@ def get_digest_pdf(session: SessionDep, model: ModelDep, filters: FiltersDep, _:
         pdf = pdf_document(digest)
     except MissingDependencyError as exc:
         raise ApiError(501, str(exc)) from None
-    name = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in f"{digest['team'] or 'company'}_{digest['label']}")
+    name = safe_name(f"{digest['team'] or 'company'}_{digest['label']}")
     return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": f'attachment; filename="{name}.pdf"'})
 
 

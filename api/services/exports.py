@@ -229,6 +229,12 @@ def export_stream(db: Database, kind: Kind, fmt: Format, filters: Filters, restr
     return file_chunks(xlsx_file(kind, COLUMNS[kind], rows))
 
 
+def safe_name(text: str) -> str:
+    """``text`` with everything but ASCII letters, digits, ``-`` and ``_`` replaced by ``-`` (for a file name in a
+    ``Content-Disposition`` header, which must be Latin-1)."""
+    return "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_") else "-" for ch in text)
+
+
 def _day(value: date | datetime) -> str:
     return (value.date() if isinstance(value, datetime) else value).isoformat()
 
@@ -237,7 +243,7 @@ def filename(kind: Kind, fmt: Format, filters: Filters, now: datetime | None = N
     """``responses_<team>_<since>_<until>.csv`` style name: what is in the file, safe for any file system."""
     parts: list[str] = [kind]
     if filters.team:
-        parts.append("".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in filters.team)[:40])
+        parts.append(safe_name(filters.team)[:40])
     if filters.since or filters.until:
         parts.append((_day(filters.since) if filters.since else "start") + "_" + (_day(filters.until) if filters.until else "now"))
     else:
@@ -246,4 +252,4 @@ def filename(kind: Kind, fmt: Format, filters: Filters, now: datetime | None = N
 
 
 __all__ = ["COLUMNS", "KINDS", "MEDIA_TYPES", "Format", "Kind", "Restrict", "cell", "export_rows", "export_stream",
-           "filename", "safe_text", "teams_restriction"]
+           "filename", "safe_name", "safe_text", "teams_restriction"]
