@@ -33,6 +33,7 @@ from nps_nlp.batch._io import PartWriter, detect_format, open_reader
 from nps_nlp.batch._rows import ColumnMap, Pipeline, Reject, tag_rows
 from nps_nlp.batch._schema import SCHEMA_VERSION
 from nps_nlp.errors import ConfigError
+from nps_nlp.tabular import Reader
 
 MANIFEST_VERSION = 1
 REJECT_COLUMNS = ("row", "id", "reason")
@@ -157,14 +158,7 @@ def tag_file(input: str | Path, output: str | Path, *, pipeline: Pipeline | None
         DataFormatError: the input cannot be read or lacks the text column.
     """
     input, output = Path(input), Path(output)
-    if chunk_size < 1:
-        raise ConfigError(f"chunk_size must be >= 1, got {chunk_size}")
-    if limit is not None and limit < 0:
-        raise ConfigError(f"limit must be >= 0, got {limit}")
-    in_fmt = detect_format(input, input_format)
-    out_fmt = detect_format(output, output_format)
-    if input.resolve() == output.resolve():
-        raise ConfigError(f"the output {output} is the input file; choose another output path")
+    in_fmt, out_fmt = _check_options(input, output, input_format, output_format, chunk_size, limit)
     reader = open_reader(input, in_fmt, encoding)
     cols = (columns or ColumnMap()).resolve(reader.columns, str(input))
     parts_dir, rejects_path = parts_dir_for(output), rejects_path_for(output)
@@ -184,72 +178,113 @@ def tag_file(input: str | Path, output: str | Path, *, pipeline: Pipeline | None
         "columns": cols.to_dict(), "chunk_size": chunk_size, "lang": lang, "encoding": encoding, "limit": limit,
         "model": model_id,
     }
-    manifest_path = parts_dir / "manifest.json"
-    state: dict[str, Any] = {"done_chunks": 0, "position": None, "rows": 0, "rejected": 0, "complete": False}
-    if manifest_path.exists():
-        saved = json.loads(manifest_path.read_text())
-        differs = [k for k in options if saved.get("options", {}).get(k) != options[k]]
-        if differs:
-            raise ConfigError(f"{parts_dir} holds an unfinished run with a different {', '.join(differs)}; run the "
-                              "same command to resume it, or pass --restart to discard it and start over")
-        state.update(saved["state"])
-    parts_dir.mkdir(parents=True, exist_ok=True)
-    writer = PartWriter(out_fmt, reader)
-    resumed_rows = int(state["rows"])
+    job = _Job(parts_dir, options, PartWriter(out_fmt, reader))
+    resumed_rows = int(job.state["rows"])
     start = time.perf_counter()
-
-    def checkpoint() -> None:
-        _atomic_write(manifest_path, lambda f: f.write(json.dumps({"options": options, "state": state}, indent=1).encode()))
-
-    if limit is not None and state["rows"] >= limit:
-        state["complete"] = True
-    if not state["complete"]:
+    if limit is not None and job.state["rows"] >= limit:
+        job.state["complete"] = True
+    tag_seconds = 0.0
+    if not job.state["complete"]:
         if pipeline is None:
             from nps_nlp.pipeline import FeedbackPipeline
 
             pipeline = FeedbackPipeline.load(model_dir)  # type: ignore[arg-type]  # set above when pipeline is None
-        tag_start = time.perf_counter()
-        from tqdm.auto import tqdm
-
-        position = state["position"] if state["position"] is not None else reader.start_position()
-        bar = tqdm(total=reader.total, initial=position, unit=reader.unit, unit_scale=True, desc="tagging",
-                   file=sys.stderr, disable=not progress, smoothing=0.1)
-        try:
-            for chunk in reader.chunks(chunk_size, start=position, start_row=int(state["rows"])):
-                rows, problems = chunk.rows, chunk.problems
-                if limit is not None:
-                    rows, problems = rows[: limit - chunk.start_row], problems[: limit - chunk.start_row]
-                tags, rejects = tag_rows(rows, pipeline, cols, problems, lang, chunk.start_row)
-                index = int(state["done_chunks"])
-                tagged = [{**row, **tag} for row, tag in zip(rows, tags, strict=True)]
-                rejects_bytes = _rejects_csv(rejects)
-                _atomic_write(parts_dir / f"part-{index:06d}.rejects.csv", lambda f: f.write(rejects_bytes))  # noqa: B023
-                _atomic_write(parts_dir / f"part-{index:06d}{writer.suffix}", lambda f: writer.write(tagged, f))  # noqa: B023
-                state.update(done_chunks=index + 1, position=chunk.end, rows=chunk.start_row + len(rows),
-                             rejected=int(state["rejected"]) + len(rejects))
-                done = limit is not None and state["rows"] >= limit
-                if done:
-                    state["complete"] = True
-                checkpoint()
-                bar.update(chunk.end - bar.n)
-                elapsed = time.perf_counter() - tag_start
-                bar.set_postfix_str(f"{state['rows']:,} rows, {(int(state['rows']) - resumed_rows) / max(elapsed, 1e-9):.1f} rows/s")
-                if after_chunk is not None:
-                    after_chunk(index + 1)
-                if done:
-                    break
-            state["complete"] = True
-            checkpoint()
-        finally:
-            bar.close()
-            tag_seconds = time.perf_counter() - tag_start
-    else:
-        tag_seconds = 0.0
-    n_chunks = int(state["done_chunks"])
-    write_rejects(rejects_path, [parts_dir / f"part-{i:06d}.rejects.csv" for i in range(n_chunks)])
-    _atomic_write(output, lambda f: writer.assemble([parts_dir / f"part-{i:06d}{writer.suffix}" for i in range(n_chunks)], f))
-    shutil.rmtree(parts_dir)
+        tag_seconds = _tag_chunks(job, reader, pipeline, cols, chunk_size=chunk_size, limit=limit, lang=lang,
+                                  progress=progress, after_chunk=after_chunk)
+    job.assemble(output, rejects_path)
     seconds = time.perf_counter() - start
-    rows_total = int(state["rows"])
-    return TagReport(output, rejects_path, rows_total, int(state["rejected"]), resumed_rows,
+    rows_total = int(job.state["rows"])
+    return TagReport(output, rejects_path, rows_total, int(job.state["rejected"]), resumed_rows,
                      round(seconds, 3), round((rows_total - resumed_rows) / tag_seconds, 2) if tag_seconds > 0 else 0.0, cols)
+
+
+def _check_options(input: Path, output: Path, input_format: str | None, output_format: str | None,
+                   chunk_size: int, limit: int | None) -> tuple[str, str]:
+    """The input and output formats, after checking the options that need no file read.
+
+    Raises:
+        ConfigError: a chunk size below 1, a negative limit, an unknown format or the output is the input.
+    """
+    if chunk_size < 1:
+        raise ConfigError(f"chunk_size must be >= 1, got {chunk_size}")
+    if limit is not None and limit < 0:
+        raise ConfigError(f"limit must be >= 0, got {limit}")
+    in_fmt = detect_format(input, input_format)
+    out_fmt = detect_format(output, output_format)
+    if input.resolve() == output.resolve():
+        raise ConfigError(f"the output {output} is the input file; choose another output path")
+    return in_fmt, out_fmt
+
+
+class _Job:
+    """The parts directory of one tagging job: its manifest (options and progress) and part files."""
+
+    def __init__(self, parts_dir: Path, options: dict[str, Any], writer: PartWriter) -> None:
+        self.parts_dir, self.options, self.writer = parts_dir, options, writer
+        self.manifest_path = parts_dir / "manifest.json"
+        self.state: dict[str, Any] = {"done_chunks": 0, "position": None, "rows": 0, "rejected": 0, "complete": False}
+        if self.manifest_path.exists():
+            saved = json.loads(self.manifest_path.read_text())
+            differs = [k for k in options if saved.get("options", {}).get(k) != options[k]]
+            if differs:
+                raise ConfigError(f"{parts_dir} holds an unfinished run with a different {', '.join(differs)}; run the "
+                                  "same command to resume it, or pass --restart to discard it and start over")
+            self.state.update(saved["state"])
+        parts_dir.mkdir(parents=True, exist_ok=True)
+
+    def checkpoint(self) -> None:
+        """Save the options and progress (atomically)."""
+        manifest = json.dumps({"options": self.options, "state": self.state}, indent=1).encode()
+        _atomic_write(self.manifest_path, lambda f: f.write(manifest))
+
+    def write_chunk(self, index: int, tagged: list[dict[str, Any]], rejects: list[Reject]) -> None:
+        """Write one chunk's part files (rejects first), each under its final name only when complete."""
+        rejects_bytes = _rejects_csv(rejects)
+        _atomic_write(self.parts_dir / f"part-{index:06d}.rejects.csv", lambda f: f.write(rejects_bytes))
+        _atomic_write(self.parts_dir / f"part-{index:06d}{self.writer.suffix}", lambda f: self.writer.write(tagged, f))
+
+    def assemble(self, output: Path, rejects_path: Path) -> None:
+        """Concatenate the parts into the output and the rejects file, then remove the parts directory."""
+        n_chunks = int(self.state["done_chunks"])
+        write_rejects(rejects_path, [self.parts_dir / f"part-{i:06d}.rejects.csv" for i in range(n_chunks)])
+        parts = [self.parts_dir / f"part-{i:06d}{self.writer.suffix}" for i in range(n_chunks)]
+        _atomic_write(output, lambda f: self.writer.assemble(parts, f))
+        shutil.rmtree(self.parts_dir)
+
+
+def _tag_chunks(job: _Job, reader: Reader, pipeline: Pipeline, cols: ColumnMap, *, chunk_size: int, limit: int | None,
+                lang: str | None, progress: bool, after_chunk: Callable[[int], None] | None) -> float:
+    """Tag the chunks the job has not done yet, one checkpoint per chunk; returns the seconds spent tagging."""
+    from tqdm.auto import tqdm
+
+    state, resumed_rows = job.state, int(job.state["rows"])
+    tag_start = time.perf_counter()
+    position = state["position"] if state["position"] is not None else reader.start_position()
+    bar = tqdm(total=reader.total, initial=position, unit=reader.unit, unit_scale=True, desc="tagging",
+               file=sys.stderr, disable=not progress, smoothing=0.1)
+    try:
+        for chunk in reader.chunks(chunk_size, start=position, start_row=int(state["rows"])):
+            rows, problems = chunk.rows, chunk.problems
+            if limit is not None:
+                rows, problems = rows[: limit - chunk.start_row], problems[: limit - chunk.start_row]
+            tags, rejects = tag_rows(rows, pipeline, cols, problems, lang, chunk.start_row)
+            index = int(state["done_chunks"])
+            job.write_chunk(index, [{**row, **tag} for row, tag in zip(rows, tags, strict=True)], rejects)
+            state.update(done_chunks=index + 1, position=chunk.end, rows=chunk.start_row + len(rows),
+                         rejected=int(state["rejected"]) + len(rejects))
+            done = limit is not None and state["rows"] >= limit
+            if done:
+                state["complete"] = True
+            job.checkpoint()
+            bar.update(chunk.end - bar.n)
+            elapsed = time.perf_counter() - tag_start
+            bar.set_postfix_str(f"{state['rows']:,} rows, {(int(state['rows']) - resumed_rows) / max(elapsed, 1e-9):.1f} rows/s")
+            if after_chunk is not None:
+                after_chunk(index + 1)
+            if done:
+                break
+        state["complete"] = True
+        job.checkpoint()
+    finally:
+        bar.close()
+    return time.perf_counter() - tag_start
