@@ -175,8 +175,8 @@ async def update_item(item_id: int, request: Request, session: SessionDep, viewe
             raise WebError(400, "progress is a whole number from 0 to 100") from None
         if not 0 <= change.progress <= 100:
             raise WebError(400, "progress is a whole number from 0 to 100")
-        if change.status is None and change.progress > 0 and item.status == "open":
-            change.status = "in_progress"
+        if change.status in (None, "open") and change.progress > 0 and item.status == "open":
+            change.status = "in_progress"  # progress on an open item (status left as it was) means work started
     change.set_due, change.due_at = _due(form, viewer)
     change_action_item(session, item, change, viewer.username)
     return _back(form, f"/app/teams/{item.team}")

@@ -57,12 +57,13 @@ USERS = [
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-def seed(client: Any, n_days: int = 20) -> None:
-    """Ingest the workspace answers (with an admin API key) and create the users."""
+def seed(client: Any, n_days: int = 20, db: Any = None) -> None:
+    """Ingest the workspace answers (with an admin API key) through ``client`` (a TestClient, or an httpx client
+    of a running server with its ``db``) and create the users."""
     from api.services.keys import create_key
     from api.services.users import NewUser, create_user
 
-    db = client.app.state.nps.db
+    db = db or client.app.state.nps.db
     with db.session() as session:
         key, _ = create_key(session, "seed", ["admin"])
     rows = answers(n_days)
