@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
 
@@ -26,7 +26,7 @@ router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
 AccountId = Annotated[str, Path(min_length=1, max_length=200, description="the account's account_id")]
 CurrencyQuery = Annotated[str | None, Query(pattern=r"^[A-Z]{3}$", description="revenue figures in this currency only "
                                             "(needed when accounts use several)")]
-NOT_FOUND = {404: {"description": "unknown account"}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "unknown account"}}
 
 
 @router.get("", response_model=AccountListOut, responses=ERRORS)

@@ -3,7 +3,7 @@ follow-up time per team."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 from fastapi.concurrency import run_in_threadpool
@@ -15,7 +15,7 @@ from api.schemas.routing import EscalationTickOut, FollowupOut, RuleIn, RuleList
 from api.services import escalation, routing
 
 router = APIRouter(prefix="/v1", tags=["routing"])
-NOT_FOUND = {404: {"description": "unknown rule"}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "unknown rule"}}
 
 
 @router.get("/routing/rules", response_model=RuleListOut, responses=ERRORS)

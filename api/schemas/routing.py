@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -27,7 +27,7 @@ class RuleMatch(InputModel):
     country: str | None = Field(default=None, min_length=1, max_length=100)
 
 
-_EXAMPLE = {"priority": 10, "match": {"team": "support-north"}, "team_from": "team", "owner": "kari@example.com",
+_EXAMPLE: dict[str, Any] = {"priority": 10, "match": {"team": "support-north"}, "team_from": "team", "owner": "kari@example.com",
             "lead": "lead-north@example.com"}
 
 

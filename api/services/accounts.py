@@ -152,9 +152,10 @@ def account_answers(session: Session, filters: Filters, themes: bool = False) ->
     query = filters.apply(select(*columns).outerjoin(CustomerAccount, CustomerAccount.customer_id == Response.customer_id))
     out = []
     for row in session.execute(query.order_by(Response.timestamp, Response.id)):
-        answer = {"score": row[0], "timestamp": row[1], "account_id": row[2]}
+        answer: dict[str, Any] = {"score": row[0], "timestamp": row[1], "account_id": row[2]}
         if themes:
-            answer["themes"] = (row[3] or {}).get("themes", [])
+            analysis: Any = row[3] or {}
+            answer["themes"] = analysis.get("themes", [])
         out.append(answer)
     return out
 
