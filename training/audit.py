@@ -187,6 +187,35 @@ def audit_labels(
             shape; checked before any encoding.
     """
     examples = list(examples)
+    themed, with_sentiment = _audited(examples, folds, check_sentiment, embeddings)
+    counts: dict[str, int] = {}
+    for e in examples:
+        for theme in e.themes or {}:
+            counts[theme] = counts.get(theme, 0) + 1
+    labels = [t for t, c in counts.items() if c >= folds]
+    skipped = {t: c for t, c in counts.items() if c < folds}
+    texts = [e.text for e in examples]
+    if embeddings is None:
+        embeddings = embed_texts(texts, encoder=encoder, show_progress_bar=show_progress_bar)
+    X = np.asarray(embeddings, dtype=float)
+    oof, thresholds = _theme_probabilities(examples, X, themed, labels, folds, C, random_state, show_progress_bar)
+    sent = _sentiment_probabilities(examples, X, with_sentiment, folds, C, random_state, thresholds)
+    flags = []
+    for i, ex in enumerate(examples):
+        flag = _flag(i, ex, labels, oof, sent, thresholds, bool(themed[i]), bool(with_sentiment[i]), min_confidence)
+        if flag is not None:
+            flags.append(flag)
+    flags.sort(key=lambda f: (-f.confidence, f.row))
+    return AuditReport(flags, labels, skipped, oof, sent, thresholds, len(examples), int(themed.sum()))
+
+
+def _audited(examples: list[Example], folds: int, check_sentiment: bool,
+             embeddings: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Which examples have theme labels and which a sentiment to audit, after checking the inputs.
+
+    Raises:
+        DataValidationError: see :func:`audit_labels`.
+    """
     if not 2 <= folds <= 20:
         raise DataValidationError(f"folds must be between 2 and 20, found {folds}")
     if len(examples) < 2 * folds:
@@ -199,17 +228,13 @@ def audit_labels(
                                   "'sentiment'; pass labelled data, e.g. data/seed/train.jsonl")
     if embeddings is not None and (embeddings.ndim != 2 or len(embeddings) != len(examples)):
         raise DataValidationError(f"expected embeddings of shape [{len(examples)}, dim], found {tuple(embeddings.shape)}")
-    counts: dict[str, int] = {}
-    for e in examples:
-        for theme in e.themes or {}:
-            counts[theme] = counts.get(theme, 0) + 1
-    labels = [t for t, c in counts.items() if c >= folds]
-    skipped = {t: c for t, c in counts.items() if c < folds}
-    texts = [e.text for e in examples]
-    if embeddings is None:
-        embeddings = embed_texts(texts, encoder=encoder, show_progress_bar=show_progress_bar)
-    X = np.asarray(embeddings, dtype=float)
+    return themed, with_sentiment
 
+
+def _theme_probabilities(examples: list[Example], X: np.ndarray, themed: np.ndarray, labels: list[str], folds: int,
+                         C: float, random_state: int, show_progress_bar: bool) -> tuple[np.ndarray, dict[str, Any]]:
+    """Out-of-fold theme probabilities ``[n, labels]`` and, per theme, the mean probability of the answers
+    without and with it."""
     bar = None
     if show_progress_bar:
         from tqdm.auto import tqdm
@@ -227,7 +252,13 @@ def audit_labels(
             thresholds[label] = (round(float(p[~y].mean()), 4) if (~y).any() else 0.0, round(float(p[y].mean()), 4))
     if bar is not None:
         bar.close()
+    return oof, thresholds
 
+
+def _sentiment_probabilities(examples: list[Example], X: np.ndarray, with_sentiment: np.ndarray, folds: int, C: float,
+                             random_state: int, thresholds: dict[str, Any]) -> np.ndarray:
+    """Out-of-fold sentiment probabilities ``[n, 3]`` (NaN where not audited); adds each gold class's mean
+    probability to ``thresholds["sentiment"]``."""
     sent = np.full((len(examples), 3), np.nan)
     sidx = np.flatnonzero(with_sentiment)
     if len(sidx) >= 2 * folds:
@@ -236,49 +267,67 @@ def audit_labels(
         ok = ~np.isnan(sent[sidx]).any(1)
         thresholds["sentiment"] = {POLARITIES[c]: round(float(sent[sidx][ok & (y_sent == c), c].mean()), 4)
                                    for c in range(3) if (ok & (y_sent == c)).any()}
+    return sent
 
-    flags = []
-    for i, ex in enumerate(examples):
-        issues: list[tuple[float, str, str]] = []
-        gold_themes = dict(ex.themes) if ex.themes is not None else None
-        new_themes = dict(gold_themes) if gold_themes is not None else None
-        removed: list[str | None] = []
-        if themed[i]:
-            for j, label in enumerate(labels):
-                t0, t1 = thresholds.get(label, (0.0, 1.0))
-                p = float(oof[i, j])
-                if gold_themes is not None and label in gold_themes and p <= t0 and p < t1:
-                    issues.append((1 - p, "theme_unlikely", f"gold theme {label!r} unlikely (p={p:.2f})"))
-                    removed.append(gold_themes[label])
-                    new_themes.pop(label, None)  # type: ignore[union-attr]
-            for j, label in enumerate(labels):
-                t0, t1 = thresholds.get(label, (0.0, 1.0))
-                p = float(oof[i, j])
-                if gold_themes is not None and label not in gold_themes and p >= t1 and p > t0:
-                    issues.append((p, "theme_missing", f"missing theme {label!r} (p={p:.2f})"))
-                    # a swapped label keeps its polarity; otherwise the answer's overall sentiment
-                    polarity = removed[0] if len(removed) == 1 else ex.sentiment
-                    new_themes[label] = polarity  # type: ignore[index]
-        new_sentiment = ex.sentiment
-        if with_sentiment[i] and not np.isnan(sent[i]).any() and "sentiment" in thresholds:
-            gold_c = POLARITIES.index(ex.sentiment)  # type: ignore[arg-type]
-            t = thresholds["sentiment"]
-            others = [c for c in range(3) if c != gold_c and POLARITIES[c] in t and sent[i, c] >= t[POLARITIES[c]]]
-            if others and sent[i, gold_c] < t.get(POLARITIES[gold_c], 1.0):
-                best = max(others, key=lambda c: sent[i, c])
-                new_sentiment = POLARITIES[best]
-                issues.append((float(sent[i, best]), "sentiment",
-                               f"sentiment {ex.sentiment!r} unlikely (p={sent[i, gold_c]:.2f}), "
-                               f"{POLARITIES[best]!r} p={sent[i, best]:.2f}"))
-        if not issues:
-            continue
-        confidence = max(c for c, _, _ in issues)
-        if confidence < min_confidence:
-            continue
-        gold = format_themes(gold_themes) + (f" | sentiment={ex.sentiment}" if with_sentiment[i] else "")
-        suggested = format_themes(new_themes) + (f" | sentiment={new_sentiment}" if with_sentiment[i] else "")
-        flags.append(LabelFlag(row=i, id=ex.id, text=ex.text, lang=ex.lang, gold=gold, suggested=suggested,
-                               confidence=round(confidence, 4), issues=[m for _, _, m in issues],
-                               kinds=sorted({k for _, k, _ in issues})))
-    flags.sort(key=lambda f: (-f.confidence, f.row))
-    return AuditReport(flags, labels, skipped, oof, sent, thresholds, len(examples), int(themed.sum()))
+
+def _theme_issues(ex: Example, row: np.ndarray, labels: list[str], thresholds: dict[str, Any]
+                  ) -> tuple[list[tuple[float, str, str]], dict[str, str | None] | None]:
+    """The theme issues of one answer (probability ``row`` per label) and the themes it should have."""
+    issues: list[tuple[float, str, str]] = []
+    gold_themes = dict(ex.themes) if ex.themes is not None else None
+    new_themes = dict(gold_themes) if gold_themes is not None else None
+    removed: list[str | None] = []
+    for j, label in enumerate(labels):
+        t0, t1 = thresholds.get(label, (0.0, 1.0))
+        p = float(row[j])
+        if gold_themes is not None and label in gold_themes and p <= t0 and p < t1:
+            issues.append((1 - p, "theme_unlikely", f"gold theme {label!r} unlikely (p={p:.2f})"))
+            removed.append(gold_themes[label])
+            new_themes.pop(label, None)  # type: ignore[union-attr]
+    for j, label in enumerate(labels):
+        t0, t1 = thresholds.get(label, (0.0, 1.0))
+        p = float(row[j])
+        if gold_themes is not None and label not in gold_themes and p >= t1 and p > t0:
+            issues.append((p, "theme_missing", f"missing theme {label!r} (p={p:.2f})"))
+            # a swapped label keeps its polarity; otherwise the answer's overall sentiment
+            polarity = removed[0] if len(removed) == 1 else ex.sentiment
+            new_themes[label] = polarity  # type: ignore[index]
+    return issues, new_themes
+
+
+def _sentiment_issue(ex: Example, probs: np.ndarray, thresholds: dict[str, Any]) -> tuple[float, str, str, str] | None:
+    """``(confidence, kind, message, suggested sentiment)`` when the gold sentiment looks wrong, else None."""
+    gold_c = POLARITIES.index(ex.sentiment)  # type: ignore[arg-type]
+    t = thresholds["sentiment"]
+    others = [c for c in range(3) if c != gold_c and POLARITIES[c] in t and probs[c] >= t[POLARITIES[c]]]
+    if not others or probs[gold_c] >= t.get(POLARITIES[gold_c], 1.0):
+        return None
+    best = max(others, key=lambda c: probs[c])
+    return (float(probs[best]), "sentiment", f"sentiment {ex.sentiment!r} unlikely (p={probs[gold_c]:.2f}), "
+            f"{POLARITIES[best]!r} p={probs[best]:.2f}", POLARITIES[best])
+
+
+def _flag(i: int, ex: Example, labels: list[str], oof: np.ndarray, sent: np.ndarray, thresholds: dict[str, Any],
+          themed: bool, with_sentiment: bool, min_confidence: float) -> LabelFlag | None:
+    """The flag of answer ``i``, or None when its labels look right (or the flag is below ``min_confidence``)."""
+    issues: list[tuple[float, str, str]] = []
+    gold_themes = dict(ex.themes) if ex.themes is not None else None
+    new_themes = dict(gold_themes) if gold_themes is not None else None
+    if themed:
+        issues, new_themes = _theme_issues(ex, oof[i], labels, thresholds)
+    new_sentiment = ex.sentiment
+    if with_sentiment and not np.isnan(sent[i]).any() and "sentiment" in thresholds:
+        found = _sentiment_issue(ex, sent[i], thresholds)
+        if found is not None:
+            *issue, new_sentiment = found
+            issues.append(tuple(issue))  # type: ignore[arg-type]
+    if not issues:
+        return None
+    confidence = max(c for c, _, _ in issues)
+    if confidence < min_confidence:
+        return None
+    gold = format_themes(gold_themes) + (f" | sentiment={ex.sentiment}" if with_sentiment else "")
+    suggested = format_themes(new_themes) + (f" | sentiment={new_sentiment}" if with_sentiment else "")
+    return LabelFlag(row=i, id=ex.id, text=ex.text, lang=ex.lang, gold=gold, suggested=suggested,
+                     confidence=round(confidence, 4), issues=[m for _, _, m in issues],
+                     kinds=sorted({k for _, k, _ in issues}))
