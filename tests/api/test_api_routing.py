@@ -241,3 +241,21 @@ def test_feed_of_a_team_that_exists_only_as_a_segment(svc):
     assert finance["total"] == 1 and finance["items"][0]["via"] == "theme"
     r = c.get("/v1/teams/nobody/feed", headers=h)
     assert r.status_code == 404 and "finance" in r.text
+
+
+def test_two_workers_never_handle_an_alert_twice(svc):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from api.services.escalation import tick
+
+    c, h = svc
+    _rules(c, h)
+    _ingest(c, h, *[_resp(f"n{i}", 1, "The site is down again and I am cancelling", team="support-north") for i in range(6)])
+    state = c.app.state.nps
+    later = datetime.now(UTC) + timedelta(hours=49)
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda _: tick(state.db, state.settings, now=later), range(2)))
+    assert sum(r["overdue"] for r in results) == 6 and sum(r["escalated"] for r in results) == 6
+    assert len(_events(c, "alert.overdue")) == 6
+    for alert in _alerts(c, h).values():
+        assert [e["kind"] for e in alert["history"]].count("escalated") == 1
