@@ -194,7 +194,8 @@ def with_revenue_at_risk(session: Session, filters: Filters, points: list[dict[s
     """Action points with ``revenue_at_risk``, ``accounts_at_risk`` and ``currency`` added; ranked by revenue at
     risk when ``rank_by == "revenue_at_risk"`` (else left in their order)."""
     attrs, chosen = attributes(session, currency)
-    risk = theme_revenue_at_risk(account_answers(session, filters, themes=True), attrs)
+    # without any account nothing is at risk: the answers need not be read again
+    risk = theme_revenue_at_risk(account_answers(session, filters, themes=True), attrs) if attrs else {}
     empty = {"revenue_at_risk": 0.0, "accounts_at_risk": 0}
     out = [{**p, **{k: risk.get(p["theme"], empty)[k] for k in empty}, "currency": chosen} for p in points]
     return [dict(p) for p in rank_by_revenue_at_risk(out)] if rank_by == "revenue_at_risk" else out
