@@ -157,19 +157,7 @@ def validate_data(
         DataFormatError: the file cannot be read at all (not a CSV, broken JSON line, ...).
     """
     path = Path(path)
-    fmt = format
-    if fmt is None and path.is_file():
-        fmt = format_of(path)
-    if fmt in ("jsonl", "csv", "parquet"):
-        rows, file_problems = _tabular_rows(path, fmt, columns, label_delimiter)
-        if label_map is not None:
-            mapping = load_label_map(label_map)
-            apply_label_map([r.example for r in rows if r.example is not None], mapping)
-    else:
-        examples = load_examples(path, format=format, label_map=label_map)
-        rows = [_Row(i, f"example {i} (id {e.id})", e.id, e, _example_problems(e, f"example {i} (id {e.id})", i))
-                for i, e in enumerate(examples, start=1)]
-        file_problems = []
+    rows, file_problems = _read(path, format, columns, label_delimiter, label_map)
     report = ValidationReport(str(path), len(rows), [])
     if file_problems:
         report.problems = file_problems
@@ -190,13 +178,7 @@ def validate_data(
     if min_examples_per_label > 0:
         rare = _rare_labels(clean, min_examples_per_label)
         if drop_invalid:
-            for label, problem in rare.items():
-                for r in clean:
-                    if r.number in problem.rows and r.example is not None and r.example.themes is not None:
-                        r.example.themes.pop(label, None)
-                        if not r.example.themes:  # only the rare theme: unlabelled for themes, not "no theme"
-                            r.example.themes = None
-                problem.message += "; removed from these rows"
+            _drop_labels(clean, rare)
         (report.dropped if drop_invalid else report.problems).extend(rare.values())
     report.examples = [r.example for r in clean if r.example is not None]
     if report.problems:
@@ -211,6 +193,34 @@ def validate_data(
 
 
 # ----------------------------------------------------------------------------------------------
+
+
+def _read(path: Path, format: str | None, columns: Mapping[str, str] | None, label_delimiter: str | None,  # noqa: A002
+          label_map: Any) -> tuple[list[_Row], list[Problem]]:
+    """Every row of the file with its problems, and the problems of the file as a whole (missing columns)."""
+    fmt = format
+    if fmt is None and path.is_file():
+        fmt = format_of(path)
+    if fmt in ("jsonl", "csv", "parquet"):
+        rows, file_problems = _tabular_rows(path, fmt, columns, label_delimiter)
+        if label_map is not None:
+            mapping = load_label_map(label_map)
+            apply_label_map([r.example for r in rows if r.example is not None], mapping)
+        return rows, file_problems
+    examples = load_examples(path, format=format, label_map=label_map)
+    return [_Row(i, f"example {i} (id {e.id})", e.id, e, _example_problems(e, f"example {i} (id {e.id})", i))
+            for i, e in enumerate(examples, start=1)], []
+
+
+def _drop_labels(rows: list[_Row], rare: dict[str, Problem]) -> None:
+    """Remove each rare theme from the rows its problem names (``drop_invalid``)."""
+    for label, problem in rare.items():
+        for r in rows:
+            if r.number in problem.rows and r.example is not None and r.example.themes is not None:
+                r.example.themes.pop(label, None)
+                if not r.example.themes:  # only the rare theme: unlabelled for themes, not "no theme"
+                    r.example.themes = None
+        problem.message += "; removed from these rows"
 
 
 def _tabular_rows(path: Path, fmt: str, columns: Mapping[str, str] | None, delimiter: str | None

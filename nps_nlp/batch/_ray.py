@@ -104,33 +104,11 @@ def tag_file_ray(input: str | Path, output: str | Path, *, model: str | Path | N
         pipeline_factory = functools.partial(_load_pipeline, str(resolve_model_path(model)))
     started = not ray.is_initialized()
     if started:
-        env_vars = {"OMP_NUM_THREADS": str(max(1, int(cpus_per_worker)))}
-        env_vars.update({k: os.environ[k] for k in _LIBRARY_ENV if k in os.environ})
-        env = {"env_vars": env_vars}
-        if address:
-            ray.init(address=address, runtime_env=env, log_to_driver=False)
-        else:
-            # one logical CPU more than the actors take, so the read tasks can always run: with every CPU held
-            # by a model actor, Ray Data never schedules a read and the job stalls (seen with 2 actors on 2 cores)
-            ray.init(include_dashboard=False, object_store_memory=object_store_mb * 1024 * 1024, runtime_env=env,
-                     log_to_driver=False, num_cpus=max(os.cpu_count() or 1, int(workers * cpus_per_worker) + 1))
+        _start_ray(ray, address, workers, cpus_per_worker, object_store_mb)
     t0 = time.perf_counter()
     tmp = output.with_name(output.name + ".tmp-ray")
     try:
-        ctx = ray.data.DataContext.get_current()
-        ctx.execution_options.preserve_order = True
-        ctx.enable_progress_bars = True
-        path = str(input.resolve())
-        if fmt in ("csv", "tsv"):
-            import pyarrow.csv as pacsv
-
-            dataset = ray.data.read_csv(
-                path, parse_options=pacsv.ParseOptions(delimiter="\t" if fmt == "tsv" else ",", newlines_in_values=True),
-                convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(reader.columns, pa.string())))
-        elif fmt == "jsonl":
-            dataset = ray.data.read_json(path, lines=True)
-        else:
-            dataset = ray.data.read_parquet(path)
+        dataset = _read_dataset(ray, input, fmt, reader.columns)
         if limit is not None:
             dataset = dataset.limit(limit)
         tagged = dataset.map_batches(TaggerActor, fn_constructor_args=(pipeline_factory, cols.to_dict(), lang),
@@ -148,14 +126,49 @@ def tag_file_ray(input: str | Path, output: str | Path, *, model: str | Path | N
     seconds = time.perf_counter() - t0
     rows, rejects = _collect_rejects(output, cols)
     rejects_path = rejects_path_for(output)
+    _write_rejects(rejects_path, rejects)
+    return TagReport(output, rejects_path, rows, len(rejects), 0, round(seconds, 3),
+                     round(rows / seconds, 2) if seconds > 0 else 0.0, cols)
+
+
+def _start_ray(ray: Any, address: str | None, workers: int, cpus_per_worker: float, object_store_mb: int) -> None:
+    """Connect to the cluster at ``address``, or start a local Ray sized for ``workers`` actors."""
+    env_vars = {"OMP_NUM_THREADS": str(max(1, int(cpus_per_worker)))}
+    env_vars.update({k: os.environ[k] for k in _LIBRARY_ENV if k in os.environ})
+    env = {"env_vars": env_vars}
+    if address:
+        ray.init(address=address, runtime_env=env, log_to_driver=False)
+    else:
+        # one logical CPU more than the actors take, so the read tasks can always run: with every CPU held
+        # by a model actor, Ray Data never schedules a read and the job stalls (seen with 2 actors on 2 cores)
+        ray.init(include_dashboard=False, object_store_memory=object_store_mb * 1024 * 1024, runtime_env=env,
+                 log_to_driver=False, num_cpus=max(os.cpu_count() or 1, int(workers * cpus_per_worker) + 1))
+
+
+def _read_dataset(ray: Any, input: Path, fmt: str, columns: list[str]) -> Any:
+    """The input as an ordered Ray dataset (CSV/TSV fields as strings, like the local engine reads them)."""
+    ctx = ray.data.DataContext.get_current()
+    ctx.execution_options.preserve_order = True
+    ctx.enable_progress_bars = True
+    path = str(input.resolve())
+    if fmt in ("csv", "tsv"):
+        import pyarrow.csv as pacsv
+
+        return ray.data.read_csv(
+            path, parse_options=pacsv.ParseOptions(delimiter="\t" if fmt == "tsv" else ",", newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(columns, pa.string())))
+    if fmt == "jsonl":
+        return ray.data.read_json(path, lines=True)
+    return ray.data.read_parquet(path)
+
+
+def _write_rejects(path: Path, rejects: list[Reject]) -> None:
     import csv
 
-    with open(rejects_path, "w", newline="", encoding="utf-8") as f:
+    with open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(["row", "id", "reason"])
         writer.writerows([["", r.id or "", r.reason] for r in rejects])
-    return TagReport(output, rejects_path, rows, len(rejects), 0, round(seconds, 3),
-                     round(rows / seconds, 2) if seconds > 0 else 0.0, cols)
 
 
 def _collect_rejects(output: Path, cols: ColumnMap) -> tuple[int, list[Reject]]:
