@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -77,9 +77,11 @@ def eligibility(body: EligibilityIn, session: SessionDep, settings: SettingsDep,
     stored = {rule.channel} if _is_stored(session, rule.channel) else set()
     results = [{"customer_id": v.customer_id, "eligible": v.eligible, "reasons": v.reasons, "reason": v.reason,
                 "eligible_from": v.eligible_from} for v in verdicts]
-    return EligibilityOut.model_validate({"checked": len(verdicts), "eligible": sum(v.eligible for v in verdicts),
-                                         "channel": body.channel, "rule": _rule_out(rule, settings, stored),
-                                         "at": at, "results": results})
+    out = EligibilityOut.model_validate({"checked": len(verdicts), "eligible": sum(v.eligible for v in verdicts),
+                                        "channel": body.channel, "rule": _rule_out(rule, settings, stored),
+                                        "at": at, "results": results})
+    # validated once above and serialised by pydantic-core: 100,000 verdicts need no second pass
+    return Response(out.model_dump_json(), media_type="application/json")  # type: ignore[return-value]
 
 
 def _is_stored(session: Session, channel: str) -> bool:

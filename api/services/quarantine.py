@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import bindparam, delete, select, text
 from sqlalchemy.orm import Session
 
-from api.db.models import Alert, ContactRule, Response, SurveySent
+from api.db.models import Alert, ContactRule, Response, SurveySent, UTCDateTime
 from api.settings import ServiceSettings
 
 ALL_CHANNELS = "*"
@@ -56,7 +56,7 @@ class Contacts:
     counted_from: str = "surveys_sent"  # the table whose count is ``in_year``
 
 
-@dataclass
+@dataclass(slots=True)
 class Verdict:
     """May the customer be surveyed? ``reasons`` are codes (``recent_survey``, ``recent_complaint``,
     ``open_alert``, ``yearly_limit``), ``reason`` says it in words, ``eligible_from`` is the first moment all
@@ -137,10 +137,6 @@ def _ids_param(session: Session, ids: Sequence[str]) -> Any:
     return list(ids) if session.get_bind().dialect.name == "postgresql" else json.dumps(list(ids))
 
 
-def _naive(at: datetime) -> datetime:
-    return at.astimezone(UTC).replace(tzinfo=None)
-
-
 def _aware(value: Any) -> datetime | None:
     if value is None:
         return None
@@ -153,47 +149,69 @@ def _kth_latest(session: Session, table: str, column: str, ids: Sequence[str], k
                 channel: str | None) -> dict[str, datetime]:
     """The ``k``-th most recent survey in the year before ``at`` per customer (those with at least ``k``)."""
     where_channel = " AND t.channel = :channel" if channel else ""
-    sql = text(f"""WITH ids AS ({_ids_source(session)})
+    sql = _query(f"""WITH ids AS ({_ids_source(session)})
         SELECT customer_id, moment FROM (
             SELECT t.customer_id AS customer_id, t.{column} AS moment,
                    ROW_NUMBER() OVER (PARTITION BY t.customer_id ORDER BY t.{column} DESC) AS rn
             FROM ids JOIN {table} t ON t.customer_id = ids.customer_id
             WHERE t.{column} < :at AND t.{column} >= :year_ago{where_channel}) ranked
         WHERE rn = :k""")
-    rows = session.execute(sql, {"ids": _ids_param(session, ids), "at": _naive(at), "year_ago": _naive(at - YEAR),
+    rows = session.execute(sql, {"ids": _ids_param(session, ids), "at": at, "year_ago": at - YEAR,
                                  "k": k, "channel": channel})
     return {cid: moment for cid, value in rows if (moment := _aware(value)) is not None}
 
 
-def _contacts(session: Session, ids: Sequence[str], at: datetime, channel: str | None) -> dict[str, Contacts]:
-    """Every listed customer's :class:`Contacts` before ``at`` (surveys of ``channel`` only when given)."""
-    params = {"ids": _ids_param(session, ids), "at": _naive(at), "year_ago": _naive(at - YEAR), "channel": channel}
+_TIMES = ("at", "year_ago", "survey_cut", "complaint_cut", "window_start")
+
+
+def _query(sql: str) -> Any:
+    """``sql`` as a statement whose time parameters bind as stored timestamps (the same text on SQLite)."""
+    return text(sql).bindparams(*(bindparam(name, type_=UTCDateTime) for name in _TIMES if f":{name}" in sql))
+
+
+def _contacts(session: Session, ids: Sequence[str], at: datetime, rule: Rule, channel: str | None) -> dict[str, Contacts]:
+    """The :class:`Contacts` before ``at`` of the listed customers that ``rule`` may refuse (surveys of ``channel``
+    only when given). Only the rule's window is read (older surveys and answers cannot break it), and customers the
+    rule allows are left out by the queries themselves (``HAVING``), so only the others travel back."""
+    params = {"ids": _ids_param(session, ids), "at": at, "year_ago": at - YEAR, "channel": channel, "k": rule.max_per_year,
+              "survey_cut": at - timedelta(days=rule.survey_days), "complaint_cut": at - timedelta(days=rule.complaint_days),
+              "window_start": at - max(YEAR, timedelta(days=max(rule.survey_days, rule.complaint_days)))}
     chan = "t.channel = :channel" if channel else "1 = 1"
     src = _ids_source(session)
     out: dict[str, Contacts] = {}
-    sent = session.execute(text(f"""WITH ids AS ({src})
+    sent = session.execute(_query(f"""WITH ids AS ({src})
         SELECT t.customer_id, MAX(t.sent_at), SUM(CASE WHEN t.sent_at >= :year_ago THEN 1 ELSE 0 END)
         FROM ids JOIN surveys_sent t ON t.customer_id = ids.customer_id
-        WHERE t.sent_at < :at AND {chan} GROUP BY t.customer_id"""), params)
+        WHERE t.sent_at < :at AND t.sent_at >= :window_start AND {chan} GROUP BY t.customer_id
+        HAVING MAX(t.sent_at) >= :survey_cut OR SUM(CASE WHEN t.sent_at >= :year_ago THEN 1 ELSE 0 END) >= :k"""),
+        params)
     for cid, last, n in sent:
         out[cid] = Contacts(last_survey=_aware(last), in_year=int(n or 0))
-    answered = session.execute(text(f"""WITH ids AS ({src})
+    answered = session.execute(_query(f"""WITH ids AS ({src})
         SELECT t.customer_id,
                MAX(CASE WHEN {chan} THEN t.timestamp END),
                SUM(CASE WHEN {chan} AND t.timestamp >= :year_ago THEN 1 ELSE 0 END),
-               MAX(CASE WHEN t.score <= 6 THEN t.timestamp END),
-               MAX(CASE WHEN a.status IS NOT NULL AND a.status <> 'resolved' THEN 1 ELSE 0 END)
+               MAX(CASE WHEN t.score <= 6 THEN t.timestamp END)
         FROM ids JOIN responses t ON t.customer_id = ids.customer_id
-        LEFT JOIN alerts a ON a.response_id = t.id
-        WHERE t.timestamp < :at GROUP BY t.customer_id"""), params)
-    for cid, last, n, complaint, alert in answered:
+        WHERE t.timestamp < :at AND t.timestamp >= :window_start GROUP BY t.customer_id
+        HAVING MAX(CASE WHEN {chan} THEN t.timestamp END) >= :survey_cut
+            OR SUM(CASE WHEN {chan} AND t.timestamp >= :year_ago THEN 1 ELSE 0 END) >= :k
+            OR MAX(CASE WHEN t.score <= 6 THEN t.timestamp END) >= :complaint_cut"""), params)
+    # a customer left out by one query is within the rule on that table, so the other table's figures decide
+    for cid, last, n, complaint in answered:
         c = out.setdefault(cid, Contacts())
         last_answer = _aware(last)
         if last_answer is not None and (c.last_survey is None or last_answer > c.last_survey):
             c.last_survey = last_answer
         if int(n or 0) > c.in_year:
             c.in_year, c.counted_from = int(n or 0), "responses"
-        c.last_complaint, c.open_alert = _aware(complaint), bool(alert)
+        c.last_complaint = _aware(complaint)
+    # open alerts are few (they get resolved): read them all rather than probing every listed customer
+    listed = set(ids)
+    for cid in session.scalars(select(Response.customer_id).join(Alert, Alert.response_id == Response.id)
+                               .where(Alert.status != "resolved", Response.timestamp < at).distinct()):
+        if cid in listed:
+            out.setdefault(cid, Contacts()).open_alert = True
     return out
 
 
@@ -205,7 +223,7 @@ def check(session: Session, settings: ServiceSettings, customer_ids: Iterable[st
     ids = list(dict.fromkeys(customer_ids))
     rule = rule_for(rules(session, settings), channel)
     scope = channel if rule.channel != ALL_CHANNELS else None
-    contacts = _contacts(session, ids, at, scope) if ids else {}
+    contacts = _contacts(session, ids, at, rule, scope) if ids else {}
     capped: dict[str, list[str]] = defaultdict(list)
     for cid, c in contacts.items():
         if c.in_year >= rule.max_per_year:
@@ -214,8 +232,7 @@ def check(session: Session, settings: ServiceSettings, customer_ids: Iterable[st
         column = "sent_at" if table == "surveys_sent" else "timestamp"
         for cid, moment in _kth_latest(session, table, column, cids, rule.max_per_year, at, scope).items():
             contacts[cid].cap_until = moment + YEAR
-    empty = Contacts()
-    return [judge(cid, rule, contacts.get(cid, empty), at) for cid in ids]
+    return [judge(cid, rule, contacts[cid], at) if cid in contacts else Verdict(cid, True) for cid in ids]
 
 
 # --- ingest: judge new answers against what was stored before them ------------------------------------------------
@@ -267,8 +284,9 @@ def breaches(session: Session, settings: ServiceSettings, items: Sequence[Any], 
     """For each new answer (a ``ResponseIn``), why its survey broke the contact rules, or ``None``.
 
     An answer belongs to the last survey logged for its customer in the ``quarantine_answer_window_days`` before it
-    when no other answer came in between (else it stands for a survey of its own, at its own time); that survey is judged against the surveys, answers and complaints before
-    it, the stored ones and the other answers of the same request."""
+    when no other answer came in between (else it stands for a survey of its own, at its own time); that survey is
+    judged against the surveys, answers and complaints before it, the stored ones and the other answers of the same
+    request."""
     keyed = [(i, item) for i, item in enumerate(items) if item.customer_id]
     out: list[str | None] = [None] * len(items)
     if not keyed:

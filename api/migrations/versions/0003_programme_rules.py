@@ -1,4 +1,5 @@
-"""programme rules: contact rules and the survey log (quarantine), re-tagging jobs, quarantine_breach on responses
+"""programme rules: contact rules and the survey log (quarantine), re-tagging jobs, quarantine_breach and a
+contacts index on responses
 
 Revision ID: 0003_programme_rules
 Revises: 0002
@@ -61,9 +62,12 @@ def upgrade() -> None:
     op.create_index('ix_retag_jobs_status', 'retag_jobs', ['status'], unique=False)
     with op.batch_alter_table('responses', schema=None) as batch_op:
         batch_op.add_column(sa.Column('quarantine_breach', sa.String(length=300), nullable=True))
+    op.create_index('ix_responses_customer_contacts', 'responses', ['customer_id', 'timestamp', 'score', 'channel'],
+                    unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index('ix_responses_customer_contacts', table_name='responses')
     with op.batch_alter_table('responses', schema=None) as batch_op:
         batch_op.drop_column('quarantine_breach')
     op.drop_index('ix_retag_jobs_status', table_name='retag_jobs')
