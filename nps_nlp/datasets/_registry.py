@@ -120,17 +120,7 @@ def load_examples(
     if not path.exists():
         raise DataFormatError(f"data file not found: {path}")
     if format is None:
-        if path.is_dir():
-            raise DataFormatError(
-                f"{path} is a directory: cannot infer its format; pass format= (one of {', '.join(FORMATS)})"
-            )
-        suffix = path.suffix.lower()
-        if suffix not in _EXTENSIONS:
-            raise DataFormatError(
-                f"{path}: cannot infer the format from the extension {suffix or '(none)'!r}; expected one of "
-                f"{', '.join(_EXTENSIONS)}, or pass format= (one of {', '.join(FORMATS)})"
-            )
-        format, defaults = _EXTENSIONS[suffix]
+        format, defaults = _infer_format(path)
         kw = {**defaults, **kw}
     fmt = format.lower().strip()
     if fmt not in FORMATS:
@@ -154,6 +144,25 @@ def load_examples(
     if label_map is not None:
         examples = apply_label_map(examples, load_label_map(label_map))
     return examples
+
+
+def _infer_format(path: Path) -> tuple[str, dict[str, Any]]:
+    """The format of a file from its extension, with the reader options the extension implies (``.tsv``: tabs).
+
+    Raises:
+        DataFormatError: ``path`` is a directory, or its extension names no format.
+    """
+    if path.is_dir():
+        raise DataFormatError(
+            f"{path} is a directory: cannot infer its format; pass format= (one of {', '.join(FORMATS)})"
+        )
+    suffix = path.suffix.lower()
+    if suffix not in _EXTENSIONS:
+        raise DataFormatError(
+            f"{path}: cannot infer the format from the extension {suffix or '(none)'!r}; expected one of "
+            f"{', '.join(_EXTENSIONS)}, or pass format= (one of {', '.join(FORMATS)})"
+        )
+    return _EXTENSIONS[suffix]
 
 
 def load_label_map(label_map: LabelMap | str | Path) -> dict[str, str | None]:
