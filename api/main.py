@@ -24,10 +24,10 @@ from api.db.session import Database, migrate
 from api.deps import AppState
 from api.guards import RequestGuard
 from api.observability import Metrics, RequestObserver, configure_logging
+from api.routers import accounts as accounts_routes
 from api.routers import alerts, classify, dashboard, insights, responses, system, teams, webhooks
 from api.routers import exports as exports_routes
 from api.routers import reports as reports_routes
-from api.routers import accounts as accounts_routes
 from api.routers import retag as retag_routes
 from api.routers import routing as routing_routes
 from api.routers import surveys as survey_routes
