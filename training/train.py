@@ -181,30 +181,9 @@ def _run(args: TrainingArguments, train_set: list[Example], dev_set: list[Exampl
          unlabelled: tuple[list[str], list[int | None]] | None, device: Any, translated: list[Example],
          dictionaries: dict[tuple[str, str], dict[str, str]]) -> dict[str, Any]:
     log.info("nps-nlp training run: mode %s, %s, output %s", args.mode, _describe_device(device), args.output)
-    for role, report in reports.items():
-        log.info("%s data %s: %d rows read, %d used, %d problem(s) dropped", role, report.path, report.n_rows,
-                 len(report.examples), len(report.dropped))
-        for problem in report.dropped:
-            log.info("  dropped: %s", problem)
-        for notice in report.notices:
-            log.info("  notice: %s", notice)
-    themes = Counter(label for e in train_set for label in e.themes or {})
-    log.info("training on %d answers (%s), evaluating on %d; themes: %s", len(train_set),
-             ", ".join(f"{k} {v}" for k, v in sorted(Counter(e.lang or "?" for e in train_set).items())), len(dev_set),
-             ", ".join(f"{k} {v}" for k, v in themes.most_common()) or "none")
-    hints = []
-    if args.mode == "frozen" and themes and sum(1 for e in train_set if e.themes) < FEW_LABELS:
-        hints.append(f'under {FEW_LABELS} answers with themes, model.mode = "contrastive" usually pays for its minutes '
-                     '(docs/analyst-training.md, "Few labels")')
-    for hint in hints:
-        log.info("hint: %s", hint)
+    hints = _log_data(args, reports, train_set, dev_set)
     if translated:
-        log.info("translated word by word (%s): %d answers (%s), trained on with the same labels", ", ".join(args.translate),
-                 len(translated), ", ".join(f"{k} {v}" for k, v in sorted(Counter(e.lang or "?" for e in translated).items())))
-        for (source, target), words in dictionaries.items():
-            share, missing = coverage((e.text for e in train_set if e.lang == source), words)
-            log.info("  %s-%s: the dictionary knows %.0f%% of the words of the %s answers; commonest unknown (add them to "
-                     "an own %s-%s.tsv): %s", source, target, 100 * share, source, source, target, ", ".join(missing))
+        _log_translations(args, train_set, translated, dictionaries)
         train_set = train_set + translated
     (tmp / "config.toml").write_text(f"# resolved config of this run; rerun with: nps-nlp train {args.output}/config.toml\n"
                                      + args.to_toml(), encoding="utf-8")
@@ -216,53 +195,15 @@ def _run(args: TrainingArguments, train_set: list[Example], dev_set: list[Exampl
     encoder = args.encoder
     contrastive_dir = tmp / "_contrastive-encoder"
     if args.mode == "contrastive":
-        from nps_nlp._settings import DEFAULT_ENCODER
-        from training.contrastive import contrastive_finetune
-
-        step = time.perf_counter()
-        labels: list[Any] = [e.themes or {} for e in train_set]
-        encoder = str(contrastive_finetune(
-            texts, labels, encoder=args.encoder or DEFAULT_ENCODER,
-            output_dir=contrastive_dir, epochs=args.contrastive_epochs,
-            pairs_per_example=args.contrastive_pairs_per_example, seed=args.seed, device=args.device,
-            show_progress_bar=show_progress_bar, sentiments=[e.sentiment for e in train_set]))
-        log.info("contrastive encoder tuning: %.1f s", time.perf_counter() - step)
-    taxonomy: Any = args.taxonomy
-    if args.zero_shot_default_themes:
-        from nps_nlp.taxonomy import load_taxonomy
-
-        taxonomy = load_taxonomy()
-    clf = FeedbackClassifier(
-        encoder=encoder, taxonomy=taxonomy, finetune_layers=args.finetune_layers, epochs=args.epochs,
-        learning_rate=args.learning_rate, encoder_learning_rate=args.encoder_learning_rate,
-        batch_size=args.batch_size, max_length=args.max_length,
-        validation_fraction=args.validation_fraction, cv=args.cv, refit=args.refit, ensemble=args.ensemble,
-        random_state=args.seed,
-        show_progress_bar=show_progress_bar, device=args.device,
-    )
+        encoder = _contrastive_encoder(args, train_set, contrastive_dir, show_progress_bar)
+    clf = _new_classifier(args, encoder, show_progress_bar)
     step = time.perf_counter()
     # an answer and its translations stay on one side of the classifier's validation splits
     groups = [e.group or e.id for e in train_set] if translated else None
-    self_training = None
     if unlabelled:
-        from training.self_training import self_train
-
-        history, history_scores = unlabelled
-        log.info("self-training: %d unlabelled answers from %s (%d with an NPS score, used as weak sentiment labels)",
-                 len(history), args.unlabelled_data, sum(s is not None for s in history_scores))
-        clf, self_training = self_train(clf, texts, [e.themes for e in train_set], history,
-                                        scores=history_scores if any(s is not None for s in history_scores) else None,
-                                        sentiment=[e.sentiment for e in train_set], groups=groups,
-                                        margin=args.self_training_margin,
-                                        rounds=args.self_training_rounds,
-                                        on_round=lambda r, _, n: log.info("self-training round %d of %d: trained with %d "
-                                                                          "pseudo-labelled answers", r,
-                                                                          args.self_training_rounds, n))
-        log.info("self-training: %d of %d unlabelled answers pseudo-labelled (margin %s): %s; weak sentiment labels "
-                 "from scores: %s", self_training["pseudo_labelled"], self_training["unlabelled"],
-                 args.self_training_margin, json.dumps(self_training["pseudo_themes"]),
-                 json.dumps(self_training.get("weak_sentiment", {})))
+        clf, self_training = _self_train(clf, args, texts, train_set, unlabelled, groups)
     else:
+        self_training = None
         clf.fit(texts, [e.themes for e in train_set], sentiment=[e.sentiment for e in train_set], groups=groups)
     train_seconds = time.perf_counter() - started
     log.info("fit: %.1f s, %d head(s), best epoch %s, internal validation scores %s", time.perf_counter() - step,
@@ -288,13 +229,7 @@ def _run(args: TrainingArguments, train_set: list[Example], dev_set: list[Exampl
             **({"score_fusion": calibration} if calibration else {}),
             **({"urgency_model": urgency} if urgency else {}),
             **({"self_training": self_training} if self_training else {})}
-    last = clf.save(tmp / "model-last", metadata=meta)
-    shutil.rmtree(contrastive_dir, ignore_errors=True)  # save() keeps the tuned weights inside the model
-    if metrics is not None:
-        (last / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False), encoding="utf-8")
-    config = json.loads((last / "config.json").read_text(encoding="utf-8"))
-    (last / "README.md").write_text(render_model_card(config, metrics), encoding="utf-8")
-    shutil.copytree(last, tmp / "model-best", copy_function=_link_or_copy)
+    _save_models(clf, tmp, meta, metrics, contrastive_dir)
     summary = {"metrics": metrics, "data_fingerprints": fingerprints, "train_seconds": round(train_seconds, 1),
                "best_epoch": clf.best_epoch_, "internal_validation_scores": clf.validation_scores_,
                "model_best": "model-last (the classifier early-stops on its validation share; see training/train.py)",
@@ -303,6 +238,110 @@ def _run(args: TrainingArguments, train_set: list[Example], dev_set: list[Exampl
                "validation": {role: r.to_dict() for role, r in reports.items()}}
     (tmp / "metrics.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
     return {"metrics": metrics, "validation": summary["validation"], "registered": None, "hints": hints}
+
+
+def _log_data(args: TrainingArguments, reports: dict[str, ValidationReport], train_set: list[Example],
+              dev_set: list[Example]) -> list[str]:
+    """Write what validation read and dropped and what training will use to training.log; returns the hints."""
+    for role, report in reports.items():
+        log.info("%s data %s: %d rows read, %d used, %d problem(s) dropped", role, report.path, report.n_rows,
+                 len(report.examples), len(report.dropped))
+        for problem in report.dropped:
+            log.info("  dropped: %s", problem)
+        for notice in report.notices:
+            log.info("  notice: %s", notice)
+    themes = Counter(label for e in train_set for label in e.themes or {})
+    log.info("training on %d answers (%s), evaluating on %d; themes: %s", len(train_set),
+             ", ".join(f"{k} {v}" for k, v in sorted(Counter(e.lang or "?" for e in train_set).items())), len(dev_set),
+             ", ".join(f"{k} {v}" for k, v in themes.most_common()) or "none")
+    hints = []
+    if args.mode == "frozen" and themes and sum(1 for e in train_set if e.themes) < FEW_LABELS:
+        hints.append(f'under {FEW_LABELS} answers with themes, model.mode = "contrastive" usually pays for its minutes '
+                     '(docs/analyst-training.md, "Few labels")')
+    for hint in hints:
+        log.info("hint: %s", hint)
+    return hints
+
+
+def _log_translations(args: TrainingArguments, train_set: list[Example], translated: list[Example],
+                      dictionaries: dict[tuple[str, str], dict[str, str]]) -> None:
+    """Write the word-by-word translations and each dictionary's coverage of the training answers to training.log."""
+    log.info("translated word by word (%s): %d answers (%s), trained on with the same labels", ", ".join(args.translate),
+             len(translated), ", ".join(f"{k} {v}" for k, v in sorted(Counter(e.lang or "?" for e in translated).items())))
+    for (source, target), words in dictionaries.items():
+        share, missing = coverage((e.text for e in train_set if e.lang == source), words)
+        log.info("  %s-%s: the dictionary knows %.0f%% of the words of the %s answers; commonest unknown (add them to "
+                 "an own %s-%s.tsv): %s", source, target, 100 * share, source, source, target, ", ".join(missing))
+
+
+def _contrastive_encoder(args: TrainingArguments, train_set: list[Example], output_dir: Path,
+                         show_progress_bar: bool) -> str:
+    """Tune the encoder contrastively on the training answers (``model.mode = "contrastive"``); returns its path."""
+    from nps_nlp._settings import DEFAULT_ENCODER
+    from training.contrastive import contrastive_finetune
+
+    step = time.perf_counter()
+    labels: list[Any] = [e.themes or {} for e in train_set]
+    encoder = str(contrastive_finetune(
+        [e.text for e in train_set], labels, encoder=args.encoder or DEFAULT_ENCODER,
+        output_dir=output_dir, epochs=args.contrastive_epochs,
+        pairs_per_example=args.contrastive_pairs_per_example, seed=args.seed, device=args.device,
+        show_progress_bar=show_progress_bar, sentiments=[e.sentiment for e in train_set]))
+    log.info("contrastive encoder tuning: %.1f s", time.perf_counter() - step)
+    return encoder
+
+
+def _new_classifier(args: TrainingArguments, encoder: str | None, show_progress_bar: bool) -> FeedbackClassifier:
+    """The unfitted classifier the training arguments describe."""
+    taxonomy: Any = args.taxonomy
+    if args.zero_shot_default_themes:
+        from nps_nlp.taxonomy import load_taxonomy
+
+        taxonomy = load_taxonomy()
+    return FeedbackClassifier(
+        encoder=encoder, taxonomy=taxonomy, finetune_layers=args.finetune_layers, epochs=args.epochs,
+        learning_rate=args.learning_rate, encoder_learning_rate=args.encoder_learning_rate,
+        batch_size=args.batch_size, max_length=args.max_length,
+        validation_fraction=args.validation_fraction, cv=args.cv, refit=args.refit, ensemble=args.ensemble,
+        random_state=args.seed,
+        show_progress_bar=show_progress_bar, device=args.device,
+    )
+
+
+def _self_train(clf: FeedbackClassifier, args: TrainingArguments, texts: list[str], train_set: list[Example],
+                unlabelled: tuple[list[str], list[int | None]], groups: list[str] | None
+                ) -> tuple[FeedbackClassifier, dict[str, Any]]:
+    """Fit with self-training on the unlabelled answers (``data.unlabelled_path``); logs each round."""
+    from training.self_training import self_train
+
+    history, history_scores = unlabelled
+    log.info("self-training: %d unlabelled answers from %s (%d with an NPS score, used as weak sentiment labels)",
+             len(history), args.unlabelled_data, sum(s is not None for s in history_scores))
+    clf, self_training = self_train(clf, texts, [e.themes for e in train_set], history,
+                                    scores=history_scores if any(s is not None for s in history_scores) else None,
+                                    sentiment=[e.sentiment for e in train_set], groups=groups,
+                                    margin=args.self_training_margin,
+                                    rounds=args.self_training_rounds,
+                                    on_round=lambda r, _, n: log.info("self-training round %d of %d: trained with %d "
+                                                                      "pseudo-labelled answers", r,
+                                                                      args.self_training_rounds, n))
+    log.info("self-training: %d of %d unlabelled answers pseudo-labelled (margin %s): %s; weak sentiment labels "
+             "from scores: %s", self_training["pseudo_labelled"], self_training["unlabelled"],
+             args.self_training_margin, json.dumps(self_training["pseudo_themes"]),
+             json.dumps(self_training.get("weak_sentiment", {})))
+    return clf, self_training
+
+
+def _save_models(clf: FeedbackClassifier, tmp: Path, meta: dict[str, Any], metrics: dict[str, Any] | None,
+                 contrastive_dir: Path) -> None:
+    """Save ``model-last`` (with its metrics and model card) and ``model-best`` (hard links to the same files)."""
+    last = clf.save(tmp / "model-last", metadata=meta)
+    shutil.rmtree(contrastive_dir, ignore_errors=True)  # save() keeps the tuned weights inside the model
+    if metrics is not None:
+        (last / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False), encoding="utf-8")
+    config = json.loads((last / "config.json").read_text(encoding="utf-8"))
+    (last / "README.md").write_text(render_model_card(config, metrics), encoding="utf-8")
+    shutil.copytree(last, tmp / "model-best", copy_function=_link_or_copy)
 
 
 def _fit_score_fusion(clf: FeedbackClassifier, args: TrainingArguments, train_set: list[Example], hints: list[str]

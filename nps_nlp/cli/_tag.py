@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from nps_nlp.cli._app import _fail, _parse_columns, app, err
 from nps_nlp.errors import NpsNlpError
+
+if TYPE_CHECKING:
+    from nps_nlp.batch import TagReport
 
 
 class Engine(StrEnum):
@@ -68,9 +71,7 @@ def tag(
     Streams in chunks with bounded memory, resumes after an interruption (run the same command again),
     lists unprocessable rows in OUTPUT.rejects.csv, and prints a summary (NPS, languages, action points).
     """
-    from rich.console import Console
-
-    from nps_nlp.batch import ColumnMap, summarize_output, tag_file
+    from nps_nlp.batch import ColumnMap, tag_file
 
     try:
         if history and not to_service:
@@ -94,30 +95,43 @@ def tag(
             err.print(f"resumed after {report.resumed_rows:,} rows done by an earlier run")
         err.print(f"wrote {report.output} ({report.rows:,} rows, {report.rejected:,} rejected -> {report.rejects_path}); "
                   f"{report.rows_per_s:,.1f} rows/s")
-        from nps_nlp.registry import resolve_model_path
-        from nps_nlp.taxonomy import load_taxonomy
-
-        taxonomy_file = resolve_model_path(model) / "taxonomy.yaml"
-        taxonomy = load_taxonomy(taxonomy_file, strict_ids=False) if taxonomy_file.is_file() else None
-        result = summarize_output(report.output, report.columns, fmt=None if engine is Engine.ray else output_format,
-                                  taxonomy=taxonomy)
-        Console().print(result.render(top))
-        if summary is not None:
-            result.write(summary, top=max(top, 10))
-            err.print(f"summary written to {summary}")
+        _print_summary(report, model, None if engine is Engine.ray else output_format, summary, top)
         if to_service:
-            from nps_nlp.batch._upload import upload_to_service
-
-            client = _history_client() if history else None
-            try:
-                uploaded = upload_to_service(report.output, to_service, api_key, report.columns, progress=progress,
-                                             client=client)
-            finally:
-                if client is not None:
-                    client.close()
-            err.print(f"service: {uploaded.created:,} created, {uploaded.duplicate:,} duplicate, "
-                      f"{len(uploaded.errors):,} refused, {uploaded.skipped:,} rejected rows not sent")
-            for e in uploaded.errors[:10]:
-                err.print(f"  refused {e['external_id']}: {e['error']}")
+            _upload(report, to_service, api_key, history=history, progress=progress)
     except NpsNlpError as exc:
         _fail(exc)
+
+
+def _print_summary(report: TagReport, model: Path | None, output_format: str | None, summary: Path | None,
+                   top: int) -> None:
+    """Print the summary of a tagged output (and write it to ``summary``), with the model's taxonomy."""
+    from rich.console import Console
+
+    from nps_nlp.batch import summarize_output
+    from nps_nlp.registry import resolve_model_path
+    from nps_nlp.taxonomy import load_taxonomy
+
+    taxonomy_file = resolve_model_path(model) / "taxonomy.yaml"
+    taxonomy = load_taxonomy(taxonomy_file, strict_ids=False) if taxonomy_file.is_file() else None
+    result = summarize_output(report.output, report.columns, fmt=output_format, taxonomy=taxonomy)
+    Console().print(result.render(top))
+    if summary is not None:
+        result.write(summary, top=max(top, 10))
+        err.print(f"summary written to {summary}")
+
+
+def _upload(report: TagReport, to_service: str, api_key: str | None, *, history: bool, progress: bool) -> None:
+    """Load a tagged output into the service (``--to-service``) and print what it took and refused."""
+    from nps_nlp.batch._upload import upload_to_service
+
+    client = _history_client() if history else None
+    try:
+        uploaded = upload_to_service(report.output, to_service, api_key, report.columns, progress=progress,
+                                     client=client)
+    finally:
+        if client is not None:
+            client.close()
+    err.print(f"service: {uploaded.created:,} created, {uploaded.duplicate:,} duplicate, "
+              f"{len(uploaded.errors):,} refused, {uploaded.skipped:,} rejected rows not sent")
+    for e in uploaded.errors[:10]:
+        err.print(f"  refused {e['external_id']}: {e['error']}")
