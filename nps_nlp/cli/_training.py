@@ -85,6 +85,11 @@ def train(
     except NpsNlpError as exc:
         _fail(exc)
         return
+    _print_result(result)
+
+
+def _print_result(result: dict[str, Any]) -> None:
+    """What a training run dropped, noticed and hints at, where it wrote the model, and its dev metrics."""
     for role, report in result["validation"].items():
         if report["dropped"]:
             from training.validate import Problem
