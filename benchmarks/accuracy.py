@@ -366,7 +366,7 @@ TASKS = {"semeval_en": task_semeval_en, "semeval_nl": task_semeval_nl, "semeval_
          "seed_crosslingual": task_seed_crosslingual}
 
 
-def main() -> None:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("tasks", nargs="*", help=f"any of {', '.join(TASKS)} (default: all)")
     parser.add_argument("--finetune-layers", type=int, default=0)
@@ -396,7 +396,30 @@ def main() -> None:
     parser.add_argument("--encoder", metavar="DIR_OR_HUB_ID",
                         help="train on this sentence-transformers directory or hub id (online) instead of the default "
                              "encoder, e.g. intfloat/multilingual-e5-small; the results file gets its name")
-    args = parser.parse_args()
+    return parser
+
+
+def _results_file(args: argparse.Namespace) -> Path:
+    """benchmarks/results/accuracy<suffix>.json, the suffix naming every option that changes the recipe."""
+    suffix = f"-ft{args.finetune_layers}" if args.finetune_layers else ""
+    suffix += f"-contrastive{args.contrastive}" if args.contrastive else ""
+    suffix += f"-epochs{args.epochs}" if args.epochs else ""
+    suffix += f"-elr{args.encoder_lr:g}" if args.encoder_lr else ""
+    suffix += f"-selftrain{args.self_train:g}" if args.self_train is not None else ""
+    suffix += f"-rounds{args.rounds}" if args.rounds != 1 else ""
+    suffix += f"-seed{args.seed}" if args.seed else ""
+    # a shipped dictionary by its name (en-nl), an own file by its folder too (my-words-en-nl)
+    suffix += "".join("-translate-" + ("-".join(Path(name).parts[-2:])[: -len(".tsv")] if name.endswith(".tsv")
+                                       else name) for name in args.translate)
+    suffix += f"-encoder-{Path(args.encoder).name}" if args.encoder is not None else ""  # a hub id: its model name
+    suffix += "-cuda" if resolve_device(args.device).type == "cuda" else ""
+    if args.model is not None:  # e.g. runs/default-ft4/model-best -> -model-default-ft4-model-best
+        suffix += "-model-" + re.sub(r"[^A-Za-z0-9.]+", "-", "/".join(MODEL.parts[-2:])).strip("-")
+    return ROOT / "benchmarks" / "results" / f"accuracy{suffix}.json"
+
+
+def main() -> None:
+    args = _parser().parse_args()
     global CONTRASTIVE_PAIRS, EPOCHS, ENCODER_LR, SHOTS, SELF_TRAIN, ROUNDS, DEVICE, SEED, MODEL, TRANSLATE, ENCODER
     DEVICE, SEED = args.device, args.seed
     if args.encoder is not None:  # a directory, or else a hub id (fetched by sentence-transformers when online)
@@ -416,21 +439,7 @@ def main() -> None:
     unknown = set(args.tasks) - set(TASKS)
     if unknown:
         sys.exit(f"unknown task(s) {', '.join(sorted(unknown))}; choose from {', '.join(TASKS)}")
-    suffix = f"-ft{args.finetune_layers}" if args.finetune_layers else ""
-    suffix += f"-contrastive{args.contrastive}" if args.contrastive else ""
-    suffix += f"-epochs{args.epochs}" if args.epochs else ""
-    suffix += f"-elr{args.encoder_lr:g}" if args.encoder_lr else ""
-    suffix += f"-selftrain{args.self_train:g}" if args.self_train is not None else ""
-    suffix += f"-rounds{args.rounds}" if args.rounds != 1 else ""
-    suffix += f"-seed{args.seed}" if args.seed else ""
-    # a shipped dictionary by its name (en-nl), an own file by its folder too (my-words-en-nl)
-    suffix += "".join("-translate-" + ("-".join(Path(name).parts[-2:])[: -len(".tsv")] if name.endswith(".tsv")
-                                       else name) for name in args.translate)
-    suffix += f"-encoder-{Path(args.encoder).name}" if args.encoder is not None else ""  # a hub id: its model name
-    suffix += "-cuda" if resolve_device(args.device).type == "cuda" else ""
-    if args.model is not None:  # e.g. runs/default-ft4/model-best -> -model-default-ft4-model-best
-        suffix += "-model-" + re.sub(r"[^A-Za-z0-9.]+", "-", "/".join(MODEL.parts[-2:])).strip("-")
-    out = ROOT / "benchmarks" / "results" / f"accuracy{suffix}.json"
+    out = _results_file(args)
     previous = json.loads(out.read_text()) if out.exists() else {}
     if args.reuse_full is not None:
         source = Path(args.reuse_full) if args.reuse_full else out
