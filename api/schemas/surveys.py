@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from api.schemas.common import InputModel, Timestamp
+from api.schemas.common import InputModel, SurveyTime
 
 MAX_CHECK = 100_000
 """Most customers in one eligibility request."""
@@ -51,7 +51,7 @@ class RulesOut(BaseModel):
 class SurveySentIn(InputModel):
     customer_id: str = Field(min_length=1, max_length=200)
     channel: str | None = Field(default=None, max_length=100)
-    sent_at: Timestamp | None = Field(default=None, description="ISO-8601; default now")
+    sent_at: SurveyTime | None = Field(default=None, description="ISO-8601; default now")
     survey_id: str | None = Field(default=None, max_length=200)
 
 
@@ -73,7 +73,7 @@ class EligibilityIn(InputModel):
 
     customer_ids: list[CustomerId] = Field(min_length=1, max_length=MAX_CHECK)
     channel: str | None = Field(default=None, max_length=100)
-    at: Timestamp | None = None
+    at: SurveyTime | None = Field(default=None, description="ISO-8601; default now")
 
     model_config = {"json_schema_extra": {"examples": [{"customer_ids": ["acct-981", "acct-982"], "channel": "email"}]}}
 

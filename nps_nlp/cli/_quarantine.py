@@ -47,6 +47,8 @@ def _when(value: str | None) -> datetime | None:
         at = datetime.fromisoformat(value)
     except ValueError:
         raise typer.BadParameter(f"expected an ISO-8601 time such as 2026-12-01T09:00:00Z, got {value!r}") from None
+    if not 1900 <= at.year < 2200:
+        raise typer.BadParameter(f"{value!r} is not a plausible survey time (years 1900-2199)")
     return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
