@@ -15,15 +15,17 @@ from __future__ import annotations
 import csv
 import io
 import tempfile
+from collections import defaultdict
 from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
 
-from api.db.models import ActionItem, Alert, Response
+from api.db.models import ActionItem, Alert, AlertEvent, Response, ResponseTheme
 from api.db.session import Database
-from api.services.leaderboard import first_contact
+from api.services.leaderboard import CONTACTED
 from api.services.queries import Filters, in_teams
 
 Kind = Literal["responses", "alerts", "action_items"]
@@ -88,11 +90,20 @@ def teams_restriction(teams: Collection[str]) -> Restrict:
     return restrict
 
 
+_RESPONSE_COLUMNS = (Response.id, Response.external_id, Response.timestamp, Response.score, Response.band, Response.lang,
+                     Response.text, Response.customer_id, Response.team, Response.department, Response.channel,
+                     Response.touchpoint, Response.country, Response.sentiment, Response.sentiment_score,
+                     Response.urgency_level, Response.urgent, Response.model_id, Response.created_at)
+_ALERT_COLUMNS = (Alert.id, Response.id, Response.external_id, Alert.created_at, Alert.level, Alert.reasons, Alert.team,
+                  Alert.status, Alert.owner, Alert.due_at, Response.score, Response.text, Response.lang, Response.customer_id,
+                  Response.channel, Response.country, Response.timestamp)
+
+
 def _query(kind: Kind, filters: Filters) -> Select[Any]:
     if kind == "responses":
-        return filters.apply(select(Response))
+        return filters.apply(select(*_RESPONSE_COLUMNS))
     if kind == "alerts":
-        return filters.apply(select(Alert).join(Response, Alert.response_id == Response.id))
+        return filters.apply(select(*_ALERT_COLUMNS).join(Response, Alert.response_id == Response.id))
     query = select(ActionItem)  # no response behind an item: team, scope and the window (on created_at) apply
     if filters.team is not None:
         query = query.where(ActionItem.team == filters.team)
@@ -106,23 +117,44 @@ def _query(kind: Kind, filters: Filters) -> Select[Any]:
     return query
 
 
-def _row(kind: Kind, obj: Any, now: datetime) -> list[Any]:
-    if kind == "responses":
-        themes = (obj.analysis or {}).get("themes", [])
-        return [obj.id, obj.external_id, obj.timestamp, obj.score, obj.band, obj.lang, obj.text, obj.customer_id, obj.team,
-                obj.department, obj.channel, obj.touchpoint, obj.country, obj.sentiment, obj.sentiment_score,
-                obj.urgency_level, obj.urgent, "; ".join(t["theme"] for t in themes),
-                "; ".join(sorted({t.team for t in obj.themes if t.kind == "problem"})),
-                "; ".join(sorted({t.team for t in obj.themes if t.kind == "praise"})), obj.model_id, obj.created_at]
-    if kind == "alerts":
-        r = obj.response
-        return [obj.id, r.id, r.external_id, obj.created_at, obj.level, "; ".join(x.get("code", "") for x in obj.reasons or []),
-                obj.team, obj.status, obj.owner, obj.due_at, obj.status != "resolved" and obj.due_at < now,
-                first_contact(obj.events), r.score, r.text, r.lang, r.customer_id, r.channel, r.country, r.timestamp]
-    notes = obj.notes or []
+def _response_rows(session: Session, page: list[Any]) -> list[list[Any]]:
+    """Response rows with their themes and the teams their problems and praise were routed to."""
+    themes: dict[int, dict[str, list[str]]] = defaultdict(lambda: {"themes": [], "problem": [], "praise": []})
+    query = (select(ResponseTheme.response_id, ResponseTheme.theme, ResponseTheme.team, ResponseTheme.kind)
+             .where(ResponseTheme.response_id.in_([r[0] for r in page])).order_by(ResponseTheme.id))
+    for rid, theme, team, kind in session.execute(query):
+        found = themes[rid]
+        found["themes"].append(theme)
+        if kind in ("problem", "praise") and team not in found[kind]:
+            found[kind].append(team)
+    out = []
+    for row in page:
+        found = themes.get(row[0], {"themes": [], "problem": [], "praise": []})
+        out.append([*row[:17], "; ".join(found["themes"]), "; ".join(sorted(found["problem"])),
+                    "; ".join(sorted(found["praise"])), row[17], row[18]])
+    return out
+
+
+def _alert_rows(session: Session, page: list[Any], now: datetime) -> list[list[Any]]:
+    """Alert rows with ``overdue`` and the first time each was marked contacted (or resolved)."""
+    contacts = dict(session.execute(
+        select(AlertEvent.alert_id, func.min(AlertEvent.at))
+        .where(AlertEvent.alert_id.in_([r[0] for r in page]), AlertEvent.kind == "status", AlertEvent.new.in_(CONTACTED))
+        .group_by(AlertEvent.alert_id)).all())
+    out = []
+    for (aid, rid, ext, created, level, reasons, team, status, owner, due, score, text, lang, customer, channel, country,
+         ts) in page:
+        out.append([aid, rid, ext, created, level, "; ".join(x.get("code", "") for x in reasons or []), team, status, owner,
+                    due, status != "resolved" and due < now, contacts.get(aid), score, text, lang, customer, channel,
+                    country, ts])
+    return out
+
+
+def _item_row(item: ActionItem, now: datetime) -> list[Any]:
+    notes = item.notes or []
     last = next((n.get("note") for n in reversed(notes) if n.get("note")), None)
-    return [obj.id, obj.theme, obj.team, obj.title, obj.owner, obj.status, obj.progress, obj.due_at,
-            obj.status != "done" and obj.due_at is not None and obj.due_at < now, obj.created_at, obj.updated_at, last]
+    return [item.id, item.theme, item.team, item.title, item.owner, item.status, item.progress, item.due_at,
+            item.status != "done" and item.due_at is not None and item.due_at < now, item.created_at, item.updated_at, last]
 
 
 def export_rows(db: Database, kind: Kind, filters: Filters, restrict: Restrict | None = None,
@@ -142,15 +174,18 @@ def export_rows(db: Database, kind: Kind, filters: Filters, restrict: Restrict |
     if kind not in KINDS:
         raise ValueError(f"unknown export {kind!r}; choose from {', '.join(KINDS)}")
     now = now or datetime.now(UTC)
-    model: Any = {"responses": Response, "alerts": Alert, "action_items": ActionItem}[kind]
+    key: Any = {"responses": Response.id, "alerts": Alert.id, "action_items": ActionItem.id}[kind]
     base = _query(kind, filters)
     if restrict is not None:
         base = restrict(kind, base)
     last = 0
     while True:
         with db.session() as session:
-            page = list(session.scalars(base.where(model.id > last).order_by(model.id).limit(PAGE)).unique())
-            rows = [_row(kind, obj, now) for obj in page]
+            if kind == "action_items":
+                rows = [_item_row(item, now) for item in session.scalars(base.where(key > last).order_by(key).limit(PAGE))]
+            else:
+                page = list(session.execute(base.where(key > last).order_by(key).limit(PAGE)))
+                rows = (_response_rows(session, page) if kind == "responses" else _alert_rows(session, page, now)) if page else []
         if not rows:
             return
         yield from rows
@@ -176,7 +211,7 @@ def csv_chunks(header: Sequence[str], rows: Iterator[list[Any]], rows_per_chunk:
 
 def xlsx_file(title: str, header: Sequence[str], rows: Iterator[list[Any]]) -> Any:
     """An XLSX workbook (one sheet, a bold frozen header) in a spooled temporary file, rewound; text cells are
-    stored as strings, never as formulas."""
+    stored as strings, never as formulas (see :func:`cell`)."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
@@ -192,13 +227,8 @@ def xlsx_file(title: str, header: Sequence[str], rows: Iterator[list[Any]]) -> A
         heads.append(head)
     sheet.append(heads)
     for row in rows:
-        cells = []
-        for value in map(cell, row):
-            c = WriteOnlyCell(sheet, value=value)
-            if isinstance(value, str):
-                c.data_type = "s"  # openpyxl would store a text starting with '=' as a formula
-            cells.append(c)
-        sheet.append(cells)
+        # plain values: openpyxl stores a text as a formula only when it starts with '=', which cell() never leaves
+        sheet.append(list(map(cell, row)))
     out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
     book.save(out)
     out.seek(0)
