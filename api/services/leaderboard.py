@@ -8,7 +8,7 @@ Per team and period (week, month or quarter, in a time zone) it measures:
   left out of the share;
 - **NPS change**: the team's NPS in the period against the period before, with its interval and significance
   (:func:`nps_nlp.nps.nps_change`, so ``too_few``/``min_n`` apply); a team's answers are those whose ``team``
-  segment is the team or that have a theme routed to it;
+  segment is the team or that have a theme or an alert routed to it (as :func:`api.services.queries.in_teams`);
 - **praise**: praise mentions routed to the team.
 
 Badges (:class:`BadgeRules`): *most improved* goes to the largest NPS rise only when it is significant (ranked by
@@ -170,13 +170,16 @@ def _segments(filters: Filters | None) -> Filters:
 
 
 def team_scores(session: Session, window: Window, filters: Filters | None = None) -> dict[str, dict[int, int]]:
-    """``team -> {response id: score}`` of the answers in ``window``: by team segment and by routed theme."""
+    """``team -> {response id: score}`` of the answers in ``window``: by team segment, routed theme and routed alert
+    (the teams of :func:`api.services.queries.in_teams`)."""
     seg = _segments(filters)
     in_window = and_(Response.timestamp >= window.start, Response.timestamp < window.end)
     out: dict[str, dict[int, int]] = defaultdict(dict)
     queries: list[Select[Any]] = [
         seg.apply(select(Response.team, Response.id, Response.score).where(in_window, Response.team.is_not(None))),
         seg.apply(select(ResponseTheme.team, Response.id, Response.score).join(Response).where(in_window).distinct()),
+        seg.apply(select(Alert.team, Response.id, Response.score).join(Response, Alert.response_id == Response.id)
+                  .where(in_window, Alert.team.is_not(None))),
     ]
     for query in queries:
         for team, rid, score in session.execute(query):
