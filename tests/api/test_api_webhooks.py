@@ -77,9 +77,11 @@ def test_events_are_signed_retried_and_delivered_once(make_client, sqlite_url, r
     c.patch(f"/v1/alerts/{alert_id}", json={"status": "contacted"}, headers=h)
     assert _wait(lambda: len(receiver.delivered()) == 3), receiver.requests
     assert [s for *_, s in receiver.requests[:2]] == [500, 500]  # the first two attempts failed and were retried
-    time.sleep(0.3)  # nothing more arrives
+    # every event is delivered and none is pending: nothing more can arrive
+    assert _wait(lambda: c.get("/v1/webhooks/events?status=delivered", headers=h).json()["total"] == 3)
+    assert c.get("/v1/webhooks/events?status=pending", headers=h).json()["total"] == 0
     delivered = receiver.delivered()
-    assert len(delivered) == 3
+    assert len(delivered) == 3 and len(receiver.requests) == 5
     events = {}
     for headers, body in delivered:
         assert verify(SECRET, headers["X-NPS-Timestamp"], body, headers["X-NPS-Signature"])
@@ -121,7 +123,7 @@ def test_restart_delivers_pending_rows_exactly_once(db_url):
     db = Database(db_url)
     migrate(db)
     settings = ServiceSettings(database_url=db_url, webhook_urls=[down_url], webhook_secret=SECRET,
-                               webhook_backoff_s=0.2, webhook_max_attempts=5)
+                               webhook_backoff_s=60, webhook_max_attempts=5)  # the test ends the backoff itself
     with db.session() as s:
         ids = [enqueue(s, settings, "alert.created", {"n": i})[0] for i in range(5)]
 
@@ -146,7 +148,7 @@ def test_restart_delivers_pending_rows_exactly_once(db_url):
         with db.session() as s:
             for r in s.query(OutboxEvent):
                 r.target_url = up.url
-        time.sleep(0.25)  # past the backoff
+                r.next_attempt_at = datetime.now(UTC) - timedelta(seconds=1)  # the backoff is over
 
         async def two_workers() -> tuple[int, int]:
             a, b = OutboxWorker(db, settings), OutboxWorker(db, settings)
@@ -186,12 +188,17 @@ def test_gives_up_after_max_attempts(sqlite_url):
     with db.session() as s:
         enqueue(s, settings, "promoter.thank_you", {})
 
+    def backoff_over() -> None:
+        with db.session() as s:
+            for r in s.query(OutboxEvent):
+                r.next_attempt_at = datetime.now(UTC) - timedelta(seconds=1)
+
     async def run() -> None:
         worker = OutboxWorker(db, settings)
         try:
-            for _ in range(6):
+            for _ in range(6):  # twice the attempts it may make
                 await worker.deliver_due()
-                await asyncio.sleep(0.05)
+                backoff_over()
         finally:
             await worker.client.aclose()
 
@@ -243,7 +250,8 @@ def test_dead_events_are_listed_and_sent_again(make_client, sqlite_url):
         assert _wait(lambda: c.get("/v1/webhooks/events?status=delivered", headers=h).json()["total"] == 1)
         r = c.post(f"/v1/webhooks/events/{dead['id']}/retry", headers=h)
         assert r.status_code == 409 and "not sent twice" in r.json()["detail"]
-        time.sleep(0.2)
+        # the refused retry queued nothing: no event is pending, so nothing more is sent
+        assert c.get("/v1/webhooks/events?status=pending", headers=h).json()["total"] == 0
         assert len(back.requests) == 1
     finally:
         back.close()
