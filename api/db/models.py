@@ -248,6 +248,10 @@ class AppSecret(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+# the workspace counts NPS bands per hour over a period from this index alone (migration 0003_workspace)
+Index("ix_responses_timestamp_score", Response.timestamp, Response.score)
+
+
 class ContactRule(Base):
     """A survey-quarantine rule: for one channel, or for every channel (``channel`` is ``*``)."""
 

@@ -6,20 +6,25 @@ within 48 hours, and the contents of a team's page. All figures come from ``nps_
 from __future__ import annotations
 
 import dataclasses
+import logging
+import threading
+from collections import OrderedDict, defaultdict
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import pandas as pd
 from sqlalchemy import case, func, literal, select, union
 from sqlalchemy.orm import Session
 
-from api.db.models import ActionItem, Alert, AlertEvent, Response, ResponseTheme, User, UserTeam
+from api.db.models import ActionItem, Alert, AlertEvent, Response, ResponseEvent, ResponseTheme, User, UserTeam
 from api.services.queries import Filters, action_item_out, team_feed
 from api.services.triage import AlertQuery, list_alerts
 from api.services.users import Viewer
-from nps_nlp.nps import nps as nps_summary
-from nps_nlp.nps import nps_trend
+from nps_nlp.action_points import action_points, passive_drivers
+from nps_nlp.nps import NpsSummary, nps_change
+
+log = logging.getLogger("nps_nlp.api.workspace")
 
 FOLLOW_UP_HOURS = 48
 """Detractor follow-up target: first contact within this many hours of the alert."""
@@ -47,33 +52,166 @@ def choose_period(filters: Filters, first: datetime | None, last: datetime | Non
     return "day" if days <= 62 else "week" if days <= 190 else "month"
 
 
+def _hour(column: Any, dialect: str) -> Any:
+    """The UTC hour of a timestamp as ``YYYY-MM-DD HH`` text, in the database."""
+    if dialect == "postgresql":
+        return func.to_char(column, "YYYY-MM-DD HH24")
+    return func.strftime("%Y-%m-%d %H", column)
+
+
+def hourly_counts(session: Session, filters: Filters) -> list[tuple[datetime, int, int, int]]:
+    """Promoters, passives and detractors per UTC hour within ``filters``, counted by the database (an hour maps
+    to exactly one local day, week or month in every time zone with whole-hour offsets)."""
+    hour = _hour(Response.timestamp, session.get_bind().dialect.name)
+    query = filters.apply(select(hour, func.sum(case((Response.score >= 9, 1), else_=0)),
+                                 func.sum(case((Response.score.between(7, 8), 1), else_=0)),
+                                 func.sum(case((Response.score <= 6, 1), else_=0)))).group_by(hour)
+    return [(datetime.strptime(h, "%Y-%m-%d %H").replace(tzinfo=UTC), int(p or 0), int(pa or 0), int(d or 0))
+            for h, p, pa, d in session.execute(query) if h]
+
+
+def period_start(period: str, day: date) -> date:
+    """The first day of the day, week (Monday) or month that holds ``day``."""
+    if period == "week":
+        return day - timedelta(days=day.weekday())
+    if period == "month":
+        return day.replace(day=1)
+    return day
+
+
 def nps_block(session: Session, filters: Filters, period: str | None, now: datetime | None = None) -> dict[str, Any]:
-    """NPS with its interval and the trend per day/week/month of the user's time zone (``filters.tz``); a
-    period the filter's window or today cuts short is ``incomplete``."""
+    """NPS with its interval and the trend per day/week/month of the user's time zone (``filters.tz``), each
+    period with its change against the one before (``nps_nlp.nps``); a period the filter's window or today cuts
+    short is ``incomplete``. The database counts the bands per hour, so no answer is read one by one."""
     now = now or datetime.now(UTC)
-    rows = session.execute(filters.apply(select(Response.score, Response.timestamp))).all()
-    scores = [r[0] for r in rows]
+    hours = hourly_counts(session, filters)
     if period is None:
-        period = choose_period(filters, min((r[1] for r in rows), default=None), max((r[1] for r in rows), default=None))
-    if not scores:
+        period = choose_period(filters, min((h[0] for h in hours), default=None), max((h[0] for h in hours), default=None))
+    if not hours:
         return {"period": period, "overall": None, "trend": [], "change": None}
     zone = ZoneInfo(filters.tz)
-    # local wall-clock times: the library buckets naive times as they are, so days and weeks follow the user's zone
-    local = pd.to_datetime(pd.Series([r[1] for r in rows]), utc=True).dt.tz_convert(zone).dt.tz_localize(None)
-    trend = nps_trend(scores, local.tolist(), period)
+    buckets: dict[date, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for when, pro, pas, det in hours:
+        counts = buckets[period_start(period, when.astimezone(zone).date())]
+        counts[0] += pro
+        counts[1] += pas
+        counts[2] += det
     start, end = filters.bounds()
     lo = start.astimezone(zone).date() if start else None
-    hi = min(end, now) if end else now
-    hi_day = hi.astimezone(zone)
-    for point in trend:
-        first = date.fromisoformat(point["period"])
+    hi = (min(end, now) if end else now).astimezone(zone)
+    trend: list[dict[str, Any]] = []
+    previous: NpsSummary | None = None
+    for first in sorted(buckets):
+        summary = NpsSummary.from_counts(*buckets[first])
         after = period_end(period, first)
-        cut_end = datetime.combine(after, datetime.min.time(), zone) > hi_day
-        cut_start = lo is not None and lo > first
-        point["incomplete"] = bool(cut_end or cut_start)
-        point["end"] = (after - timedelta(days=1)).isoformat()
+        trend.append({"period": first.isoformat(), **summary.to_dict(),
+                      "change": nps_change(summary, previous).to_dict() if previous is not None else None,
+                      "incomplete": datetime.combine(after, datetime.min.time(), zone) > hi or (lo is not None and lo > first),
+                      "end": (after - timedelta(days=1)).isoformat()})
+        previous = summary
+    totals = [sum(b[i] for b in buckets.values()) for i in range(3)]
     change = trend[-1]["change"] if len(trend) >= 2 else None
-    return {"period": period, "overall": nps_summary(scores).to_dict(), "trend": trend, "change": change}
+    return {"period": period, "overall": NpsSummary.from_counts(*totals).to_dict(), "trend": trend, "change": change}
+
+
+def tagged_rows(session: Session, filters: Filters) -> list[dict[str, Any]]:
+    """Responses in the shape ``nps_nlp.action_points`` takes, read from the theme table rather than each
+    answer's stored analysis (the same themes and sentiments, without decoding every analysis)."""
+    rows = session.execute(filters.apply(select(Response.id, Response.external_id, Response.score, Response.text, Response.lang,
+                                                Response.timestamp)).order_by(Response.id)).all()
+    themes: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    query = filters.apply(select(ResponseTheme.response_id, ResponseTheme.theme, ResponseTheme.sentiment, ResponseTheme.confidence)
+                          .join(Response, Response.id == ResponseTheme.response_id))
+    for rid, theme, sentiment, confidence in session.execute(query):
+        themes[rid].append({"theme": theme, "sentiment": sentiment, "confidence": confidence})
+    return [{"id": ext, "score": score, "text": text, "lang": lang, "timestamp": ts, "themes": themes.get(rid, [])}
+            for rid, ext, score, text, lang, ts in rows]
+
+
+def insights(session: Session, filters: Filters, taxonomy: Any, period: str, n_points: int = 8,
+             n_drivers: int = 6) -> dict[str, Any]:
+    """Action points (impact with its interval) and what passives say, within ``filters``, with the time they
+    were computed."""
+    computed_at = datetime.now(UTC)
+    responses = tagged_rows(session, filters)
+    points = action_points(responses, taxonomy, min_count=3, n_quotes=2, period=period) if responses else []
+    drivers = passive_drivers(responses, taxonomy, min_count=2, n_quotes=2) if responses else []
+    return {"computed_at": computed_at, "points": [p.to_dict() for p in points[:n_points]],
+            "passives": {"passives": sum(1 for r in responses if 7 <= r["score"] <= 8),
+                         "items": [d.to_dict() for d in drivers[:n_drivers]]}}
+
+
+def answers_version(session: Session) -> tuple[Any, ...]:
+    """Changes whenever an answer is added, removed or corrected (index look-ups only)."""
+    return (session.scalar(select(func.max(Response.id))), session.scalar(select(func.count(Response.id))),
+            session.scalar(select(func.max(ResponseEvent.id))))
+
+
+def data_version(session: Session) -> tuple[Any, ...]:
+    """Changes whenever answers, their corrections, alerts or action items change (index look-ups only)."""
+    return (*answers_version(session), session.scalar(select(func.max(Alert.updated_at))),
+            session.scalar(select(func.max(AlertEvent.id))), session.scalar(select(func.max(ActionItem.updated_at))))
+
+
+class PanelCache:
+    """Recently computed panels, keyed by what they depend on (the filters, the period and a data version): the
+    same view is not computed again until its data changes.
+
+    :meth:`latest` serves the last value of a view whose data changed since (marked with the time it was
+    computed) and computes the new one in a background thread with its own session: for panels that take
+    seconds on large data (action points and passives, which depend on the answers alone)."""
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self.items: OrderedDict[Any, Any] = OrderedDict()
+        self.latest_of: dict[Any, tuple[Any, Any]] = {}  # view -> (version, value)
+        self.running: set[Any] = set()
+        self.lock = threading.Lock()
+
+    def get(self, key: Any, compute: Callable[[], Any]) -> Any:
+        with self.lock:
+            if key in self.items:
+                self.items.move_to_end(key)
+                return self.items[key]
+        value = compute()
+        self._put(key, value)
+        return value
+
+    def _put(self, key: Any, value: Any) -> None:
+        with self.lock:
+            self.items[key] = value
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+
+    def latest(self, view: Any, version: Any, compute: Callable[[Session], Any], session: Session, db: Any) -> Any:
+        """The value of ``view`` at ``version``; when only an older one is known, that one now and the new one
+        computed in the background (``db.session()`` gives it a session)."""
+        with self.lock:
+            known = self.latest_of.get(view)
+            if known is not None and known[0] == version:
+                return known[1]
+            if known is not None:
+                if view not in self.running:
+                    self.running.add(view)
+                    threading.Thread(target=self._refresh, args=(view, version, compute, db), daemon=True,
+                                     name="nps-workspace-panel").start()
+                return known[1]
+        value = compute(session)
+        with self.lock:
+            self.latest_of[view] = (version, value)
+        return value
+
+    def _refresh(self, view: Any, version: Any, compute: Callable[[Session], Any], db: Any) -> None:
+        try:
+            with db.session() as session:
+                value = compute(session)
+            with self.lock:
+                self.latest_of[view] = (version, value)
+        except Exception as exc:  # the next view tries again; the message can quote a row, so only its type
+            log.warning("workspace panel refresh failed", extra={"error": type(exc).__name__})
+        finally:
+            with self.lock:
+                self.running.discard(view)
 
 
 def _membership(scope: tuple[str, ...] | None) -> Any:
@@ -97,8 +235,6 @@ def teams_table(session: Session, filters: Filters, teams: list[str], now: datet
     counts = plain.apply(counts.where(m.c.team.in_(teams))).group_by(m.c.team)
     out: dict[str, dict[str, Any]] = {t: {"team": t, "nps": None, "n": 0, "open_alerts": 0, "overdue_alerts": 0, "problems": 0,
                                           "praise": 0, "followup_share": None, "followup_judged": 0} for t in teams}
-    from nps_nlp.nps import NpsSummary
-
     for team, pro, pas, det in session.execute(counts):
         out[team]["nps"] = NpsSummary.from_counts(int(pro or 0), int(pas or 0), int(det or 0)).to_dict()
         out[team]["n"] = int((pro or 0) + (pas or 0) + (det or 0))
@@ -201,10 +337,12 @@ def team_items(session: Session, team: str, filters: Filters, now: datetime) -> 
 
 
 def team_page(session: Session, team: str, filters: Filters, viewer: Viewer, period: str | None,
-              now: datetime | None = None) -> dict[str, Any]:
+              now: datetime | None = None, memo: Callable[[str, Callable[[], Any]], Any] | None = None) -> dict[str, Any]:
     """What a team's page shows: NPS and trend, problems and praise, open and recently resolved alerts (an
-    agent's own only), action items and members."""
+    agent's own only), action items and members. ``memo(name, compute)`` may serve the costly figures (NPS,
+    the team's row of the teams table) from a cache."""
     now = now or datetime.now(UTC)
+    memo = memo or (lambda _name, compute: compute())
     scoped = dataclasses.replace(filters, scope=(team,))
     base = AlertQuery(team=team, team_or_segment=True, owner=viewer.alert_owner, filters=filters)
     open_total, open_alerts = list_alerts(session, dataclasses.replace(base, open_only=True), 50, 0, now)
@@ -213,10 +351,10 @@ def team_page(session: Session, team: str, filters: Filters, viewer: Viewer, per
     for feed in feeds.values():
         for item in feed["items"]:
             item["parts"] = highlight(item["text"], item["evidence"])
-    return {"team": team, "nps": nps_block(session, scoped, period, now), "problems": feeds["problem"],
+    return {"team": team, "nps": memo("nps", lambda: nps_block(session, scoped, period, now)), "problems": feeds["problem"],
             "praise": feeds["praise"], "open_total": open_total, "open_alerts": open_alerts, "resolved_alerts": resolved,
             "items": team_items(session, team, filters, now), "members": team_members(session, team),
-            "table": teams_table(session, filters, [team], now)[0]}
+            "table": memo("table", lambda: teams_table(session, filters, [team], now)[0])}
 
 
 def teams_with_data(session: Session, filters: Filters) -> dict[str, int]:

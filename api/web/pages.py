@@ -15,9 +15,19 @@ from sqlalchemy import select
 
 from api.db.models import User
 from api.deps import ModelDep, SessionDep
-from api.services.queries import action_point_report, known_team, passive_report
+from api.services.queries import known_team
 from api.services.users import LANGS, ROLES, list_users
-from api.services.workspace import filter_options, known_teams, nps_block, team_page, teams_table
+from api.services.workspace import (
+    PanelCache,
+    answers_version,
+    data_version,
+    filter_options,
+    insights,
+    known_teams,
+    nps_block,
+    team_page,
+    teams_table,
+)
 from api.web.auth import CurrentUser, SessionCookie, WebError, safe_next
 from api.web.charts import trend_svg
 from api.web.render import read_view, render
@@ -44,8 +54,8 @@ def login_page(request: Request, web: SessionCookie, next: str | None = None) ->
     return render(request, "login.html", web, None, next=safe_next(next), error=None)
 
 
-def _visible_teams(session: Any, viewer: Any, taxonomy_teams: set[str]) -> list[str]:
-    teams = known_teams(session, taxonomy_teams)
+def _visible_teams(session: Any, viewer: Any, taxonomy_teams: set[str], request: Request) -> list[str]:
+    teams = _all_teams(session, taxonomy_teams, request)
     return teams if viewer.sees_all else [t for t in teams if t in viewer.teams] or list(viewer.teams)
 
 
@@ -55,16 +65,23 @@ def overview(request: Request, session: SessionDep, model: ModelDep, web: Sessio
     view = read_view(request, viewer)
     taxonomy = model.pipeline.taxonomy
     now = datetime.now(UTC)
-    block = nps_block(session, view.filters, view.period, now)
-    points = action_point_report(session, view.filters, taxonomy, block["period"], 3, 2, 8)
-    passives = passive_report(session, view.filters, taxonomy, 2, 2, 6)
     tax_teams = {t.team for t in taxonomy.themes if t.team}
-    teams = _visible_teams(session, viewer, tax_teams)
-    table = [row for row in teams_table(session, view.filters, teams, now)
-             if row["n"] or row["open_alerts"] or row["team"] in tax_teams or not viewer.sees_all]
+    teams = _visible_teams(session, viewer, tax_teams, request)
+    version = _version(session, request)
+    answers = answers_version(session)
+    block = _cache(request).get(("nps", _key(view), answers, now.date()), lambda: nps_block(session, view.filters, view.period, now))
+    # action points and passives take seconds on large data and depend on the answers alone: a newer answer
+    # recomputes them in the background while the page shows the previous figures with their time
+    found = _cache(request).latest(("insights", _key(view), block["period"], now.date()), answers,
+                                   lambda s: insights(s, view.filters, taxonomy, block["period"]), session,
+                                   request.app.state.nps.db)
+    points, passives = found["points"], found["passives"]
+    panels = {"table": _cache(request).get(("table", _key(view), tuple(teams), version), lambda: teams_table(session, view.filters,
+                                                                                                         teams, now))}
+    table = [row for row in panels["table"] if row["n"] or row["open_alerts"] or row["team"] in tax_teams or not viewer.sees_all]
     return render(request, "overview.html", web, viewer, view=view, block=block, chart=trend_svg(block["trend"], block["period"],
-                  _t(request, viewer)), points=points["items"], passives=passives, table=table,
-                  options=filter_options(session), labels=_labels(taxonomy, viewer, request), page="overview", teams=teams)
+                  _t(request, viewer)), points=points, passives=passives, table=table, computed_at=found["computed_at"],
+                  options=_options(session, request), labels=_labels(taxonomy, viewer, request), page="overview", teams=teams)
 
 
 @router.get("/teams/{team}", response_class=HTMLResponse, response_model=None)
@@ -75,16 +92,18 @@ def team(team: TeamName, request: Request, session: SessionDep, model: ModelDep,
     tax_teams = {t.team for t in taxonomy.themes if t.team}
     if not viewer.can_see_team(team):
         raise WebError(404, "no such team, or not one of yours")
-    if not (known_team(session, team, tax_teams) or team in known_teams(session, tax_teams)):
+    if not (known_team(session, team, tax_teams) or team in _all_teams(session, tax_teams, request)):
         raise WebError(404, "no such team, or not one of yours")
     view = read_view(request, viewer)
-    data = team_page(session, team, view.filters, viewer, view.period)
+    version = (_version(session, request), datetime.now(UTC).date())
+    data = team_page(session, team, view.filters, viewer, view.period,
+                     memo=lambda name, compute: _cache(request).get(("team", name, team, _key(view), version), compute))
     themes = [t for t in taxonomy.themes if t.team == team] or list(taxonomy.themes)
     return render(request, "team.html", web, viewer, view=view, data=data, block=data["nps"],
                   chart=trend_svg(data["nps"]["trend"], data["nps"]["period"], _t(request, viewer)),
-                  options=filter_options(session), labels=_labels(taxonomy, viewer, request), page="team",
+                  options=_options(session, request), labels=_labels(taxonomy, viewer, request), page="team",
                   themes=[(t.id, t.label(_t(request, viewer).lang)) for t in themes],
-                  teams=_visible_teams(session, viewer, tax_teams), now=datetime.now(UTC),
+                  teams=_visible_teams(session, viewer, tax_teams, request), now=datetime.now(UTC),
                   can_manage=viewer.can_manage_items(team), here=request.url.path + view.query())
 
 
@@ -95,13 +114,41 @@ def users_page(request: Request, session: SessionDep, model: ModelDep, web: Sess
         raise WebError(403, "only admins manage users")
     tax_teams = {t.team for t in model.pipeline.taxonomy.themes if t.team}
     return render(request, "users.html", web, viewer, users=list_users(session), roles=ROLES, langs=LANGS,
-                  all_teams=known_teams(session, tax_teams), page="users", error=error)
+                  all_teams=_all_teams(session, tax_teams, request), page="users", error=error)
 
 
 @router.get("/me", response_class=HTMLResponse, response_model=None)
 def me_page(request: Request, session: SessionDep, web: SessionCookie, viewer: CurrentUser) -> HTMLResponse:
     user = session.scalar(select(User).where(User.id == viewer.id))
     return render(request, "me.html", web, viewer, user=user, langs=LANGS, page="me", error=None, saved=False)
+
+
+def _all_teams(session: Any, taxonomy_teams: set[str], request: Request) -> list[str]:
+    key = ("teams", tuple(sorted(taxonomy_teams)), _version(session, request))
+    return list(_cache(request).get(key, lambda: known_teams(session, taxonomy_teams)))
+
+
+def _options(session: Any, request: Request) -> dict[str, list[str]]:
+    return dict(_cache(request).get(("options", _version(session, request)), lambda: filter_options(session)))
+
+
+def _version(session: Any, request: Request) -> tuple[Any, ...]:
+    """The data version, read once per request."""
+    version: tuple[Any, ...] | None = getattr(request.state, "data_version", None)
+    if version is None:
+        version = request.state.data_version = data_version(session)
+    return version
+
+
+def _cache(request: Request) -> PanelCache:
+    cache: PanelCache | None = getattr(request.app.state, "workspace_cache", None)
+    if cache is None:
+        cache = request.app.state.workspace_cache = PanelCache()
+    return cache
+
+
+def _key(view: Any) -> tuple[Any, ...]:
+    return (tuple(sorted((k, str(v)) for k, v in view.filters.__dict__.items())), view.period)
 
 
 def _t(request: Request, viewer: Any) -> Any:
