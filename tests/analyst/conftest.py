@@ -3,6 +3,7 @@ seed sample computed once per session (shared by the audit and discover tests)."
 
 from __future__ import annotations
 
+import os
 import random
 from pathlib import Path
 
@@ -14,8 +15,10 @@ DATA = Path(__file__).parent / "data"
 
 
 @pytest.fixture(autouse=True)
-def _cache(e5_dir, monkeypatch):
-    monkeypatch.setenv("NPS_CACHE_DIR", str(e5_dir.parents[1]))
+def _cache(monkeypatch):
+    """The session's encoder cache (where e5_dir builds the real encoder), without building it: only the tests
+    that use the real encoder (through e5_dir) pay for it."""
+    monkeypatch.setenv("NPS_CACHE_DIR", os.environ.get("NPS_CACHE_DIR") or str(ROOT / ".cache" / "nps-nlp"))
 
 
 @pytest.fixture(scope="session")
