@@ -305,21 +305,8 @@ def describe_clusters(
                 continue
             in_lang = Counter(w for i in members if langs[i] == lang for w in set(tokens[i]))
             by_lang[lang] = sorted((w for w in in_lang if w in score), key=lambda w: (-score[w], w))[:5]
-        centre = embeddings[members].mean(0)
-        centre = centre / max(float(np.linalg.norm(centre)), 1e-12)
-        sims = embeddings[members] @ centre
-        examples: dict[str, list[str]] = {}
-        for j in np.argsort(-sims, kind="stable"):
-            lang = langs[members[int(j)]]
-            if lang in _LANG_ORDER and len(examples.setdefault(lang, [])) < n_examples:
-                examples[lang].append(texts[members[int(j)]])
-        examples = {lang: examples[lang] for lang in _LANG_ORDER if examples.get(lang)}
-        name_lang = next((lang for lang in _LANG_ORDER if by_lang.get(lang)), None)
-        base = _ascii_id((by_lang.get("en") or (by_lang[name_lang] if name_lang else terms) or [f"cluster_{c}"])[:2])
-        theme_id, n = base, 2
-        while theme_id in taken:
-            theme_id, n = f"{base}_{n}", n + 1
-        taken.add(theme_id)
+        examples, cohesion = _representatives(texts, embeddings, langs, members, n_examples)
+        theme_id = _new_id(by_lang, terms, c, taken)
         name = {lang: " / ".join(words[:2]).capitalize() for lang, words in by_lang.items() if words}
         description = {lang: _ABOUT[lang].format(_join(words[:3], lang)) for lang, words in by_lang.items() if words}
         if not name:
@@ -328,9 +315,35 @@ def describe_clusters(
             id=theme_id, size=len(members), share=round(len(members) / max(1, n_total or len(texts)), 4),
             languages={lang: lang_of[lang] for lang in sorted(lang_of, key=lambda x: -lang_of[x])},
             terms=terms, terms_by_lang=by_lang, examples=examples, rows=[rows[i] for i in members],
-            name=name, description=description, cohesion=round(float(sims.mean()), 4),
+            name=name, description=description, cohesion=cohesion,
         ))
     return out
+
+
+def _representatives(texts: list[str], embeddings: np.ndarray, langs: list[str | None], members: list[int],
+                     n_examples: int) -> tuple[dict[str, list[str]], float]:
+    """The ``n_examples`` answers per language closest to the cluster's centre, and the members' mean cosine to it."""
+    centre = embeddings[members].mean(0)
+    centre = centre / max(float(np.linalg.norm(centre)), 1e-12)
+    sims = embeddings[members] @ centre
+    examples: dict[str, list[str]] = {}
+    for j in np.argsort(-sims, kind="stable"):
+        lang = langs[members[int(j)]]
+        if lang in _LANG_ORDER and len(examples.setdefault(lang, [])) < n_examples:
+            examples[lang].append(texts[members[int(j)]])
+    return {lang: examples[lang] for lang in _LANG_ORDER if examples.get(lang)}, round(float(sims.mean()), 4)
+
+
+def _new_id(by_lang: dict[str, list[str]], terms: list[str], cluster: int, taken: set[str]) -> str:
+    """A theme id from the cluster's top English terms (else another language's, else its terms), not in ``taken``;
+    adds it to ``taken``."""
+    name_lang = next((lang for lang in _LANG_ORDER if by_lang.get(lang)), None)
+    base = _ascii_id((by_lang.get("en") or (by_lang[name_lang] if name_lang else terms) or [f"cluster_{cluster}"])[:2])
+    theme_id, n = base, 2
+    while theme_id in taken:
+        theme_id, n = f"{base}_{n}", n + 1
+    taken.add(theme_id)
+    return theme_id
 
 
 def discover(
