@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, text
+from sqlalchemy import bindparam, delete, insert, select, text
 from sqlalchemy.orm import Session
 
 from api.db.models import Alert, ContactRule, Response, SurveySent, UTCDateTime
@@ -260,8 +260,10 @@ def _load_events(session: Session, customers: set[str], since: datetime, until: 
                                       Alert.status).outerjoin(Alert, Alert.response_id == Response.id)
                                .where(Response.customer_id.in_(chunk), Response.timestamp >= since,
                                       Response.timestamp <= until))
-        for cid, at, channel, score, status in rows:
-            events[cid].append(_Event(at, channel, detractor=score <= 6,
+        for customer, moment, answer_channel, score, status in rows:
+            if customer is None:
+                continue
+            events[customer].append(_Event(moment, answer_channel, detractor=score <= 6,
                                       open_alert=status is not None and status != "resolved"))
     return events
 
@@ -320,7 +322,7 @@ def breaches(session: Session, settings: ServiceSettings, items: Sequence[Any], 
 
 def log_sent(session: Session, surveys: Sequence[dict[str, Any]], now: datetime) -> int:
     """Add surveys sent to the log (``customer_id``, ``channel``, ``sent_at`` default now, ``survey_id``)."""
-    session.execute(SurveySent.__table__.insert(), [
+    session.execute(insert(SurveySent), [
         {"customer_id": s["customer_id"], "channel": s.get("channel"), "sent_at": s.get("sent_at") or now,
          "survey_id": s.get("survey_id"), "created_at": now} for s in surveys])
     return len(surveys)

@@ -121,9 +121,9 @@ def _write(session: Session, job_id: int, batch: list[_Snapshot], answers: list[
         row = rows.get(snap.id)
         if row is None or row.text != snap.text or row.score != snap.score:
             continue  # deleted or corrected meanwhile (a correction re-tags it with the served model itself)
-        old = {"model_id": row.model_id, "sentiment": row.sentiment, "urgency_level": row.urgency_level,
+        old: dict[str, Any] = {"model_id": row.model_id, "sentiment": row.sentiment, "urgency_level": row.urgency_level,
                "themes": [f"{t}:{s}" for t, s in _tags(row)]}
-        was_urgent, old_tags = row.urgent, _tags(row)
+        was_urgent, old_level, old_tags = row.urgent, row.urgency_level, _tags(row)
         data = analysis_dict(answer)
         store.set_analysis(row, data, job.model_id)
         session.flush()
@@ -133,7 +133,7 @@ def _write(session: Session, job_id: int, batch: list[_Snapshot], answers: list[
         session.add(ResponseEvent(response_id=row.id, at=now, actor=f"retag job {job.id}", kind="retagged",
                                   changes={"from": old["model_id"], "to": job.model_id, "job_id": job.id,
                                            "fields": fields, "old": old}))
-        opened, cleared = _alert_follows(session, row, data, was_urgent, old["urgency_level"], job, settings, now)
+        opened, cleared = _alert_follows(session, row, data, was_urgent, old_level, job, settings, now)
         job.changed += bool(fields)
         job.alerts_opened += opened
         job.alerts_cleared += cleared
