@@ -13,7 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from api.web import actions, exports, pages
+from api.web import actions, exports, pages, recognition
 from api.web.auth import SignInRequired, WebError, login_url, read_session
 from api.web.render import render
 
@@ -22,7 +22,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 
 def install(app: FastAPI) -> None:
     """Add the workspace to ``app``."""
-    for module in (pages, actions, exports):
+    for module in (pages, actions, exports, recognition):
         app.include_router(module.router)
     app.mount("/app/static", StaticFiles(directory=STATIC), name="workspace-static")
 

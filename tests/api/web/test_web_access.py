@@ -24,7 +24,9 @@ def _alert_id(client, team: str) -> int:
 def _pages(client, team: str) -> dict[str, object]:
     return {path: client.get(path) for path in (
         "/app", "/app/overview", f"/app/teams/{team}", "/app/me", "/app/overview?period=day&channel=app",
-        "/app/export/responses", "/app/export/alerts", "/app/export/action_items", "/app/export/responses?format=xlsx")}
+        "/app/export/responses", "/app/export/alerts", "/app/export/action_items", "/app/export/responses?format=xlsx",
+        "/app/leaderboard", "/app/leaderboard?over=week&rank_by=praise", f"/app/reports/{team}?period=week",
+        f"/app/reports/{team}?period=month")}
 
 
 def test_anonymous_visitors_are_sent_to_sign_in_for_every_page(workspace):
@@ -48,7 +50,10 @@ def test_a_team_lead_or_agent_sees_only_their_teams_on_every_page_and_export(as_
         assert foreign not in body, f"{user} sees {other}'s answers on {path}"
         assert f"/app/teams/{other}" not in body, path
     assert client.get(f"/app/teams/{other}").status_code == 404
+    assert client.get(f"/app/reports/{other}").status_code == 404 and client.get("/app/reports/company").status_code == 404
     assert client.get("/app/admin/users").status_code == 403
+    board = client.get("/app/leaderboard?over=month").text  # their own rows, with their rank among all teams
+    assert f">{other}<" not in board and "/ " in board
     # the overview is limited to the user's teams: its team table names only theirs
     overview = client.get("/app/overview").text
     assert f'href="/app/teams/{own}' in overview
@@ -63,6 +68,8 @@ def test_admins_and_analysts_see_every_team(as_user):
         assert FINANCE_ONLY in client.get("/app/teams/finance").text and IT_ONLY in client.get("/app/teams/it-operations").text
         overview = client.get("/app/overview").text
         assert 'href="/app/teams/finance' in overview and 'href="/app/teams/it-operations' in overview
+        assert client.get("/app/reports/company?period=week").status_code == 200
+        assert 'href="/app/teams/finance"' in client.get("/app/leaderboard").text
         exported = client.get("/app/export/responses").content.decode("utf-8-sig")
         assert FINANCE_ONLY in exported and IT_ONLY in exported
 
