@@ -223,15 +223,7 @@ def suggest(
         DataValidationError: ``n < 1``, bad weights, or ids/hints of the wrong length.
     """
     texts = ["" if t is None else str(t) for t in texts]
-    if n < 1:
-        raise DataValidationError(f"n must be at least 1, found {n}")
-    if not 0.0 <= sentiment_weight <= 1.0:
-        raise DataValidationError(f"sentiment_weight must be in [0, 1], found {sentiment_weight}")
-    if pool_factor < 1:
-        raise DataValidationError(f"pool_factor must be at least 1, found {pool_factor}")
-    ids = [str(i) for i in range(len(texts))] if ids is None else [str(i) for i in ids]
-    if len(ids) != len(texts):
-        raise DataValidationError(f"expected one id per answer ({len(texts)}), found {len(ids)}")
+    ids = _checked_ids(texts, ids, n, sentiment_weight, pool_factor)
     out = outputs or model_outputs(model, texts, langs=langs, show_progress_bar=show_progress_bar)
     if len(out.langs) != len(texts):
         raise DataValidationError(f"outputs cover {len(out.langs)} answers, expected {len(texts)}")
@@ -240,24 +232,64 @@ def suggest(
     sent_u = sentiment_uncertainty(out.sentiment) if len(texts) else np.zeros(0)
     t_u = theme_u.max(1) if len(texts) else np.zeros(0)
     score = (1 - sentiment_weight) * t_u + sentiment_weight * sent_u
+    pool = _pool(texts, out.langs, score, languages)[: pool_factor * n]
+    picked, distance_at_pick = _pick(pool, out, score, n, balance_languages)
 
+    results = model.predict([texts[i] for i in picked], lang=[out.langs[i] for i in picked]) if picked else []
+    suggestions = []
+    for rank, (i, dist, result) in enumerate(zip(picked, distance_at_pick, results, strict=True), 1):
+        suggestions.append(Suggestion(
+            rank=rank, row=i, id=ids[i], text=texts[i], lang=out.langs[i], uncertainty=round(float(score[i]), 4),
+            theme_uncertainty=round(float(t_u[i]), 4), sentiment_uncertainty=round(float(sent_u[i]), 4),
+            distance=round(dist, 4), themes={t.theme: t.sentiment for t in result.themes},
+            sentiment=result.sentiment, reason=_reason(i, out, theme_u, sent_u, dist if rank > 1 else None),
+        ))
+    return suggestions
+
+
+def _checked_ids(texts: list[str], ids: Sequence[str] | None, n: int, sentiment_weight: float,
+                 pool_factor: int) -> list[str]:
+    """The answers' ids (default: row numbers), after checking :func:`suggest`'s options.
+
+    Raises:
+        DataValidationError: ``n < 1``, a weight outside [0, 1], ``pool_factor < 1`` or one id too many or few.
+    """
+    if n < 1:
+        raise DataValidationError(f"n must be at least 1, found {n}")
+    if not 0.0 <= sentiment_weight <= 1.0:
+        raise DataValidationError(f"sentiment_weight must be in [0, 1], found {sentiment_weight}")
+    if pool_factor < 1:
+        raise DataValidationError(f"pool_factor must be at least 1, found {pool_factor}")
+    checked = [str(i) for i in range(len(texts))] if ids is None else [str(i) for i in ids]
+    if len(checked) != len(texts):
+        raise DataValidationError(f"expected one id per answer ({len(texts)}), found {len(checked)}")
+    return checked
+
+
+def _pool(texts: list[str], langs: Sequence[str], score: np.ndarray, languages: Sequence[str]) -> list[int]:
+    """The answers by falling uncertainty, without other languages, empty answers and repeats of a text."""
     seen_text: set[str] = set()
     candidates = []
     for i in np.argsort(-score, kind="stable"):
         key = " ".join(texts[i].lower().split())
-        if out.langs[i] not in languages or not key or key in seen_text:
+        if langs[i] not in languages or not key or key in seen_text:
             continue
         seen_text.add(key)
         candidates.append(int(i))
-    pool = candidates[: pool_factor * n]
+    return candidates
+
+
+def _pick(pool: list[int], out: ModelOutputs, score: np.ndarray, n: int,
+          balance_languages: bool) -> tuple[list[int], list[float]]:
+    """Greedy picks from the pool, languages taking turns: each turn takes the answer with the largest
+    ``uncertainty * distance to the nearest pick so far``. Returns the picks and each one's distance."""
     by_lang: dict[str, list[int]] = {}
     for i in pool:
         by_lang.setdefault(out.langs[i] if balance_languages else "all", []).append(i)
     turn_order = sorted(by_lang, key=lambda lang: -len(by_lang[lang]))
-
     picked: list[int] = []
     distance_at_pick: list[float] = []
-    nearest = np.full(len(texts), 2.0)  # cosine distance to the nearest pick (2 = none yet)
+    nearest = np.full(len(score), 2.0)  # cosine distance to the nearest pick (2 = none yet)
     while len(picked) < min(n, len(pool)):
         for lang in turn_order:
             if len(picked) >= min(n, len(pool)):
@@ -273,14 +305,4 @@ def suggest(
             nearest = np.minimum(nearest, 1.0 - out.embeddings @ out.embeddings[best])
         if all(not by_lang[lang] for lang in turn_order):
             break
-
-    results = model.predict([texts[i] for i in picked], lang=[out.langs[i] for i in picked]) if picked else []
-    suggestions = []
-    for rank, (i, dist, result) in enumerate(zip(picked, distance_at_pick, results, strict=True), 1):
-        suggestions.append(Suggestion(
-            rank=rank, row=i, id=ids[i], text=texts[i], lang=out.langs[i], uncertainty=round(float(score[i]), 4),
-            theme_uncertainty=round(float(t_u[i]), 4), sentiment_uncertainty=round(float(sent_u[i]), 4),
-            distance=round(dist, 4), themes={t.theme: t.sentiment for t in result.themes},
-            sentiment=result.sentiment, reason=_reason(i, out, theme_u, sent_u, dist if rank > 1 else None),
-        ))
-    return suggestions
+    return picked, distance_at_pick
