@@ -29,12 +29,12 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import and_, case, func, select, union
 from sqlalchemy.orm import Session
 
 from api.db.models import Alert, AlertEvent, Response, ResponseTheme
 from api.services.queries import Filters
-from nps_nlp.nps import MIN_N, nps, nps_change
+from nps_nlp.nps import MIN_N, NpsSummary, nps_change
 
 Period = Literal["day", "week", "month", "quarter"]
 PERIODS: tuple[Period, ...] = ("day", "week", "month", "quarter")
@@ -169,22 +169,23 @@ def _segments(filters: Filters | None) -> Filters:
     return dataclasses.replace(filters, since=None, until=None, team=None) if filters is not None else Filters()
 
 
-def team_scores(session: Session, window: Window, filters: Filters | None = None) -> dict[str, dict[int, int]]:
-    """``team -> {response id: score}`` of the answers in ``window``: by team segment, routed theme and routed alert
+def team_bands(session: Session, window: Window, filters: Filters | None = None) -> dict[str, tuple[int, int, int]]:
+    """``team -> (promoters, passives, detractors)`` of the answers in ``window``, counted in the database: an
+    answer counts once for each team whose segment it carries or that a theme or an alert of it was routed to
     (the teams of :func:`api.services.queries.in_teams`)."""
     seg = _segments(filters)
     in_window = and_(Response.timestamp >= window.start, Response.timestamp < window.end)
-    out: dict[str, dict[int, int]] = defaultdict(dict)
-    queries: list[Select[Any]] = [
-        seg.apply(select(Response.team, Response.id, Response.score).where(in_window, Response.team.is_not(None))),
-        seg.apply(select(ResponseTheme.team, Response.id, Response.score).join(Response).where(in_window).distinct()),
+    routed = union(  # UNION (not UNION ALL): one row per team and answer
+        seg.apply(select(Response.team.label("team"), Response.id.label("rid"), Response.score.label("score"))
+                  .where(in_window, Response.team.is_not(None))),
+        seg.apply(select(ResponseTheme.team, Response.id, Response.score).join(Response).where(in_window)),
         seg.apply(select(Alert.team, Response.id, Response.score).join(Response, Alert.response_id == Response.id)
                   .where(in_window, Alert.team.is_not(None))),
-    ]
-    for query in queries:
-        for team, rid, score in session.execute(query):
-            out[team][rid] = score
-    return out
+    ).subquery()
+    score = routed.c.score
+    query = select(routed.c.team, func.sum(case((score >= 9, 1), else_=0)), func.sum(case((score.between(7, 8), 1), else_=0)),
+                   func.sum(case((score <= 6, 1), else_=0))).group_by(routed.c.team)
+    return {team: (int(p), int(n), int(d)) for team, p, n, d in session.execute(query)}
 
 
 def praise_counts(session: Session, window: Window, filters: Filters | None = None) -> dict[str, int]:
@@ -308,13 +309,13 @@ def leaderboard(session: Session, period: Period = "month", at: datetime | None 
     now = now or datetime.now(UTC)
     window = Window.containing(period, at, tz) if at is not None else Window.last_complete(period, now, tz)
     before = window.previous()
-    scores, scores_before = team_scores(session, window, filters), team_scores(session, before, filters)
+    bands, bands_before = team_bands(session, window, filters), team_bands(session, before, filters)
     praise, praise_before = praise_counts(session, window, filters), praise_counts(session, before, filters)
     follow = followup(session, window, rules, now, filters)
     rows = []
-    for team in sorted(set(scores) | set(praise) | set(follow)):
-        current = nps(list(scores.get(team, {}).values()), min_n=rules.min_n)
-        previous = nps(list(scores_before.get(team, {}).values()), min_n=rules.min_n)
+    for team in sorted(set(bands) | set(praise) | set(follow)):
+        current = NpsSummary.from_counts(*bands.get(team, (0, 0, 0)), min_n=rules.min_n)
+        previous = NpsSummary.from_counts(*bands_before.get(team, (0, 0, 0)), min_n=rules.min_n)
         rows.append({"team": team, "nps": current.to_dict(), "previous": previous.to_dict(),
                      "change": nps_change(current, previous, min_n=rules.min_n).to_dict(),
                      "followup": follow.get(team, _empty_followup()), "praise": praise.get(team, 0),
@@ -328,4 +329,4 @@ def leaderboard(session: Session, period: Period = "month", at: datetime | None 
 
 
 __all__ = ["PERIODS", "BadgeRules", "Window", "award_badges", "first_contact", "followup", "leaderboard", "period_start",
-           "praise_counts", "team_scores", "wilson", "zone"]
+           "praise_counts", "team_bands", "wilson", "zone"]
