@@ -37,7 +37,7 @@ from nps_nlp._results import FeedbackResult
 from nps_nlp.encoders import TokenEncoder, load_token_encoder
 from nps_nlp.errors import DataValidationError, NotFittedError
 from nps_nlp.language import LanguageDetector, LanguageResult
-from nps_nlp.score_fusion import ScoreFusion, check_scores, final_readings
+from nps_nlp.score_fusion import ScoreFusion, check_scores, final_readings, mention_context
 from nps_nlp.taxonomy import Taxonomy
 
 __all__ = ["CONTRASTIVE_MARKER", "DEFAULT_ENSEMBLE", "FeedbackClassifier", "HeadOutputs"]
@@ -390,9 +390,11 @@ class FeedbackClassifier:
         overall = np.array([r[1] for r in read])
         pairs = [(i, p, (y[i] or {})[res.themes[k].theme]) for i, (res, _, ps) in enumerate(read)
                  for k, p in enumerate(ps)]
+        mentions = mention_context(texts, [len(ps) for _, _, ps in read])
         self.score_fusion_ = ScoreFusion(C=C).fit(
             overall, scores, sentiment, np.array([p for _, p, _ in pairs]).reshape(-1, 3),
-            overall[[i for i, _, _ in pairs]].reshape(-1, 3), [scores[i] for i, _, _ in pairs], [g for _, _, g in pairs])
+            overall[[i for i, _, _ in pairs]].reshape(-1, 3), [scores[i] for i, _, _ in pairs], [g for _, _, g in pairs],
+            theme_mentions=mentions)
         return self
 
     # ------------------------------------------------------------------ persistence

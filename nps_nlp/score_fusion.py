@@ -19,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,12 +29,30 @@ from nps_nlp._logistic import Logistic
 from nps_nlp._results import FeedbackResult
 from nps_nlp.errors import DataValidationError
 
-__all__ = ["ScoreFusion", "check_scores", "contradicts", "final_readings", "reconcile"]
+__all__ = ["ScoreFusion", "check_scores", "contradicts", "final_readings", "mention_context", "reconcile"]
 
 POLARITIES = ("negative", "neutral", "positive")
 _EPS = 1e-4
 #: readings at or above this probability are "confident": only two confident readings may contradict
 CONFIDENT = 0.9
+
+
+#: words that turn a sentence from one side to the other ("great staff but ...", "only wish it was cheaper"):
+#: in an answer that has them, the score speaks less for each single theme
+_CONTRAST = re.compile(
+    r"\b(?:but|though|however|only|except|wish|would like|apart from|shame|"          # en
+    r"maar|alleen|jammer|behalve|helaas|toch|"                                        # nl
+    r"men|bare|unntatt|dessverre|skulle ønske|synd|derimot|likevel|"                  # nb
+    r"berre|diverre|skulle ynskje|elles)\b", re.IGNORECASE)
+
+
+def mention_context(texts: Sequence[str], theme_counts: Sequence[int]) -> np.ndarray:
+    """``[m, 2]`` per theme mention (answers in order, ``theme_counts[i]`` mentions of answer i): whether its
+    answer names several themes and whether it has a contrast word. Both tell the polarity model that the
+    answer's score may be about another theme than this one."""
+    rows = [(float(count > 1), float(bool(_CONTRAST.search(text))))
+            for text, count in zip(texts, theme_counts, strict=True) for _ in range(count)]
+    return np.array(rows, dtype=np.float64).reshape(-1, 2)
 
 
 def _log(p: np.ndarray) -> np.ndarray:
@@ -46,9 +65,11 @@ def _score_features(scores: np.ndarray) -> np.ndarray:
     return np.stack([z, z * z, scores <= 6, (scores > 6) & (scores < 9), scores >= 9], 1).astype(np.float64)
 
 
-def _features(text_proba: np.ndarray, scores: np.ndarray, context: np.ndarray | None = None) -> np.ndarray:
+def _features(text_proba: np.ndarray, scores: np.ndarray, context: np.ndarray | None = None,
+              mentions: np.ndarray | None = None) -> np.ndarray:
     """Log-probabilities of the text reading (and of the answer's overall tone, for a theme), the score's
-    features and the products of the text's lean (log P(positive) - log P(negative)) with each score feature."""
+    features and the products of the text's lean (log P(positive) - log P(negative)) with each score feature;
+    for a theme, optionally its :func:`mention_context` and their products with the score and the lean."""
     logp = _log(text_proba)
     lean = (logp[:, 2] - logp[:, 0])[:, None]
     band = _score_features(scores)
@@ -56,6 +77,10 @@ def _features(text_proba: np.ndarray, scores: np.ndarray, context: np.ndarray | 
     if context is not None:
         ctx = _log(context)
         parts += [ctx, (ctx[:, 2] - ctx[:, 0])[:, None] * band]
+    if mentions is not None:
+        for k in range(mentions.shape[1]):
+            flag = mentions[:, k:k + 1]
+            parts += [flag, flag * band, flag * lean]
     return np.concatenate(parts, 1)
 
 
@@ -73,7 +98,7 @@ class ScoreFusion:
 
     def fit(self, overall_proba: np.ndarray, scores: Sequence[float], overall_labels: Sequence[str],
             theme_proba: np.ndarray, theme_overall: np.ndarray, theme_scores: Sequence[float],
-            theme_labels: Sequence[str]) -> ScoreFusion:
+            theme_labels: Sequence[str], theme_mentions: np.ndarray | None = None) -> ScoreFusion:
         """Fit both combinations on held-out answers.
 
         Args:
@@ -84,6 +109,8 @@ class ScoreFusion:
             theme_overall: ``[m, 3]`` the overall probabilities of each pair's answer.
             theme_scores: each pair's answer's score.
             theme_labels: each pair's gold polarity.
+            theme_mentions: ``[m, 2]`` each pair's :func:`mention_context`; without it the polarity model reads
+                the text and the score only (as models saved before it did).
 
         Raises:
             DataValidationError: too few answers, shapes that differ, a score outside 0-10 or an unknown label.
@@ -93,7 +120,9 @@ class ScoreFusion:
         if np.asarray(theme_overall).shape != x_t.shape:
             raise DataValidationError(f"theme_overall has shape {np.asarray(theme_overall).shape}, expected {x_t.shape}")
         self.overall_ = Logistic.fit(_features(x_o, s_o), y_o, self.C)
-        self.polarity_ = Logistic.fit(_features(x_t, s_t, np.asarray(theme_overall)), y_t, self.C)
+        mentions = None if theme_mentions is None else np.asarray(theme_mentions, dtype=np.float64).reshape(len(y_t), -1)
+        self.polarity_ = Logistic.fit(_features(x_t, s_t, np.asarray(theme_overall), mentions), y_t, self.C)
+        self.uses_mentions_ = mentions is not None
         self.n_answers_, self.n_mentions_ = len(y_o), len(y_t)
         return self
 
@@ -116,32 +145,40 @@ class ScoreFusion:
         """``[n, 3]`` overall probabilities: fused where a score is given, the text's own where not."""
         return self._apply(self.overall_, np.asarray(text_proba, dtype=np.float64), scores, None)
 
-    def polarity(self, text_proba: np.ndarray, overall_text: np.ndarray, scores: Sequence[float | None]) -> np.ndarray:
+    def polarity(self, text_proba: np.ndarray, overall_text: np.ndarray, scores: Sequence[float | None],
+                 mentions: np.ndarray | None = None) -> np.ndarray:
         """``[m, 3]`` polarity probabilities of m theme mentions (``overall_text``: their answers' text-only
-        overall probabilities): fused where a score is given, the text's own where not."""
+        overall probabilities; ``mentions``: their :func:`mention_context`, needed when the model was fitted
+        with it): fused where a score is given, the text's own where not."""
+        if getattr(self, "uses_mentions_", False) and mentions is None:
+            raise ValueError("this score fusion was fitted with mention_context: pass mentions")
+        used = np.asarray(mentions, dtype=np.float64) if getattr(self, "uses_mentions_", False) else None
         return self._apply(self.polarity_, np.asarray(text_proba, dtype=np.float64), scores,
-                           np.asarray(overall_text, dtype=np.float64))
+                           np.asarray(overall_text, dtype=np.float64), used)
 
     @staticmethod
-    def _apply(model: Logistic, proba: np.ndarray, scores: Sequence[float | None], context: np.ndarray | None
-               ) -> np.ndarray:
+    def _apply(model: Logistic, proba: np.ndarray, scores: Sequence[float | None], context: np.ndarray | None,
+               mentions: np.ndarray | None = None) -> np.ndarray:
         out = proba.copy()
         known = np.array([s is not None for s in scores], dtype=bool)
         if known.any():
             s = np.array([float(v) for v in scores if v is not None])
-            out[known] = model.proba(_features(proba[known], s, None if context is None else context[known]))
+            out[known] = model.proba(_features(proba[known], s, None if context is None else context[known],
+                                               None if mentions is None else mentions[known]))
         return out
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready parameters (saved as ``score_fusion.json`` in a model directory)."""
         return {"C": self.C, "n_answers": self.n_answers_, "n_mentions": self.n_mentions_,
-                "overall": self.overall_.to_dict(), "polarity": self.polarity_.to_dict()}
+                "overall": self.overall_.to_dict(), "polarity": self.polarity_.to_dict(),
+                "mention_context": bool(getattr(self, "uses_mentions_", False))}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ScoreFusion:
         fusion = cls(C=float(data.get("C", 1.0)))
         fusion.overall_ = Logistic.from_dict(data["overall"])
         fusion.polarity_ = Logistic.from_dict(data["polarity"])
+        fusion.uses_mentions_ = bool(data.get("mention_context", False))
         fusion.n_answers_, fusion.n_mentions_ = int(data.get("n_answers", 0)), int(data.get("n_mentions", 0))
         return fusion
 
@@ -222,7 +259,8 @@ def final_readings(readings: Sequence[tuple[FeedbackResult, np.ndarray, Sequence
         counts = [len(t) for t in themes]
         context = np.repeat(overall, counts, 0)
         flat = np.concatenate(themes)
-        fused = fusion.polarity(flat, context, [s for s, c in zip(use, counts, strict=True) for _ in range(c)])
+        mentions = mention_context([r[0].text for r in readings], counts)
+        fused = fusion.polarity(flat, context, [s for s, c in zip(use, counts, strict=True) for _ in range(c)], mentions)
         themes = np.split(fused, np.cumsum(counts)[:-1])
         overall = fusion.overall(overall, use)
     results = []
