@@ -95,9 +95,10 @@ def team(team: TeamName, request: Request, session: SessionDep, model: ModelDep,
     if not (known_team(session, team, tax_teams) or team in _all_teams(session, tax_teams, request)):
         raise WebError(404, "no such team, or not one of yours")
     view = read_view(request, viewer)
-    version = (_version(session, request), datetime.now(UTC).date())
+    today = datetime.now(UTC).date()
+    versions = {"nps": answers_version(session), "table": _version(session, request)}
     data = team_page(session, team, view.filters, viewer, view.period,
-                     memo=lambda name, compute: _cache(request).get(("team", name, team, _key(view), version), compute))
+                     memo=lambda name, compute: _cache(request).get(("team", name, team, _key(view), versions[name], today), compute))
     themes = [t for t in taxonomy.themes if t.team == team] or list(taxonomy.themes)
     return render(request, "team.html", web, viewer, view=view, data=data, block=data["nps"],
                   chart=trend_svg(data["nps"]["trend"], data["nps"]["period"], _t(request, viewer)),

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from workspace_data import csrf_of, seed, sign_in
 
 from api.db.models import Alert, Response
-from api.services.queries import Filters
+from api.services.queries import Filters, in_teams
 from api.services.workspace import nps_block
 from nps_nlp.nps import nps, nps_trend
 
@@ -29,6 +29,10 @@ def test_pages_figures_and_actions_on_each_database(make_client, db_url):
     assert [(p["period"], p["n"], round(p["nps"], 6)) for p in block["trend"]] == \
         [(p["period"], p["n"], round(p["nps"], 6)) for p in expected]
     assert round(block["overall"]["nps"], 6) == round(nps([r[0] for r in rows]).nps, 6)
+    with db.session() as s:  # a team's figures: exactly its answers (segment, routed theme or alert)
+        scoped = nps_block(s, Filters(tz="Europe/Oslo", scope=("finance", "north")), "week")
+        mine = [score for (score,) in s.execute(select(Response.score).where(in_teams(("finance", "north"))))]
+    assert scoped["overall"]["n"] == len(mine) and round(scoped["overall"]["nps"], 6) == round(nps(mine).nps, 6)
     assert sign_in(client, "finn").status_code == 303
     day = (datetime.now(UTC) - timedelta(days=2)).date().isoformat()
     for path in ("/app/teams/finance", "/app/overview", f"/app/teams/finance?since={day}&until={day}&lang=en", "/app/leaderboard"):
