@@ -188,14 +188,14 @@ def _admin(viewer: Viewer) -> None:
 
 
 @router.post("/admin/users", response_model=None)
-async def create_user(request: Request, session: SessionDep, viewer: CurrentUser) -> Any:
+async def create_user(request: Request, session: SessionDep, settings: SettingsDep, viewer: CurrentUser) -> Any:
     _admin(viewer)
     form = await _form(request)
     teams = [t for t in form.get("teams", "").split(",") if t.strip()]
     try:
         accounts.create_user(session, NewUser(form.get("username", "").lower(), form.get("password", ""), form.get("role", ""),
                                               form.get("display_name") or None, teams, form.get("lang") or None,
-                                              form.get("timezone") or "Europe/Amsterdam"))
+                                              form.get("timezone") or settings.workspace_timezone))
     except ConfigError as exc:
         raise WebError(400, str(exc)) from None
     return RedirectResponse("/app/admin/users", status_code=303)
