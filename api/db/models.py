@@ -345,7 +345,8 @@ class RoutingRule(Base):
 
 
 class ReportSubscription(Base):
-    """Who gets which digest: an e-mail address, a period (day, week, month) and a team (``None``: the company)."""
+    """Who gets which digest: an e-mail address, a period (day, week, month), a team (``None``: the company) and the
+    language it is written in."""
 
     __tablename__ = "report_subscriptions"
 
@@ -353,6 +354,7 @@ class ReportSubscription(Base):
     email: Mapped[str] = mapped_column(String(254), index=True)
     period: Mapped[str] = mapped_column(String(8))  # day | week | month
     team: Mapped[str | None] = mapped_column(String(100))
+    locale: Mapped[str] = mapped_column(String(8), default="en")  # en | nl | nb: the digest's language
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by: Mapped[str | None] = mapped_column(String(200))
 

@@ -21,6 +21,7 @@ from api.schemas.reports import (
     DigestSentOut,
     LeaderboardOut,
     LeaderboardPeriod,
+    Locale,
     RunOut,
     SubscriptionIn,
     SubscriptionOut,
@@ -80,23 +81,26 @@ def get_digest(session: SessionDep, model: ModelDep, filters: FiltersDep, _: Rea
     return DigestOut.model_validate(_digest(session, model, filters, period, team, at, tz))
 
 
+LocaleQuery = Annotated[Locale, Query(description="the digest's language: en, nl or nb")]
+
+
 @router.get("/reports/digest/html", response_model=None, response_class=HTMLResponse,
             responses={**ERRORS, 200: {"content": {"text/html": {}}, "description": "the digest page, chart inline"}})
 def get_digest_html(session: SessionDep, model: ModelDep, filters: FiltersDep, _: ReadKey, period: DigestPeriod = "week",
-                    team: Name = None, at: At = None, tz: Tz = "UTC") -> HTMLResponse:
-    """The digest as one self-contained HTML page (the chart is an inline PNG), as e-mailed."""
-    return HTMLResponse(html_document(_digest(session, model, filters, period, team, at, tz)))
+                    team: Name = None, at: At = None, tz: Tz = "UTC", locale: LocaleQuery = "en") -> HTMLResponse:
+    """The digest as one self-contained HTML page (the chart is an inline PNG), as e-mailed, in ``locale``."""
+    return HTMLResponse(html_document(_digest(session, model, filters, period, team, at, tz), locale))
 
 
 @router.get("/reports/digest/pdf", response_model=None, response_class=Response,
             responses={**ERRORS, 200: {"content": {"application/pdf": {}}, "description": "the digest as a PDF"},
                        501: {"description": "the pdf extra (WeasyPrint) is not installed"}})
 def get_digest_pdf(session: SessionDep, model: ModelDep, filters: FiltersDep, _: ReadKey, period: DigestPeriod = "week",
-                   team: Name = None, at: At = None, tz: Tz = "UTC") -> Response:
-    """The digest as a PDF (needs the ``pdf`` extra)."""
+                   team: Name = None, at: At = None, tz: Tz = "UTC", locale: LocaleQuery = "en") -> Response:
+    """The digest as a PDF in ``locale`` (needs the ``pdf`` extra)."""
     digest = _digest(session, model, filters, period, team, at, tz)
     try:
-        pdf = pdf_document(digest)
+        pdf = pdf_document(digest, locale)
     except MissingDependencyError as exc:
         raise ApiError(501, str(exc)) from None
     name = safe_name(f"{digest['team'] or 'company'}_{digest['label']}")
@@ -126,8 +130,8 @@ def create_subscription(body: SubscriptionIn, session: SessionDep, request: Requ
                                                               ReportSubscription.period == body.period, team_match))
     if same is not None:
         raise ApiError(409, f"subscription {same} already sends this digest to this address")
-    row = ReportSubscription(email=body.email, period=body.period, team=body.team, created_at=datetime.now(UTC),
-                             created_by=caller.name)
+    row = ReportSubscription(email=body.email, period=body.period, team=body.team, locale=body.locale,
+                             created_at=datetime.now(UTC), created_by=caller.name)
     session.add(row)
     session.flush()
     out = _subscription_out(row)

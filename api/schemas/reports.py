@@ -11,6 +11,7 @@ from api.schemas.common import InputModel
 from api.schemas.insights import NpsChangeOut, NpsSummaryOut
 
 DigestPeriod = Literal["day", "week", "month"]
+Locale = Literal["en", "nl", "nb"]
 LeaderboardPeriod = Literal["week", "month", "quarter"]
 
 
@@ -110,11 +111,13 @@ class DigestOut(BaseModel):
 
 
 class SubscriptionIn(InputModel):
-    """Send the ``period`` digest of ``team`` (or of the company when ``team`` is left out) to ``email``."""
+    """Send the ``period`` digest of ``team`` (or of the company when ``team`` is left out) to ``email``, written in
+    ``locale`` (English, Dutch or Norwegian Bokmål)."""
 
     email: str = Field(max_length=254, examples=["lead@example.com"])
     period: DigestPeriod
     team: str | None = Field(default=None, max_length=100)
+    locale: Locale = "en"
 
     @field_validator("email")
     @classmethod
@@ -138,6 +141,7 @@ class SubscriptionOut(BaseModel):
     email: str
     period: DigestPeriod
     team: str | None
+    locale: Locale
     created_at: datetime
     created_by: str | None
 

@@ -9,40 +9,45 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any
 
-from api.services.reports import CHART_CID, chart_png, digest_title, render_html
+from api.services.reports import CHART_CID, chart_png, digest_title, render_html, strings
 from api.settings import ServiceSettings
 
 
-def _signed(value: float | None) -> str:
-    return "-" if value is None else f"{value:+.1f}"
-
-
-def digest_text(digest: dict[str, Any]) -> str:
+def digest_text(digest: dict[str, Any], locale: str = "en") -> str:
     """The plain-text part: the figures in a few lines, for clients that show no HTML."""
+    words = strings(locale)
+
+    def signed(value: float | None) -> str:
+        return "-" if value is None else f"{value:+.1f}"
+
     n, c = digest["nps"], digest["change"]
-    change = (c["reason"] if c["too_few"] else
-              f"{_signed(c['delta'])} points against the period before ({'significant' if c['significant'] else 'not significant'})")
-    lines = [digest_title(digest), "", f"NPS {_signed(n['nps'])} from {n['n']} answers; {change}.", ""]
+    change = (words["too_few"].format(now=c["current"]["n"], before=c["previous"]["n"], min_n=c["min_n"]) if c["too_few"] else
+              words["text_change"].format(delta=signed(c["delta"]), significance=words["significant_word" if c["significant"]
+                                                                                     else "not_significant_word"]))
+    lines = [digest_title(digest, locale), "", words["text_nps"].format(nps=signed(n["nps"]), n=n["n"], change=change), ""]
     if digest["action_points"]:
-        lines.append("Top action points:")
-        lines += [f"- {p['label']}: {p['count']} answers, impact {_signed(p['impact'])}" for p in digest["action_points"]]
-    lines.append(f"New praise: {digest['praise_count']}. Overdue alerts: {digest['overdue_count']}.")
+        lines.append(words["text_points"])
+        lines += [words["text_point"].format(label=p["label"], count=p["count"], impact=signed(p["impact"]))
+                  for p in digest["action_points"]]
+    lines.append(words["text_tail"].format(praise=digest["praise_count"], overdue=digest["overdue_count"]))
     return "\n".join(lines) + "\n"
 
 
-def digest_message(digest: dict[str, Any], sender: str, recipient: str, chart: bytes | None = None) -> EmailMessage:
-    """A ``multipart/alternative`` message: plain text, and HTML whose chart is a ``multipart/related`` PNG part
-    referenced as ``cid:`` (mail clients show it without loading anything). ``chart``: the PNG, if drawn already."""
+def digest_message(digest: dict[str, Any], sender: str, recipient: str, chart: bytes | None = None,
+                   locale: str = "en") -> EmailMessage:
+    """A ``multipart/alternative`` message in ``locale``: plain text, and HTML whose chart is a ``multipart/related``
+    PNG part referenced as ``cid:`` (mail clients show it without loading anything). ``chart``: the PNG, if drawn
+    already."""
     message = EmailMessage()
-    message["Subject"] = digest_title(digest)
+    message["Subject"] = digest_title(digest, locale)
     message["From"] = sender
     message["To"] = recipient
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
-    message.set_content(digest_text(digest))
-    message.add_alternative(render_html(digest, f"cid:{CHART_CID}"), subtype="html")
+    message.set_content(digest_text(digest, locale))
+    message.add_alternative(render_html(digest, f"cid:{CHART_CID}", locale), subtype="html")
     html_part = message.get_payload()[1]  # type: ignore[index]
-    html_part.add_related(chart or chart_png(digest), maintype="image", subtype="png", cid=f"<{CHART_CID}>",
+    html_part.add_related(chart or chart_png(digest, locale), maintype="image", subtype="png", cid=f"<{CHART_CID}>",
                           filename="nps-chart.png", disposition="inline")
     return message
 

@@ -13,7 +13,9 @@ clients); PDF from the same HTML through WeasyPrint (the ``pdf`` extra).
 from __future__ import annotations
 
 import base64
+import functools
 import io
+import json
 from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,6 +35,8 @@ DIGEST_PERIODS: tuple[DigestPeriod, ...] = ("day", "week", "month")
 TREND_PERIODS: dict[str, int] = {"day": 14, "week": 12, "month": 12}
 """How many periods the chart shows, the digest's own last."""
 TEMPLATES = Path(__file__).resolve().parent / "report_templates"
+LOCALES: tuple[str, ...] = ("en", "nl", "nb")
+"""Languages a digest can be written in (English, Dutch, Norwegian Bokmål)."""
 CHART_CID = "nps-chart@nps-nlp"
 """Content-ID of the chart in a digest e-mail (``<img src="cid:...">``)."""
 
@@ -173,12 +177,38 @@ def build_digest(session: Session, period: DigestPeriod, team: str | None = None
             "praise": praise, "praise_count": praise_count, "overdue_alerts": overdue, "overdue_count": overdue_count}
 
 
-def _tick(period: str, first_day: str) -> str:
+@functools.cache
+def _all_strings() -> dict[str, dict[str, Any]]:
+    return json.loads((TEMPLATES / "strings.json").read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
+
+def strings(locale: str = "en") -> dict[str, Any]:
+    """The words of a digest in ``locale`` (``en``, ``nl`` or ``nb``; ``no`` means ``nb``).
+
+    Raises:
+        ValueError: another locale.
+    """
+    code = "nb" if locale == "no" else locale
+    if code not in LOCALES:
+        raise ValueError(f"digests are written in {', '.join(LOCALES)}, not {locale[:20]!r}")
+    return _all_strings()[code]
+
+
+def _num(value: float | None, locale: str, sign: bool = False) -> str:
+    if value is None:
+        return "–"
+    text = f"{value:+.1f}" if sign else f"{value:.1f}"
+    return text.replace(".", ",") if locale != "en" else text
+
+
+def _tick(period: str, first_day: str, locale: str) -> str:
     day = datetime.fromisoformat(first_day)
-    return day.strftime("%Y-%m") if period == "month" else day.strftime("%d %b")
+    if period == "month":
+        return day.strftime("%Y-%m")
+    return day.strftime("%d %b") if locale == "en" else day.strftime("%d.%m")
 
 
-def chart_png(digest: dict[str, Any]) -> bytes:
+def chart_png(digest: dict[str, Any], locale: str = "en") -> bytes:
     """The NPS evolution chart of a digest as a PNG: NPS per period with its 95% interval as a band, each value
     written above its point, a labelled y-axis; periods with too few answers drawn as open circles."""
     from matplotlib.figure import Figure  # no pyplot: no global backend or state
@@ -191,7 +221,7 @@ def chart_png(digest: dict[str, Any]) -> bytes:
     if known:
         kx = [x for x, _ in known]
         ax.fill_between(kx, [t["ci_low"] for _, t in known], [t["ci_high"] for _, t in known], color="#9ec5e8", alpha=0.45,
-                        linewidth=0, label="95% interval")
+                        linewidth=0)
         ax.plot(kx, [t["nps"] for _, t in known], color="#1f5fa8", linewidth=1.8)
         for x, t in known:
             ax.plot([x], [t["nps"]], marker="o", markersize=5, color="#1f5fa8",
@@ -202,9 +232,9 @@ def chart_png(digest: dict[str, Any]) -> bytes:
         ax.set_ylim(max(-100, low - 10), min(100, high + 12))
     else:
         ax.set_ylim(-100, 100)
-        ax.text(0.5, 0.5, "no answers yet", transform=ax.transAxes, ha="center", va="center", color="#666")
+        ax.text(0.5, 0.5, strings(locale)["no_answers"], transform=ax.transAxes, ha="center", va="center", color="#666")
     ax.axhline(0, color="#999", linewidth=0.6)
-    ax.set_xticks(xs, [_tick(digest["period"], t["period"]) for t in trend], fontsize=7,
+    ax.set_xticks(xs, [_tick(digest["period"], t["period"], locale) for t in trend], fontsize=7,
                   rotation=45 if len(trend) > 8 else 0, ha="right" if len(trend) > 8 else "center")
     ax.set_xlim(-0.5, len(trend) - 0.5)
     ax.set_ylabel("NPS", fontsize=8)
@@ -217,35 +247,38 @@ def chart_png(digest: dict[str, Any]) -> bytes:
     return out.getvalue()
 
 
-def _signed(value: float | None) -> str:
-    return "–" if value is None else f"{value:+.1f}"
-
-
-def render_html(digest: dict[str, Any], chart_src: str, title: str | None = None) -> str:
-    """The digest as an HTML page; ``chart_src`` is the chart's ``src`` (``cid:...`` in e-mail, a data URL else)."""
+def render_html(digest: dict[str, Any], chart_src: str, locale: str = "en") -> str:
+    """The digest as an HTML page in ``locale``; ``chart_src`` is the chart's ``src`` (``cid:...`` in e-mail, a data
+    URL else)."""
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+    words = strings(locale)
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]), trim_blocks=True,
                       lstrip_blocks=True)
-    env.filters["signed"] = _signed
+    env.filters["signed"] = lambda v: _num(v, locale, sign=True)
+    env.filters["num"] = lambda v: _num(v, locale)
     env.filters["when"] = lambda d: d.astimezone(zone(digest["tz"])).strftime("%Y-%m-%d %H:%M") if d else ""
-    return env.get_template("digest.html").render(d=digest, chart_src=chart_src, title=title or digest_title(digest))
+    return env.get_template("digest.html").render(d=digest, chart_src=chart_src, title=digest_title(digest, locale), t=words,
+                                                  locale="nb" if locale == "no" else locale)
 
 
-def digest_title(digest: dict[str, Any]) -> str:
-    """``NPS weekly digest: customer-service, week of 2026-11-23``."""
-    kind = {"day": "daily", "week": "weekly", "month": "monthly"}[digest["period"]]
-    return f"NPS {kind} digest: {digest['team'] or 'company'}, {digest['label']}"
+def digest_title(digest: dict[str, Any], locale: str = "en") -> str:
+    """``NPS weekly digest: customer-service, week of 2026-11-23`` (in ``locale``)."""
+    words = strings(locale)
+    label = digest["label"]
+    if digest["period"] == "week":
+        label = words["week_of"].format(day=digest["start"].astimezone(zone(digest["tz"])).date().isoformat())
+    return words["title"].format(kind=words["kind"][digest["period"]], scope=digest["team"] or words["company"], label=label)
 
 
-def html_document(digest: dict[str, Any]) -> str:
-    """A self-contained HTML page (the chart inline as a data URL)."""
-    data = base64.b64encode(chart_png(digest)).decode("ascii")
-    return render_html(digest, f"data:image/png;base64,{data}")
+def html_document(digest: dict[str, Any], locale: str = "en") -> str:
+    """A self-contained HTML page in ``locale`` (the chart inline as a data URL)."""
+    data = base64.b64encode(chart_png(digest, locale)).decode("ascii")
+    return render_html(digest, f"data:image/png;base64,{data}", locale)
 
 
-def pdf_document(digest: dict[str, Any]) -> bytes:
-    """The digest as a PDF (WeasyPrint).
+def pdf_document(digest: dict[str, Any], locale: str = "en") -> bytes:
+    """The digest as a PDF in ``locale`` (WeasyPrint).
 
     Raises:
         MissingDependencyError: WeasyPrint (the ``pdf`` extra) or the system's Pango library is missing.
@@ -256,8 +289,8 @@ def pdf_document(digest: dict[str, Any]) -> bytes:
         from weasyprint import HTML
     except (ImportError, OSError):  # OSError: the package is there but the Pango library is not
         raise MissingDependencyError("weasyprint", "pdf") from None
-    return HTML(string=html_document(digest)).write_pdf()  # type: ignore[no-any-return]
+    return HTML(string=html_document(digest, locale)).write_pdf()  # type: ignore[no-any-return]
 
 
-__all__ = ["CHART_CID", "DIGEST_PERIODS", "build_digest", "chart_png", "digest_title", "digest_window", "html_document",
-           "pdf_document", "render_html"]
+__all__ = ["CHART_CID", "DIGEST_PERIODS", "LOCALES", "build_digest", "chart_png", "digest_title", "digest_window",
+           "html_document", "pdf_document", "render_html", "strings"]

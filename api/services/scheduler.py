@@ -145,7 +145,7 @@ class DigestScheduler:
             try:
                 with self.db.session() as s:
                     digest = build_digest(s, period, team, at=window.start, tz=window.tz, taxonomy=self.taxonomy())  # type: ignore[arg-type]
-                chart = chart_png(digest)
+                charts = {locale: chart_png(digest, locale) for locale in {sub.locale for sub, _ in claims}}
             except Exception as exc:  # a digest that cannot be made is recorded, not raised: the others still go
                 log.exception("digest failed", extra={"period": period, "team": team})
                 for _, row_id in claims:
@@ -154,7 +154,7 @@ class DigestScheduler:
                 continue
             for sub, row_id in claims:
                 try:
-                    self.send(conf, digest_message(digest, conf.smtp_from, sub.email, chart))
+                    self.send(conf, digest_message(digest, conf.smtp_from, sub.email, charts[sub.locale], sub.locale))
                 except (OSError, ValueError) as exc:  # smtplib's errors are OSErrors
                     self._finish(row_id, f"{type(exc).__name__}: {str(exc)[:500]}", now)
                     result.failed += 1

@@ -21,6 +21,12 @@ class ReportPeriod(StrEnum):
     month = "month"
 
 
+class ReportLocale(StrEnum):
+    en = "en"
+    nl = "nl"
+    nb = "nb"
+
+
 class ReportFormat(StrEnum):
     html = "html"
     pdf = "pdf"
@@ -44,6 +50,7 @@ def report(
     at: Annotated[str | None, typer.Option(help="A date or time inside the period (ISO 8601; default: the latest "
                                                 "complete period).")] = None,
     tz: Annotated[str, typer.Option(help="Time zone the periods are cut in (IANA name).")] = "UTC",
+    locale: Annotated[ReportLocale, typer.Option(help="Language: en, nl or nb.")] = ReportLocale.en,
     database_url: DatabaseOption = None,
     model: Annotated[Path | None, typer.Option(help="Model directory whose taxonomy names the themes (default: the "
                                                "served model).")] = None,
@@ -71,7 +78,8 @@ def report(
                 digest = build_digest(session, period.value, team, at=when, tz=tz, taxonomy=_taxonomy(model))
         finally:
             db.dispose()
-        document: str | bytes = pdf_document(digest) if format == ReportFormat.pdf else html_document(digest)
+        document: str | bytes = (pdf_document(digest, locale.value) if format == ReportFormat.pdf
+                                 else html_document(digest, locale.value))
     except ValueError as exc:  # an unknown time zone
         _fail(DataValidationError(str(exc)))
         return

@@ -280,3 +280,27 @@ def test_due_times():
     assert next_due(["week", "month"], datetime(2026, 12, 2, tzinfo=UTC), "UTC", 7) == datetime(2026, 12, 7, 7, tzinfo=UTC)
     assert next_due(["day"], datetime(2026, 12, 2, 6, tzinfo=UTC), "UTC", 7) == datetime(2026, 12, 2, 7, tzinfo=UTC)
     assert next_due([], datetime(2026, 12, 2, tzinfo=UTC), "UTC", 7) is None
+
+
+def test_digests_in_dutch_and_norwegian(svc):
+    from api.services.mailer import digest_message
+    from api.services.reports import build_digest, strings
+
+    c, h = svc
+    page = c.get("/v1/reports/digest/html", params={"period": "week", "at": WEEK, "locale": "nl"}, headers=h).text
+    assert "NPS-weekoverzicht: hele bedrijf, week van 2026-11-23" in page and '<html lang="nl">' in page
+    assert "Belangrijkste actiepunten" in page and "punten, significant" in page and "Top action points" not in page
+    assert re.search(r'id="nps">[+-]\d+,\d<', page)  # a decimal comma
+    assert c.get("/v1/reports/digest/html", params={"locale": "de"}, headers=h).status_code == 422
+    with c.app.state.nps.db.session() as s:
+        digest = build_digest(s, "week", "north", at=datetime(2026, 11, 25, tzinfo=UTC))
+    message = digest_message(digest, "nps@example.com", "leder@example.no", locale="nb")
+    assert message["Subject"] == "NPS-ukesrapport: north, uke fra 2026-11-23"
+    assert "Viktigste tiltakspunkter" in message.get_body(("html",)).get_content()
+    assert "poeng fra perioden før (signifikant)" in message.get_body(("plain",)).get_content()
+    assert set(strings("en")) == set(strings("nl")) == set(strings("no"))
+    with pytest.raises(ValueError, match="digests are written in"):
+        strings("sv")
+    r = c.post("/v1/reports/subscriptions", json={"email": "a@example.com", "period": "week", "locale": "nb"},
+               headers=auth(new_key(c, "admin")))
+    assert r.status_code == 201 and r.json()["locale"] == "nb"

@@ -24,6 +24,7 @@ def upgrade() -> None:
     sa.Column('email', sa.String(length=254), nullable=False),
     sa.Column('period', sa.String(length=8), nullable=False),
     sa.Column('team', sa.String(length=100), nullable=True),
+    sa.Column('locale', sa.String(length=8), nullable=False),
     sa.Column('created_at', api.db.models.UTCDateTime(), nullable=False),
     sa.Column('created_by', sa.String(length=200), nullable=True),
     sa.PrimaryKeyConstraint('id')
