@@ -44,11 +44,12 @@ class BulkIn(InputModel):
 
 
 class ResponseEventOut(BaseModel):
-    """One correction of a response: who, when, which fields, and their values before."""
+    """One change of a response: a correction (``corrected``) or a re-tagging with another model (``retagged``,
+    with ``from`` and ``to`` model ids): who, when, which fields, and their values before."""
 
     at: datetime
     actor: str | None
-    kind: str = Field(examples=["corrected"])
+    kind: str = Field(examples=["corrected", "retagged"])
     changes: dict[str, Any] = Field(examples=[{"fields": ["score"], "old": {"score": 3, "urgency_level": "high"}}])
 
 
