@@ -55,9 +55,20 @@ def tag(
     restart: Annotated[bool, typer.Option(help="Discard an unfinished earlier run instead of resuming it.")] = False,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output.")] = False,
     engine: Annotated[Engine, typer.Option(help="local: this machine, resumable; ray: a Ray Data pipeline.")] = Engine.local,
-    address: Annotated[str | None, typer.Option(help="Ray cluster address (default: start a local Ray).")] = None,
-    workers: Annotated[int, typer.Option(min=1, help="Ray actors, each with its own model copy.")] = 1,
-    cpus_per_worker: Annotated[float, typer.Option(min=0.1, help="CPUs per Ray actor.")] = 1.0,
+    address: Annotated[str | None, typer.Option("--ray-address", "--address", help="Ray cluster address (host:6379, "
+                                                "auto, ray://host:10001; default: RAY_ADDRESS, else a local Ray).")] = None,
+    workers: Annotated[int, typer.Option(min=0, help="Ray actors, each with its own model copy (0: as many as the "
+                                         "cluster's CPUs hold, one CPU left for reading and writing).")] = 1,
+    cpus_per_worker: Annotated[float, typer.Option(min=0.1, help="CPUs each Ray actor reserves (actors per node = "
+                                                   "node CPUs / this).")] = 1.0,
+    threads_per_worker: Annotated[int | None, typer.Option(min=1, help="Torch threads per Ray actor (default: "
+                                                           "--cpus-per-worker).")] = None,
+    ship_model: Annotated[bool, typer.Option(help="Ray: send the model to the nodes through the object store "
+                                             "(default: every node reads --model at the same path).")] = False,
+    ship_code: Annotated[bool, typer.Option(help="Ray: send the nps_nlp package with the job (py_modules), for "
+                                            "nodes without nps-nlp installed.")] = False,
+    runtime_env: Annotated[str | None, typer.Option(help="Ray: more of the job's runtime environment as JSON, e.g. "
+                                                    "'{\"pip\": [\"nps-nlp\"]}'.")] = None,
     summary: Annotated[Path | None, typer.Option(help="Also write the summary to this .json or .html file.")] = None,
     top: Annotated[int, typer.Option(min=1, help="Action points shown in the summary.")] = 5,
     to_service: Annotated[str | None, typer.Option(help="After tagging, load the responses into the service at this URL.")] = None,
@@ -80,14 +91,14 @@ def tag(
         columns = ColumnMap(text=text_column, score=score_column, id=id_column, timestamp=timestamp_column,
                             lang=lang_column, customer=customer_column, segments=segments)
         if engine is Engine.ray:
-            from nps_nlp.batch._ray import tag_file_ray
-
-            report = tag_file_ray(input, output, model=model, columns=columns, input_format=input_format, lang=lang,
-                                  address=address, workers=workers, cpus_per_worker=cpus_per_worker,
-                                  chunk_size=chunk_size, overwrite=overwrite)
+            report = _tag_ray(input, output, model=model, columns=columns, input_format=input_format, lang=lang,
+                              address=address, workers=workers, cpus_per_worker=cpus_per_worker,
+                              threads_per_worker=threads_per_worker, chunk_size=chunk_size, overwrite=overwrite,
+                              limit=limit, ship_model=ship_model, ship_code=ship_code, runtime_env=runtime_env)
         else:
-            if address is not None or workers != 1:
-                raise NpsNlpError("--address and --workers need --engine ray")
+            if address is not None or workers != 1 or ship_model or ship_code or runtime_env:
+                raise NpsNlpError("--ray-address, --workers, --ship-model, --ship-code and --runtime-env need "
+                                  "--engine ray")
             report = tag_file(input, output, model=model, columns=columns, input_format=input_format,
                               output_format=output_format, chunk_size=chunk_size, lang=lang, encoding=encoding,
                               limit=limit, restart=restart, overwrite=overwrite, progress=progress)
@@ -100,6 +111,25 @@ def tag(
             _upload(report, to_service, api_key, history=history, progress=progress)
     except NpsNlpError as exc:
         _fail(exc)
+
+
+def _tag_ray(input: Path, output: Path, *, runtime_env: str | None, **options: object) -> TagReport:
+    """Run the Ray engine (``--runtime-env`` parsed from JSON) and print which nodes did the work."""
+    import json
+
+    from nps_nlp.batch._ray import tag_file_ray
+
+    try:
+        env = json.loads(runtime_env) if runtime_env else None
+    except json.JSONDecodeError as exc:
+        raise NpsNlpError(f"--runtime-env is not valid JSON ({exc}); e.g. '{{\"pip\": [\"nps-nlp\"]}}'") from exc
+    if env is not None and not isinstance(env, dict):
+        raise NpsNlpError("--runtime-env must be a JSON object, e.g. '{\"working_dir\": \".\"}'")
+    report = tag_file_ray(input, output, runtime_env=env, **options)  # type: ignore[arg-type]
+    for node in report.nodes:
+        err.print(f"  node {node['node_id'][:12]} ({node['ip']}): {node['actors']} actor(s), {node['rows']:,} rows, "
+                  f"{node['rows_per_s']:,.1f} rows/s while tagging")
+    return report
 
 
 def _print_summary(report: TagReport, model: Path | None, output_format: str | None, summary: Path | None,
