@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.db.models import AppSecret, User, UserTeam
@@ -224,8 +225,11 @@ def app_secret(session: Session, name: str) -> str:
     """A random secret stored under ``name``, created on first use (kept across restarts and shared by workers)."""
     row = session.get(AppSecret, name)
     if row is None:
-        session.add(AppSecret(name=name, value=secrets.token_urlsafe(48), created_at=datetime.now(UTC)))
-        session.flush()
+        try:
+            with session.begin_nested():  # another worker may create it at the same moment: then read theirs
+                session.add(AppSecret(name=name, value=secrets.token_urlsafe(48), created_at=datetime.now(UTC)))
+        except IntegrityError:
+            pass
         row = session.get(AppSecret, name)
         assert row is not None
     return row.value

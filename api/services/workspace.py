@@ -346,6 +346,9 @@ def team_page(session: Session, team: str, filters: Filters, viewer: Viewer, per
     the team's row of the teams table) from a cache."""
     now = now or datetime.now(UTC)
     memo = memo or (lambda _name, compute: compute())  # "nps" depends on the answers alone, "table" on alerts too
+    # every panel is limited to the team, which the caller checked the user may see: the user's wider scope
+    # would only make each query test every answer's membership again
+    filters = dataclasses.replace(filters, scope=None)
     scoped = dataclasses.replace(filters, scope=(team,))
     base = AlertQuery(team=team, team_or_segment=True, owner=viewer.alert_owner, filters=filters)
     open_total, open_alerts = list_alerts(session, dataclasses.replace(base, open_only=True), 50, 0, now)
