@@ -75,8 +75,9 @@ def build(url: str, n: int, seed: int = 7) -> None:
                                   "lang": rng.choice(LANGS), "timestamp": when, "customer_id": f"c{rng.randrange(20000)}",
                                   "team": rng.choice(FRONTLINE), "department": None, "channel": rng.choice(CHANNELS),
                                   "touchpoint": None, "country": rng.choice(COUNTRIES), "sentiment": sentiment,
-                                  "sentiment_score": -0.8 if sentiment == "negative" else 0.8, "urgency_level": "high" if urgent else "none",
-                                  "urgent": urgent, "analysis": analysis, "model_id": "bench", "created_at": when})
+                                  "sentiment_score": -0.8 if sentiment == "negative" else 0.8,
+                                  "urgency_level": "high" if urgent else "none", "urgent": urgent, "analysis": analysis,
+                                  "model_id": "bench", "created_at": when})
                 tags += [{"response_id": rid, "theme": th, "sentiment": sentiment, "confidence": 0.9, "team": team, "kind": k}
                          for (th, team), k in zip(picked, kinds, strict=True)]
                 if urgent:
