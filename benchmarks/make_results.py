@@ -139,6 +139,40 @@ def _render_list(items: list[Any], level: int, root: str) -> list[str]:
     return out
 
 
+def machine_line(machine: dict[str, Any]) -> str:
+    """One sentence describing the machine a results file was measured on (its ``machine`` block)."""
+    def yes(v: Any) -> str:
+        return "?" if v is None else ("yes" if v else "no")
+
+    parts = [str(machine.get("cpu_model") or "unknown CPU")]
+    if machine.get("logical_cores"):
+        usable = machine.get("usable_cores")
+        shown = f" ({usable} usable)" if usable not in (None, machine["logical_cores"]) else ""
+        parts.append(f"{machine['logical_cores']} cores{shown}")
+    if machine.get("memory_gb"):
+        parts.append(f"{machine['memory_gb']} GB")
+    text = "Machine: " + ", ".join(parts)
+    text += f"; native bfloat16: {yes(machine.get('native_bf16'))}, VNNI: {yes(machine.get('vnni'))}"
+    if machine.get("cpu_flags"):
+        text += f" (flags: {' '.join(machine['cpu_flags'])})"
+    if machine.get("encoder_precision"):
+        text += f"; encoder precision {machine['encoder_precision']}"
+    loads = [("before", machine.get("load_avg")), ("after", machine.get("load_avg_after"))]
+    loads = [f"{' / '.join(str(x) for x in v)} {k}" if isinstance(v, list) else f"{v} {k}" for k, v in loads if v]
+    if loads:
+        text += "; load average (1, 5, 15 min) " + ", ".join(loads)
+    return text + "."
+
+
+def _render_file(data: Any, title: str, level: int, root: str) -> list[str]:
+    """A results file: the sentence on its machine (when it has a ``machine`` block), then its figures."""
+    if isinstance(data, dict) and isinstance(data.get("machine"), dict):
+        rest = {k: v for k, v in data.items() if k != "machine"}
+        head = _heading(title, level) if title else []
+        return head + [_fmt(machine_line(data["machine"])), ""] + _render("", rest, level, root)
+    return _render(title, data, level, root)
+
+
 def render(results_dir: Path, history: str | None = "HISTORY.md") -> str:
     """The whole RESULTS.md page for every ``*.json`` file in ``results_dir``.
 
@@ -169,9 +203,9 @@ def render(results_dir: Path, history: str | None = "HISTORY.md") -> str:
         for f in members:
             data = json.loads(f.read_text(encoding="utf-8"))
             if len(members) > 1:
-                lines += _render(f"`{f.name}`", data, 3, root)
+                lines += _render_file(data, f"`{f.name}`", 3, root)
             else:
-                lines += [f"From `results/{f.name}`.", ""] + _render("", data, 3, root)
+                lines += [f"From `results/{f.name}`.", ""] + _render_file(data, "", 3, root)
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
