@@ -304,3 +304,12 @@ def test_digests_in_dutch_and_norwegian(svc):
     r = c.post("/v1/reports/subscriptions", json={"email": "a@example.com", "period": "week", "locale": "nb"},
                headers=auth(new_key(c, "admin")))
     assert r.status_code == 201 and r.json()["locale"] == "nb"
+
+
+def test_pdf_without_weasyprint_names_the_extra(svc, monkeypatch):
+    import sys
+
+    c, h = svc
+    monkeypatch.setitem(sys.modules, "weasyprint", None)  # as if the pdf extra were not installed
+    r = c.get("/v1/reports/digest/pdf", params={"at": WEEK}, headers=h)
+    assert r.status_code == 501 and "nps-nlp[pdf]" in r.json()["detail"]
