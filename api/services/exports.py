@@ -18,7 +18,7 @@ import tempfile
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import UTC, date, datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -101,9 +101,9 @@ _ALERT_COLUMNS = (Alert.id, Response.id, Response.external_id, Alert.created_at,
 
 def _query(kind: Kind, filters: Filters) -> Select[Any]:
     if kind == "responses":
-        return filters.apply(select(*_RESPONSE_COLUMNS))
+        return filters.apply(cast("Select[Any]", select(*_RESPONSE_COLUMNS)))
     if kind == "alerts":
-        return filters.apply(select(*_ALERT_COLUMNS).join(Response, Alert.response_id == Response.id))
+        return filters.apply(cast("Select[Any]", select(*_ALERT_COLUMNS).join(Response, Alert.response_id == Response.id)))
     query = select(ActionItem)  # no response behind an item: team, scope and the window (on created_at) apply
     if filters.team is not None:
         query = query.where(ActionItem.team == filters.team)

@@ -7,7 +7,7 @@ import smtplib
 import ssl
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
-from typing import Any
+from typing import Any, cast
 
 from api.services.reports import CHART_CID, chart_png, digest_title, render_html, strings
 from api.settings import ServiceSettings
@@ -46,7 +46,7 @@ def digest_message(digest: dict[str, Any], sender: str, recipient: str, chart: b
     message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
     message.set_content(digest_text(digest, locale))
     message.add_alternative(render_html(digest, f"cid:{CHART_CID}", locale), subtype="html")
-    html_part = message.get_payload()[1]  # type: ignore[index]
+    html_part = cast(EmailMessage, message.get_payload()[1])  # type: ignore[index]
     html_part.add_related(chart or chart_png(digest, locale), maintype="image", subtype="png", cid=f"<{CHART_CID}>",
                           filename="nps-chart.png", disposition="inline")
     return message

@@ -13,6 +13,7 @@ clients); PDF from the same HTML through WeasyPrint (the ``pdf`` extra).
 from __future__ import annotations
 
 import base64
+import dataclasses
 import functools
 import io
 import json
@@ -157,8 +158,6 @@ def build_digest(session: Session, period: DigestPeriod, team: str | None = None
     Raises:
         ValueError: an unknown period or time zone.
     """
-    import dataclasses
-
     now = now or datetime.now(UTC)
     window = digest_window(period, at, tz, now)
     seg = dataclasses.replace(filters, since=None, until=None, team=None) if filters is not None else None
