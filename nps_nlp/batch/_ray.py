@@ -220,14 +220,7 @@ def tag_file_ray(input: str | Path, output: str | Path, *, model: str | Path | N
     except ImportError as exc:
         raise MissingDependencyError("ray[data]", "ray") from exc
     input, output = Path(input), Path(output)
-    if workers < 0:
-        raise ConfigError(f"workers must be >= 0 (0: as many as the cluster's CPUs allow), got {workers}")
-    fmt = detect_format(input, input_format)
-    if output.suffix.lower() not in ("", ".parquet", ".pq"):
-        raise ConfigError(f"the Ray engine writes a directory of Parquet files; {output} names another format "
-                          "(use e.g. -o tagged.parquet or -o tagged/)")
-    if output.exists() and not overwrite:
-        raise ConfigError(f"{output} exists; pass --overwrite to replace it (or choose another output path)")
+    fmt = _check_options(input, output, input_format, workers, overwrite)
     reader = open_reader(input, fmt)
     cols = (columns or ColumnMap()).resolve(reader.columns, str(input))
     threads = threads_per_worker or max(1, int(cpus_per_worker))
@@ -266,6 +259,24 @@ def tag_file_ray(input: str | Path, output: str | Path, *, model: str | Path | N
     _write_rejects(rejects_path, rejects)
     return RayTagReport(output, rejects_path, rows, len(rejects), 0, round(seconds, 3),
                         round(rows / seconds, 2) if seconds > 0 else 0.0, cols, workers, nodes)
+
+
+def _check_options(input: Path, output: Path, input_format: str | None, workers: int, overwrite: bool) -> str:
+    """The input format, after checking the options that need no file read.
+
+    Raises:
+        ConfigError: negative workers, an unknown input format, an output that names a format other than Parquet,
+            or an existing output without ``overwrite``.
+    """
+    if workers < 0:
+        raise ConfigError(f"workers must be >= 0 (0: as many as the cluster's CPUs allow), got {workers}")
+    fmt = detect_format(input, input_format)
+    if output.suffix.lower() not in ("", ".parquet", ".pq"):
+        raise ConfigError(f"the Ray engine writes a directory of Parquet files; {output} names another format "
+                          "(use e.g. -o tagged.parquet or -o tagged/)")
+    if output.exists() and not overwrite:
+        raise ConfigError(f"{output} exists; pass --overwrite to replace it (or choose another output path)")
+    return fmt
 
 
 def _runtime_env(threads: int, ship_code: bool, extra: dict[str, Any] | None) -> dict[str, Any]:
