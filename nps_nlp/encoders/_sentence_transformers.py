@@ -43,7 +43,7 @@ class SentenceTransformerEncoder(BaseEncoder):
         try:
             from sentence_transformers import SentenceTransformer
         except ImportError as exc:  # pragma: no cover
-            raise MissingDependencyError("sentence-transformers", extra="encoder") from exc
+            raise MissingDependencyError("sentence-transformers") from exc
         try:
             with quiet_weight_loading():
                 self.model = SentenceTransformer(str(model_name_or_path), device=device)
