@@ -334,16 +334,19 @@ class FeedbackClassifier:
         texts = ["" if t is None else str(t) for t in ([X] if isinstance(X, str) else list(X))]
         given = given_themes(themes, self.labels_, len(texts), single) if themes is not None else None
         per_score = check_scores(scores, len(texts), single)
-        results = final_readings(readings(self, texts, lang, given), per_score, getattr(self, "score_fusion_", None))
+        results = final_readings(readings(self, texts, lang, given, scores=per_score), per_score,
+                                 getattr(self, "score_fusion_", None))
         return results[0] if single else results
 
-    def fit_urgency(self, X: Sequence[str], levels: Sequence[str], **params: Any) -> FeedbackClassifier:
+    def fit_urgency(self, X: Sequence[str], levels: Sequence[str], scores: Sequence[float | None] | None = None,
+                    **params: Any) -> FeedbackClassifier:
         """Learn to read urgency from the answers' meaning (:class:`nps_nlp.urgency_model.UrgencyModel`): afterwards
         every result carries an ``urgency_signal`` that :class:`nps_nlp.UrgencyDetector` adds to its cues.
 
         Args:
             X: answers.
             levels: their gold urgency (``none``, ``low``, ``medium``, ``high`` or ``critical``).
+            scores: optional 0-10 NPS scores (``None`` where missing): the model then reads the score's band too.
             **params: :class:`~nps_nlp.urgency_model.UrgencyModel` settings.
 
         Raises:
@@ -357,7 +360,7 @@ class FeedbackClassifier:
         if len(texts) != len(levels):
             raise DataValidationError(f"fit_urgency: {len(texts)} texts but {len(levels)} levels")
         states = self.token_states(texts, desc="urgency")[0]
-        self.urgency_model_ = UrgencyModel(**params).fit(mean_vectors(states), list(levels))
+        self.urgency_model_ = UrgencyModel(**params).fit(mean_vectors(states), list(levels), scores)
         return self
 
     def fit_score_fusion(self, X: Sequence[str], scores: Sequence[float], sentiment: Sequence[str],

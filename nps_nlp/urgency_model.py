@@ -36,6 +36,15 @@ def _class_of(level: str) -> int:
     return URGENCY_CLASSES.index(level)
 
 
+def _score_bands(scores: Sequence[float | None] | None, n: int) -> np.ndarray:
+    """``[n, 4]`` one-hot NPS score bands 0-3, 4-6, 7-8, 9-10 (all zero for an answer without a score)."""
+    out = np.zeros((n, 4))
+    for i, s in enumerate(scores if scores is not None else [None] * n):
+        if s is not None:
+            out[i, 0 if s <= 3 else 1 if s <= 6 else 2 if s <= 8 else 3] = 1.0
+    return out
+
+
 def _threshold(p: np.ndarray, gold: np.ndarray, precision: float, min_hits: int = 3) -> float:
     """The lowest threshold whose calls (``p >= t``) reach ``precision`` with at least ``min_hits`` right ones;
     1.01 (never call) when none does."""
@@ -63,8 +72,11 @@ class UrgencyModel:
         self.folds = folds
         self.random_state = random_state
 
-    def fit(self, vectors: np.ndarray, levels: Sequence[str]) -> UrgencyModel:
-        """Fit on answer vectors and their gold levels, then choose the thresholds out of fold.
+    def fit(self, vectors: np.ndarray, levels: Sequence[str], scores: Sequence[float | None] | None = None
+            ) -> UrgencyModel:
+        """Fit on answer vectors and their gold levels, then choose the thresholds out of fold. With ``scores``
+        (the answers' 0-10 NPS scores, ``None`` where missing) the model also reads the score's band: an answer
+        that sounds alarming weighs more from a customer who gave a 1 than from one who gave a 10.
 
         Raises:
             DataValidationError: lengths differ, an unknown level, or fewer than ``folds`` answers of the
@@ -73,8 +85,12 @@ class UrgencyModel:
         from sklearn.model_selection import StratifiedKFold
 
         X = np.asarray(vectors, dtype=np.float64)
-        if X.ndim != 2 or len(X) != len(levels):
-            raise DataValidationError(f"urgency model: {X.shape} vectors for {len(levels)} levels")
+        if X.ndim != 2 or len(X) != len(levels) or (scores is not None and len(scores) != len(levels)):
+            raise DataValidationError(f"urgency model: {X.shape} vectors for {len(levels)} levels"
+                                      + ("" if scores is None else f" and {len(scores)} scores"))
+        self.uses_scores_ = scores is not None
+        if self.uses_scores_:
+            X = np.concatenate([X, _score_bands(scores, len(X))], 1)
         y = np.array([_class_of(str(level)) for level in levels])
         if int((y > 0).sum()) < 2 * self.folds:
             raise DataValidationError(f"urgency model: {int((y > 0).sum())} answers labelled high or critical; it needs "
@@ -92,15 +108,19 @@ class UrgencyModel:
         self.n_examples_ = {URGENCY_CLASSES[k]: int(counts[k]) for k in range(3)}
         return self
 
-    def predict_proba(self, vectors: np.ndarray) -> np.ndarray:
-        """``[n, 3]`` probabilities of ``none``, ``high``, ``critical``."""
-        return self.model_.proba(np.asarray(vectors, dtype=np.float64))
+    def predict_proba(self, vectors: np.ndarray, scores: Sequence[float | None] | None = None) -> np.ndarray:
+        """``[n, 3]`` probabilities of ``none``, ``high``, ``critical`` (``scores``: see :meth:`fit`; ignored by a
+        model fitted without them)."""
+        X = np.asarray(vectors, dtype=np.float64)
+        if getattr(self, "uses_scores_", False):
+            X = np.concatenate([X, _score_bands(scores, len(X))], 1)
+        return self.model_.proba(X)
 
-    def signal(self, vectors: np.ndarray) -> list[dict[str, Any]]:
+    def signal(self, vectors: np.ndarray, scores: Sequence[float | None] | None = None) -> list[dict[str, Any]]:
         """Per answer: ``critical`` = P(critical), ``high`` = P(high or critical), rounded, and ``level``: the
         level the model calls with its thresholds (``none`` when it is not sure)."""
         out = []
-        for p in self.predict_proba(vectors):
+        for p in self.predict_proba(vectors, scores):
             critical, alert = float(p[2]), float(p[1] + p[2])
             level = "critical" if critical >= self.critical_threshold_ else "high" if alert >= self.alert_threshold_ \
                 else "none"
@@ -109,7 +129,8 @@ class UrgencyModel:
 
     def to_dict(self) -> dict[str, Any]:
         return {"C": self.C, "precision": self.precision, "critical_threshold": self.critical_threshold_,
-                "alert_threshold": self.alert_threshold_, "n_examples": self.n_examples_, "model": self.model_.to_dict()}
+                "alert_threshold": self.alert_threshold_, "n_examples": self.n_examples_,
+                "uses_scores": bool(getattr(self, "uses_scores_", False)), "model": self.model_.to_dict()}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> UrgencyModel:
@@ -118,6 +139,7 @@ class UrgencyModel:
         model.alert_threshold_ = float(data["alert_threshold"])
         model.n_examples_ = dict(data.get("n_examples", {}))
         model.model_ = Logistic.from_dict(data["model"])
+        model.uses_scores_ = bool(data.get("uses_scores", False))
         return model
 
     def __repr__(self) -> str:

@@ -379,16 +379,17 @@ def _fit_urgency(clf: FeedbackClassifier, train_set: list[Example]) -> dict[str,
     column (none, low, medium, high, critical) or, for answers without one, ``urgent = false`` as ``none``."""
     from nps_nlp.errors import DataValidationError
 
-    texts, levels = [], []
+    texts, levels, scores = [], [], []
     for e in train_set:
         level = e.meta.get("urgency") or ("none" if e.meta.get("urgent") in (False, "false", 0) else None)
         if level:
             texts.append(e.text)
             levels.append(str(level))
+            scores.append(e.score)
     if sum(level in ("high", "critical") for level in levels) < 20:
         return None
     try:
-        clf.fit_urgency(texts, levels)
+        clf.fit_urgency(texts, levels, scores if any(s is not None for s in scores) else None)
     except DataValidationError as exc:
         log.info("no urgency model: %s", exc)
         return None

@@ -43,7 +43,8 @@ def given_themes(themes: Any, labels: list[str], n: int, single: bool) -> list[l
     return [sorted({index[t] for t in ts}) for ts in per_answer]
 
 
-def readings(model: Any, texts: list[str], lang: Any, given: list[list[int]] | None) -> list[Reading]:
+def readings(model: Any, texts: list[str], lang: Any, given: list[list[int]] | None,
+             scores: list[float | None] | None = None) -> list[Reading]:
     """The text-only reading of each answer.
 
     Args:
@@ -52,6 +53,7 @@ def readings(model: Any, texts: list[str], lang: Any, given: list[list[int]] | N
         lang: a language hint, or one per answer.
         given: per answer the theme columns to report (see :func:`given_themes`), or ``None``: the detected ones
             (probability at or above the theme's threshold) and the zero-shot matches.
+        scores: the answers' 0-10 scores (``None`` where missing), read by a score-aware urgency model.
     """
     from nps_nlp._settings import get_settings
 
@@ -80,7 +82,9 @@ def readings(model: Any, texts: list[str], lang: Any, given: list[list[int]] | N
     urgency = getattr(model, "urgency_model_", None)
     filled = [i for i, text in enumerate(texts) if text.strip()]
     if urgency is not None and filled:
-        for i, signal in zip(filled, urgency.signal(mean_vectors([out.states[i] for i in filled])), strict=True):
+        signals = urgency.signal(mean_vectors([out.states[i] for i in filled]),
+                                 None if scores is None else [scores[i] for i in filled])
+        for i, signal in zip(filled, signals, strict=True):
             results[i][0].urgency_signal = signal
     return results
 
