@@ -194,4 +194,4 @@ def test_classify_with_the_real_model(service):
     active = client.get("/v1/models/active").json()
     assert active["id"] == "default" and active["source"] == "setting"
     assert active["card"] == (ROOT / "models" / "default" / "README.md").read_text(encoding="utf-8")
-    assert active["metrics"]["n_examples"] == 1095
+    assert active["metrics"]["n_examples"] == 1318
