@@ -130,6 +130,8 @@ class TokenEncoder(BaseEncoder):
         """
         from nps_nlp._network import bucketed_batches
 
+        if not len(texts):  # the tokenizer cannot take an empty batch
+            return [], []
         states: list[Any] = [None] * len(texts)
         offsets: list[Any] = [None] * len(texts)
         prefix = self.prefix if prompt == "query" else str(self.prompts.get(prompt) or "")
