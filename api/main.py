@@ -52,6 +52,55 @@ re-sent `external_id` with other content, 503 with `Retry-After` while the datab
 People sign in to the team workspace at `/app` (`/dashboard` redirects there); these docs work offline."""
 
 
+class _Background:
+    """The service's background work, started after the model loads and stopped in reverse order: overdue-alert
+    escalation, webhook delivery, the registry watcher, e-mailed digests and re-tagging jobs."""
+
+    def __init__(self) -> None:
+        self.escalator: EscalationWorker | None = None
+        self.outbox: OutboxWorker | None = None
+        self.watch: asyncio.Task[None] | None = None
+        self.digests: DigestScheduler | None = None
+
+    async def start(self, app: FastAPI, state: AppState) -> None:
+        conf, db, manager, metrics = state.settings, state.db, state.models, state.metrics
+        if conf.escalation_poll_s > 0:
+            self.escalator = EscalationWorker(db, conf)
+            self.escalator.start()
+        if conf.webhook_urls:
+            self.outbox = OutboxWorker(db, conf, metrics.on_webhook)
+            self.outbox.start()
+        if conf.model_poll_s > 0 and conf.model is None and manager.current.source != "injected":
+            def reloaded(loaded: LoadedModel) -> None:
+                metrics.reloads.inc()
+                metrics.set_model(loaded.model_id)
+
+            self.watch = asyncio.create_task(manager.watch(conf.model_poll_s, reloaded), name="nps-model-watch")
+        # e-mailed report digests, on the schedule in NPS_REPORT_HOUR / NPS_REPORT_TIMEZONE, when SMTP is set
+        if conf.smtp_host:
+            self.digests = DigestScheduler(db, conf, lambda: manager.current.pipeline.taxonomy)
+            self.digests.start()
+        app.state.digests = self.digests
+        app.state.retag = RetagRunner(state)
+        await app.state.retag.resume()  # re-tagging jobs left running by an earlier process
+
+    async def stop(self, app: FastAPI) -> None:
+        if self.watch is not None:
+            self.watch.cancel()
+        await app.state.retag.stop()
+        if self.escalator is not None:
+            await self.escalator.stop()
+        await app.state.nps.batcher.stop()
+        if self.outbox is not None:
+            await self.outbox.stop()
+        if self.digests is not None:
+            await self.digests.stop()
+
+
+_ROUTERS = (classify, responses, insights, alerts, teams, webhooks, system, dashboard, exports_routes, reports_routes,
+            accounts_routes, routing_routes, survey_routes, retag_routes)
+
+
 def create_app(settings: ServiceSettings | None = None, pipeline: Pipeline | None = None,
                models: ModelManager | None = None) -> FastAPI:
     """Build the app.
@@ -67,7 +116,7 @@ def create_app(settings: ServiceSettings | None = None, pipeline: Pipeline | Non
         conf = settings or load_settings()
         configure_logging(conf.log_level)
         # a request's few answers are tokenized faster on one thread: the fast tokenizer's thread pool costs about
-        # 1 ms per call to wake (2.9 vs 0.3 ms for three answers on 2 cores). Set the variable to override.
+        # 1 ms per call to wake. Set the variable to override.
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         db = Database(conf.database_url)
         await asyncio.to_thread(migrate, db)
@@ -83,62 +132,26 @@ def create_app(settings: ServiceSettings | None = None, pipeline: Pipeline | Non
                                workers=conf.microbatch_workers)
         state = AppState(conf, db, manager, batcher, metrics)
         batcher.start()
-        escalator = EscalationWorker(db, conf) if conf.escalation_poll_s > 0 else None
-        if escalator is not None:
-            escalator.start()
-        worker = None
-        if conf.webhook_urls:
-            worker = OutboxWorker(db, conf, metrics.on_webhook)
-            worker.start()
-        watch = None
-        if conf.model_poll_s > 0 and conf.model is None and manager.current.source != "injected":
-            def reloaded(loaded: LoadedModel) -> None:
-                metrics.reloads.inc()
-                metrics.set_model(loaded.model_id)
-
-            watch = asyncio.create_task(manager.watch(conf.model_poll_s, reloaded), name="nps-model-watch")
         app.state.nps = state
-        # e-mailed report digests, on the schedule in NPS_REPORT_HOUR / NPS_REPORT_TIMEZONE, when SMTP is set
-        digests = DigestScheduler(db, conf, lambda: manager.current.pipeline.taxonomy) if conf.smtp_host else None
-        if digests is not None:
-            digests.start()
-        app.state.digests = digests
-        app.state.retag = RetagRunner(state)
-        await app.state.retag.resume()  # re-tagging jobs left running by an earlier process
-        if conf.require_auth:
-            n_keys = await asyncio.to_thread(_count_keys, db)
-            if not n_keys:
-                log.warning("authentication is on but there are no API keys: create one with "
-                            "`nps-nlp keys create --name NAME --scope admin` (same NPS_DATABASE_URL)")
+        background = _Background()
+        await background.start(app, state)
+        if conf.require_auth and not await asyncio.to_thread(_count_keys, db):
+            log.warning("authentication is on but there are no API keys: create one with "
+                        "`nps-nlp keys create --name NAME --scope admin` (same NPS_DATABASE_URL)")
         log.info("service ready", extra={"model_id": manager.current.model_id, "database": db.engine.url.render_as_string(),
                                          "webhooks": len(conf.webhook_urls), "auth": conf.require_auth})
         try:
             yield
         finally:
-            if watch is not None:
-                watch.cancel()
-            await app.state.retag.stop()
-            if escalator is not None:
-                await escalator.stop()
-            await batcher.stop()
-            if worker is not None:
-                await worker.stop()
-            if digests is not None:
-                await digests.stop()
+            await background.stop(app)
             db.dispose()
             app.state.nps = None
 
     # FastAPIOffline: /docs and /redoc load Swagger UI and ReDoc from files shipped in the package, not a CDN
     app: FastAPI = FastAPIOffline(title="nps-nlp", version=_version(), description=DESCRIPTION, lifespan=lifespan)
     errors.install(app)
-    for module in (classify, responses, insights, alerts, teams, webhooks, system, dashboard):
+    for module in _ROUTERS:
         app.include_router(module.router)
-    app.include_router(exports_routes.router)
-    app.include_router(reports_routes.router)
-    app.include_router(accounts_routes.router)
-    app.include_router(routing_routes.router)
-    app.include_router(survey_routes.router)
-    app.include_router(retag_routes.router)
     workspace.install(app)  # the team workspace at /app (pages, actions, static files)
     app.add_middleware(RequestGuard)
     app.add_middleware(RequestObserver)  # outermost: it also logs the guard's answers
