@@ -70,10 +70,14 @@ def fp32_inference(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Every test that uses the real encoder (the ``e5_dir`` fixture, directly or through ``default_model``,
     ``seed_sample_vectors``, ...) is marked ``encoder``: it runs by default and in CI, and
-    ``-m "not encoder"`` leaves it out for a quick run."""
+    ``-m "not encoder"`` leaves it out for a quick run; the multi-node Ray tests go first (see below)."""
     for item in items:
         if "e5_dir" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.encoder)
+    # The multi-node Ray tests run before any test that starts a local Ray in this process: after a local Ray
+    # session has been shut down, a second session on another cluster gets its Ray Data actors cancelled before
+    # they start (a known limit of running two Ray sessions in one process; `nps-nlp tag` runs one per process).
+    items.sort(key=lambda item: 0 if item.get_closest_marker("ray_cluster") else 1)
 
 
 @pytest.fixture(scope="session")
