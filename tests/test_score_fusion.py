@@ -70,7 +70,7 @@ def _mixed(n: int = 1200, seed: int = 0):
     truth = rng.choice(["negative", "positive"], n)
     contrast = rng.random(n) < 0.5
     agrees = np.where(contrast, rng.random(n) < 0.5, rng.random(n) < 0.95)
-    scores = np.array([(1.0 if (t == "negative") == a else 9.0) for t, a in zip(truth, agrees)])
+    scores = np.array([(1.0 if (t == "negative") == a else 9.0) for t, a in zip(truth, agrees, strict=False)])
     shown = np.where(rng.random(n) < 0.75, truth, np.where(truth == "negative", "positive", "negative"))
     p = np.array([[0.6, 0.1, 0.3] if x == "negative" else [0.3, 0.1, 0.6] for x in shown])
     p = p + rng.uniform(0, 0.05, p.shape)

@@ -14,7 +14,7 @@ def _answers(n: int = 600, seed: int = 0, overlap: float = 0.0):
     levels = rng.choice(["none", "none", "high", "critical"], n)
     centres = {"none": np.zeros(8), "high": np.eye(8)[0] * 3, "critical": np.eye(8)[1] * 3}
     hidden = (levels != "none") & (rng.random(n) < overlap)
-    vectors = np.array([centres["none" if h else lv] for lv, h in zip(levels, hidden)]) + rng.normal(0, 0.6, (n, 8))
+    vectors = np.array([centres["none" if h else lv] for lv, h in zip(levels, hidden, strict=False)]) + rng.normal(0, 0.6, (n, 8))
     scores = [float(rng.integers(0, 3)) if lv != "none" else float(rng.integers(7, 11)) for lv in levels]
     return vectors, list(levels), scores
 
@@ -25,7 +25,7 @@ def test_calls_critical_and_alerts_on_clear_cases_and_survives_json():
     x2, y2, _ = _answers(seed=1)
     called = [s["level"] for s in model.signal(x2)]
     critical = [c == "critical" for c in called]
-    hits = sum(c and g == "critical" for c, g in zip(critical, y2))
+    hits = sum(c and g == "critical" for c, g in zip(critical, y2, strict=False))
     assert hits / max(1, sum(critical)) >= 0.9 and hits / y2.count("critical") >= 0.8
     again = UrgencyModel.from_dict(model.to_dict())
     assert again.signal(x2[:20]) == model.signal(x2[:20])
@@ -40,7 +40,7 @@ def test_the_score_band_finds_urgent_answers_that_sound_calm():
 
     def alert_recall(signals):
         urgent = [g != "none" for g in y2]
-        return sum(sig["level"] != "none" and u for sig, u in zip(signals, urgent)) / sum(urgent)
+        return sum(sig["level"] != "none" and u for sig, u in zip(signals, urgent, strict=False)) / sum(urgent)
 
     assert alert_recall(aware.signal(x2, s2)) > alert_recall(plain.signal(x2)) + 0.1
     # a model fitted without scores ignores them; one fitted with them reads an unknown score as no band
