@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from api.services.models import LoadedModel
+from api.services.tasks import cancel_and_wait
 
 log = logging.getLogger("nps_nlp.api.batcher")
 
@@ -82,13 +83,7 @@ class MicroBatcher:
         self._tasks = [asyncio.create_task(self._run(), name=f"nps-microbatcher-{i}") for i in range(self.workers)]
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
+        await cancel_and_wait(*self._tasks)
         self._tasks = []
 
     async def analyze(self, items: Sequence[Item], *, bulk: bool = False) -> tuple[list[Any], str]:

@@ -28,6 +28,7 @@ from api.db.models import Alert, AlertEvent
 from api.db.session import Database
 from api.services import routing
 from api.services.store import alert_payload, enqueue
+from api.services.tasks import cancel_and_wait
 from api.settings import ServiceSettings
 
 log = logging.getLogger("nps_nlp.api.escalation")
@@ -94,13 +95,8 @@ class EscalationWorker:
         self._task = asyncio.create_task(self.run(), name="nps-escalation")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     async def run(self) -> None:
         while True:  # the first pass waits one interval: start-up has enough to do

@@ -25,6 +25,7 @@ from sqlalchemy import or_, select, update
 
 from api.db.models import OutboxEvent
 from api.db.session import Database
+from api.services.tasks import cancel_and_wait
 from api.settings import ServiceSettings
 
 log = logging.getLogger("nps_nlp.api.outbox")
@@ -78,13 +79,8 @@ class OutboxWorker:
         self._task = asyncio.create_task(self.run(), name="nps-outbox")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         await self.client.aclose()
 
     async def run(self) -> None:

@@ -33,6 +33,7 @@ from api.db.session import Database
 from api.services.leaderboard import Window, zone
 from api.services.mailer import digest_message, send_message
 from api.services.reports import build_digest, chart_png
+from api.services.tasks import cancel_and_wait
 from api.settings import ServiceSettings
 
 log = logging.getLogger("nps_nlp.api")
@@ -193,13 +194,8 @@ class DigestScheduler:
             self._loop.call_soon_threadsafe(self._event.set)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     async def _run(self) -> None:
         assert self._event is not None
