@@ -150,9 +150,9 @@ class ScoreFusion:
         """``[m, 3]`` polarity probabilities of m theme mentions (``overall_text``: their answers' text-only
         overall probabilities; ``mentions``: their :func:`mention_context`, needed when the model was fitted
         with it): fused where a score is given, the text's own where not."""
-        if getattr(self, "uses_mentions_", False) and mentions is None:
+        if self.uses_mentions_ and mentions is None:
             raise ValueError("this score fusion was fitted with mention_context: pass mentions")
-        used = np.asarray(mentions, dtype=np.float64) if getattr(self, "uses_mentions_", False) else None
+        used = np.asarray(mentions, dtype=np.float64) if self.uses_mentions_ else None
         return self._apply(self.polarity_, np.asarray(text_proba, dtype=np.float64), scores,
                            np.asarray(overall_text, dtype=np.float64), used)
 
@@ -171,7 +171,7 @@ class ScoreFusion:
         """JSON-ready parameters (saved as ``score_fusion.json`` in a model directory)."""
         return {"C": self.C, "n_answers": self.n_answers_, "n_mentions": self.n_mentions_,
                 "overall": self.overall_.to_dict(), "polarity": self.polarity_.to_dict(),
-                "mention_context": bool(getattr(self, "uses_mentions_", False))}
+                "mention_context": self.uses_mentions_}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ScoreFusion:

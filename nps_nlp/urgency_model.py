@@ -112,7 +112,7 @@ class UrgencyModel:
         """``[n, 3]`` probabilities of ``none``, ``high``, ``critical`` (``scores``: see :meth:`fit`; ignored by a
         model fitted without them)."""
         X = np.asarray(vectors, dtype=np.float64)
-        if getattr(self, "uses_scores_", False):
+        if self.uses_scores_:
             X = np.concatenate([X, _score_bands(scores, len(X))], 1)
         return self.model_.proba(X)
 
@@ -130,7 +130,7 @@ class UrgencyModel:
     def to_dict(self) -> dict[str, Any]:
         return {"C": self.C, "precision": self.precision, "critical_threshold": self.critical_threshold_,
                 "alert_threshold": self.alert_threshold_, "n_examples": self.n_examples_,
-                "uses_scores": bool(getattr(self, "uses_scores_", False)), "model": self.model_.to_dict()}
+                "uses_scores": self.uses_scores_, "model": self.model_.to_dict()}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> UrgencyModel:
