@@ -34,6 +34,7 @@ class FakePipeline:
         self.delay_s = delay_s
         self.fail_on = fail_on
         self.lock = threading.Lock()
+        self.started = threading.Event()  # set when the first analyze call begins, for tests that wait on it
 
     def _result(self, text: str, lang: str | None) -> FeedbackResult:
         letters = len(re.findall(r"[^\W\d_]", text))
@@ -56,6 +57,7 @@ class FakePipeline:
         with self.lock:
             self.calls.append(len(texts))
             self.batches.append(texts)
+        self.started.set()
         if self.delay_s:
             time.sleep(self.delay_s)
         if self.fail_on is not None and any(self.fail_on in t for t in texts):

@@ -141,7 +141,7 @@ def test_bulk_work_waits_behind_real_time_requests():
     async def run():
         async with running_batcher(fake, max_size=8, wait_ms=1) as batcher:
             backfill = asyncio.create_task(batcher.analyze([Item(f"bulk {i}") for i in range(40)], bulk=True))
-            await asyncio.sleep(0.02)  # the first bulk chunk is running
+            await asyncio.to_thread(fake.started.wait, 5)  # the first bulk chunk is running
             live = await asyncio.gather(batcher.analyze([Item("live 1")]), batcher.analyze([Item("live 2")]))
             backfill_done_first = backfill.done()
             return await backfill, live, backfill_done_first
@@ -182,7 +182,7 @@ def test_batcher_workers_run_that_many_batches_at_once(workers):
     async def run():
         async with running_batcher(fake, max_size=8, wait_ms=1, workers=workers) as batcher:
             first = asyncio.create_task(batcher.analyze([Item("first")]))
-            await asyncio.sleep(0.1)  # the first batch is running
+            await asyncio.to_thread(fake.started.wait, 5)  # the first batch is running
             second = await batcher.analyze([Item("second")])
             return await first, second
 
