@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Response
+from pydantic_core import to_json
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -70,18 +71,41 @@ def log_sent(body: SurveysSentIn, session: SessionDep, settings: SettingsDep, _:
 def eligibility(body: EligibilityIn, session: SessionDep, settings: SettingsDep, _: ReadKey) -> EligibilityOut:
     """May these customers be surveyed now (or at ``at``), on ``channel``? Per customer: ``eligible``, the
     ``reasons`` when not (``recent_survey``, ``recent_complaint``, ``open_alert``, ``yearly_limit``) in codes and
-    words, and ``eligible_from``, the first moment every rule allows it. Up to 100,000 customers per request."""
-    at = body.at or datetime.now(UTC)
-    verdicts = quarantine.check(session, settings, body.customer_ids, body.channel, at)
-    rule = quarantine.rule_for(quarantine.rules(session, settings), body.channel)
-    stored = {rule.channel} if _is_stored(session, rule.channel) else set()
-    results = [{"customer_id": v.customer_id, "eligible": v.eligible, "reasons": v.reasons, "reason": v.reason,
-                "eligible_from": v.eligible_from} for v in verdicts]
-    out = EligibilityOut.model_validate({"checked": len(verdicts), "eligible": sum(v.eligible for v in verdicts),
-                                        "channel": body.channel, "rule": _rule_out(rule, settings, stored),
-                                        "at": at, "results": results})
-    # validated once above and serialised by pydantic-core: 100,000 verdicts need no second pass
-    return Response(out.model_dump_json(), media_type="application/json")  # type: ignore[return-value]
+    words, and ``eligible_from``, the first moment every rule allows it. Up to 100,000 customers per request;
+    ``results: "not_eligible"`` lists only the customers who may not be surveyed."""
+    with quarantine.collector_paused():
+        content = _eligibility(body, session, settings)
+    return Response(content, media_type="application/json")  # type: ignore[return-value]
+
+
+def _eligibility(body: EligibilityIn, session: Session, settings: ServiceSettings) -> bytes:
+    found = quarantine.screen(session, settings, body.customer_ids, body.channel, body.at or datetime.now(UTC))
+    stored = {found.rule.channel} if _is_stored(session, found.rule.channel) else set()
+    return eligibility_json(found, body.channel, _rule_out(found.rule, settings, stored), body.results == "all")
+
+
+_ELIGIBLE = b',"eligible":true,"reasons":[],"reason":null,"eligible_from":null}'
+
+
+def eligibility_json(found: quarantine.Screening, channel: str | None, rule: dict[str, Any], every: bool) -> bytes:
+    """``EligibilityOut`` as JSON (``every``: list every customer, else only those refused), written by pydantic-core
+    from plain values: they are the service's own, so a model per customer would be built and validated for
+    nothing. A customer who may be surveyed is one fixed text around the id; no object is kept per customer, which
+    also spares the garbage collector."""
+    refused = found.refused
+
+    def item(v: quarantine.Verdict) -> bytes:
+        return to_json({"customer_id": v.customer_id, "eligible": False, "reasons": v.reasons, "reason": v.reason,
+                        "eligible_from": v.eligible_from})
+
+    if every:
+        items = [item(refused[cid]) if cid in refused else b'{"customer_id":' + to_json(cid) + _ELIGIBLE
+                 for cid in found.ids]
+    else:
+        items = [item(v) for cid in found.ids if (v := refused.get(cid)) is not None]
+    head = to_json({"checked": len(found.ids), "eligible": found.eligible, "channel": channel, "rule": rule,
+                    "at": found.at, "results": []})
+    return head[:-len(b"[]}")] + b"[" + b",".join(items) + b"]}"
 
 
 def _is_stored(session: Session, channel: str) -> bool:

@@ -69,13 +69,19 @@ class SurveysSentOut(BaseModel):
 
 
 class EligibilityIn(InputModel):
-    """Customers to check, and optionally the channel of the planned survey and the moment (default now)."""
+    """Customers to check, and optionally the channel of the planned survey, the moment (default now) and which
+    customers the answer lists."""
 
     customer_ids: list[CustomerId] = Field(min_length=1, max_length=MAX_CHECK)
     channel: str | None = Field(default=None, max_length=100)
     at: SurveyTime | None = Field(default=None, description="ISO-8601; default now")
+    results: Literal["all", "not_eligible"] = Field(
+        default="all", description="list every customer (default), or only those who may not be surveyed now; "
+                                   "`checked` and `eligible` count every customer either way")
 
-    model_config = {"json_schema_extra": {"examples": [{"customer_ids": ["acct-981", "acct-982"], "channel": "email"}]}}
+    model_config = {"json_schema_extra": {"examples": [{"customer_ids": ["acct-981", "acct-982"], "channel": "email"},
+                                                       {"customer_ids": ["acct-981", "acct-982"],
+                                                        "results": "not_eligible"}]}}
 
 
 class EligibilityItemOut(BaseModel):

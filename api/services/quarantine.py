@@ -10,17 +10,22 @@ A customer's surveys are read from two places: the log of surveys sent (``POST /
 stored answers (an answer is a survey that was answered). The last survey is the later of the two; the count in a
 year is the larger of the two counts, so a logged survey and its answer are not counted twice.
 
-:func:`check` answers for a list of customers with a few set-based queries (the ids travel as one JSON or array
-parameter); :func:`breaches` judges answers at ingest against what was stored before them.
+:func:`screen` answers for a list of customers with a few set-based queries (the ids travel as one sorted JSON
+parameter) and returns only the customers who may not be surveyed; :func:`check` gives a verdict per customer;
+:func:`breaches` judges answers at ingest against what was stored before them.
 """
 
 from __future__ import annotations
 
+import gc
 import json
+import threading
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, select, text
@@ -42,8 +47,16 @@ class Rule:
     complaint_days: int
     max_per_year: int
 
+    @cached_property
+    def survey_gap(self) -> timedelta:
+        return timedelta(days=self.survey_days)
 
-@dataclass
+    @cached_property
+    def complaint_gap(self) -> timedelta:
+        return timedelta(days=self.complaint_days)
+
+
+@dataclass(slots=True)
 class Contacts:
     """What a rule reads about one customer before a moment: the last survey, surveys in the year before, the date
     the oldest survey that counts against the yearly limit drops out, the last complaint and an open alert."""
@@ -100,15 +113,17 @@ def judge(customer_id: str, rule: Rule, c: Contacts, at: datetime) -> Verdict:
     reasons: list[str] = []
     words: list[str] = []
     until: list[datetime] = []
-    if c.last_survey is not None and c.last_survey + timedelta(days=rule.survey_days) > at:
+    last = c.last_survey
+    if last is not None and (end := last + rule.survey_gap) > at:
         reasons.append("recent_survey")
-        words.append(f"surveyed on {c.last_survey.date().isoformat()}, less than {rule.survey_days} days ago")
-        until.append(c.last_survey + timedelta(days=rule.survey_days))
-    if c.last_complaint is not None and c.last_complaint + timedelta(days=rule.complaint_days) > at:
+        words.append(f"surveyed on {last.date().isoformat()}, less than {rule.survey_days} days ago")
+        until.append(end)
+    last = c.last_complaint
+    if last is not None and (end := last + rule.complaint_gap) > at:
         reasons.append("recent_complaint")
-        words.append(f"complained (a detractor answer) on {c.last_complaint.date().isoformat()}, "
+        words.append(f"complained (a detractor answer) on {last.date().isoformat()}, "
                      f"less than {rule.complaint_days} days ago")
-        until.append(c.last_complaint + timedelta(days=rule.complaint_days))
+        until.append(end)
     if c.open_alert:
         reasons.append("open_alert")
         words.append("has an open alert (resolve it first)")
@@ -123,18 +138,51 @@ def judge(customer_id: str, rule: Rule, c: Contacts, at: datetime) -> Verdict:
     return Verdict(customer_id, False, reasons, "; ".join(words), eligible_from)
 
 
+class _CollectorPause:
+    """Pauses Python's cyclic garbage collector while any holder is inside (thread-safe, nestable)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._holders = 0
+        self._was_enabled = False
+
+    @contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._lock:
+            if self._holders == 0:
+                self._was_enabled = gc.isenabled()
+                gc.disable()
+            self._holders += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._holders -= 1
+                if self._holders == 0 and self._was_enabled:
+                    gc.enable()
+
+
+collector_paused = _CollectorPause()
+"""``with collector_paused():`` around checking a long list. The check makes some hundred thousand short-lived
+objects, freed by reference counting as it goes; left running, the collector would walk every object of the
+service (full collections) during the check, for no garbage. Keep the paused block to the check itself
+and let its results go before it ends, so they are not promoted into the old generation when it resumes."""
+
+
 # --- the list check: set-based SQL -------------------------------------------------------------------------------
 
 
 def _ids_source(session: Session) -> str:
-    """A table expression of the ``:ids`` parameter (one JSON text on SQLite, one array on PostgreSQL)."""
+    """A table expression of the ``:ids`` parameter, one JSON array of text on both databases."""
     if session.get_bind().dialect.name == "postgresql":
-        return "SELECT unnest(CAST(:ids AS text[])) AS customer_id"
+        return "SELECT json_array_elements_text(CAST(:ids AS json)) AS customer_id"
     return "SELECT value AS customer_id FROM json_each(:ids)"
 
 
-def _ids_param(session: Session, ids: Sequence[str]) -> Any:
-    return list(ids) if session.get_bind().dialect.name == "postgresql" else json.dumps(list(ids))
+def _ids_param(ids: Sequence[str]) -> str:
+    """The ids as one JSON array, sorted, so that the look-ups walk each index in its own order. One JSON text is
+    cheaper for the driver to send than an array parameter of as many texts."""
+    return json.dumps(sorted(ids), ensure_ascii=False)
 
 
 def _aware(value: Any) -> datetime | None:
@@ -156,7 +204,7 @@ def _kth_latest(session: Session, table: str, column: str, ids: Sequence[str], k
             FROM ids JOIN {table} t ON t.customer_id = ids.customer_id
             WHERE t.{column} < :at AND t.{column} >= :year_ago{where_channel}) ranked
         WHERE rn = :k""")
-    rows = session.execute(sql, {"ids": _ids_param(session, ids), "at": at, "year_ago": at - YEAR,
+    rows = session.execute(sql, {"ids": _ids_param(ids), "at": at, "year_ago": at - YEAR,
                                  "k": k, "channel": channel})
     return {cid: moment for cid, value in rows if (moment := _aware(value)) is not None}
 
@@ -173,7 +221,7 @@ def _contacts(session: Session, ids: Sequence[str], at: datetime, rule: Rule, ch
     """The :class:`Contacts` before ``at`` of the listed customers that ``rule`` may refuse (surveys of ``channel``
     only when given). Only the rule's window is read (older surveys and answers cannot break it), and customers the
     rule allows are left out by the queries themselves (``HAVING``), so only the others travel back."""
-    params = {"ids": _ids_param(session, ids), "at": at, "year_ago": at - YEAR, "channel": channel, "k": rule.max_per_year,
+    params = {"ids": _ids_param(ids), "at": at, "year_ago": at - YEAR, "channel": channel, "k": rule.max_per_year,
               "survey_cut": at - timedelta(days=rule.survey_days), "complaint_cut": at - timedelta(days=rule.complaint_days),
               "window_start": at - max(YEAR, timedelta(days=max(rule.survey_days, rule.complaint_days)))}
     chan = "t.channel = :channel" if channel else "1 = 1"
@@ -215,10 +263,30 @@ def _contacts(session: Session, ids: Sequence[str], at: datetime, rule: Rule, ch
     return out
 
 
-def check(session: Session, settings: ServiceSettings, customer_ids: Iterable[str], channel: str | None = None,
-          at: datetime | None = None) -> list[Verdict]:
-    """May each customer be surveyed at ``at`` (default now) on ``channel``? One :class:`Verdict` per distinct id,
-    in the order given. A few set-based queries whatever the list's length."""
+@dataclass
+class Screening:
+    """A list checked at ``at`` under ``rule``: the distinct ids in the order given, and a :class:`Verdict` for each
+    customer that may not be surveyed; every other listed customer may be."""
+
+    ids: list[str]
+    rule: Rule
+    at: datetime
+    refused: dict[str, Verdict]
+
+    @property
+    def eligible(self) -> int:
+        return len(self.ids) - len(self.refused)
+
+    def verdicts(self) -> list[Verdict]:
+        """One :class:`Verdict` per id, in order."""
+        refused = self.refused
+        return [refused.get(cid) or Verdict(cid, True) for cid in self.ids]
+
+
+def screen(session: Session, settings: ServiceSettings, customer_ids: Iterable[str], channel: str | None = None,
+           at: datetime | None = None) -> Screening:
+    """Which of these customers may not be surveyed at ``at`` (default now) on ``channel``, and why. A few set-based
+    queries whatever the list's length; only the refused customers travel back from the database."""
     at = at or datetime.now(UTC)
     ids = list(dict.fromkeys(customer_ids))
     rule = rule_for(rules(session, settings), channel)
@@ -232,7 +300,19 @@ def check(session: Session, settings: ServiceSettings, customer_ids: Iterable[st
         column = "sent_at" if table == "surveys_sent" else "timestamp"
         for cid, moment in _kth_latest(session, table, column, cids, rule.max_per_year, at, scope).items():
             contacts[cid].cap_until = moment + YEAR
-    return [judge(cid, rule, contacts[cid], at) if cid in contacts else Verdict(cid, True) for cid in ids]
+    refused: dict[str, Verdict] = {}
+    for cid, c in contacts.items():
+        verdict = judge(cid, rule, c, at)
+        if not verdict.eligible:
+            refused[cid] = verdict
+    return Screening(ids, rule, at, refused)
+
+
+def check(session: Session, settings: ServiceSettings, customer_ids: Iterable[str], channel: str | None = None,
+          at: datetime | None = None) -> list[Verdict]:
+    """May each customer be surveyed at ``at`` (default now) on ``channel``? One :class:`Verdict` per distinct id,
+    in the order given (:func:`screen`, with a verdict for those who may be surveyed too)."""
+    return screen(session, settings, customer_ids, channel, at).verdicts()
 
 
 # --- ingest: judge new answers against what was stored before them ------------------------------------------------
