@@ -9,6 +9,10 @@ answers that mention it pull NPS down. Its confidence interval is a bootstrap ov
 only depends on the counts of the six cells (band x has-theme), each bootstrap replicate is one
 multinomial draw over those cells, which is exact and costs nothing for millions of answers.
 
+Both are computed from per-theme counts (:class:`ThemeCounts`): :func:`action_points` and :func:`passive_drivers`
+count them from tagged responses; a database can count them itself (``GROUP BY``) and call
+:func:`points_from_counts` and :func:`drivers_from_counts`, with the same results.
+
 **Passives' drivers** are themes that passives criticise more than promoters do: only themes with a positive
 gap are listed, each with an Agresti-Caffo interval of the gap, and a gap is only called significant when there
 are at least ``min_n`` passives and ``min_n`` promoters (``too_few`` and a ``reason`` say so otherwise).
@@ -97,11 +101,6 @@ def _nps(promoters: np.ndarray | float, detractors: np.ndarray | float, n: np.nd
         return 100.0 * (np.asarray(promoters, dtype=float) - np.asarray(detractors, dtype=float)) / n
 
 
-def _cells(band: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Counts of promoters, passives, detractors with the theme, then the same without it."""
-    return np.array([np.sum((band == b) & (mask == m)) for m in (True, False) for b in ("promoter", "passive", "detractor")])
-
-
 def _impact(cells: np.ndarray) -> Any:
     """Leave-one-out impact NPS(all) - NPS(without the theme) of cell counts (also of a stack of them)."""
     total = _nps(cells[..., 0] + cells[..., 3], cells[..., 2] + cells[..., 5], cells.sum(axis=-1))
@@ -109,10 +108,9 @@ def _impact(cells: np.ndarray) -> Any:
     return total - np.nan_to_num(without, nan=0.0)
 
 
-def _loo_impact(band: np.ndarray, mask: np.ndarray, n_boot: int, confidence: float,
+def _loo_impact(cells: np.ndarray, n_boot: int, confidence: float,
                 rng: np.random.Generator) -> tuple[float, tuple[float, float]]:
-    """Leave-one-out impact and its bootstrap interval from the six (band x mask) cell counts."""
-    cells = _cells(band, mask)
+    """Leave-one-out impact and its bootstrap interval from the six (band x has-theme) cell counts."""
     n = cells.sum()
     draws = _impact(rng.multinomial(n, cells / n, size=n_boot))
     alpha = (1 - confidence) / 2
@@ -121,28 +119,111 @@ def _loo_impact(band: np.ndarray, mask: np.ndarray, n_boot: int, confidence: flo
 
 
 def _quotes(frame: pd.DataFrame, rows: list[tuple[int, dict[str, Any]]], n_quotes: int) -> list[Quote]:
-    order = {"negative": 0, "neutral": 1, "positive": 2}
-    ranked = sorted(rows, key=lambda r: (order.get(r[1].get("sentiment", "neutral"), 1),
-                                         -float(r[1].get("confidence", 0.0)), r[0]))
-    picked: list[tuple[int, dict[str, Any]]] = []
-    seen_langs: set[Any] = set()
-    for row in ranked:  # first pass: one quote per language
-        lang = frame.at[row[0], "lang"] if "lang" in frame else None
-        if lang not in seen_langs:
-            picked.append(row)
-            seen_langs.add(lang)
-        if len(picked) == n_quotes:
-            break
-    for row in ranked:
-        if len(picked) >= n_quotes:
-            break
-        if row not in picked:
-            picked.append(row)
+    """The quotes among ``rows`` (frame index, mention), which come in the frame's order."""
+    langs = frame["lang"] if "lang" in frame else None
+    picked = rank_quotes(((j, t.get("sentiment", "neutral"), t.get("confidence", 0.0), langs.at[i] if langs is not None else None)
+                          for j, (i, t) in enumerate(rows)), n_quotes)
     out = []
-    for i, theme in picked:
+    for i, theme in (rows[j] for j in picked):
         get = frame.loc[i].get
         out.append(Quote(str(get("text", "")), get("lang"), int(get("score")), theme.get("sentiment", "neutral"),
                          theme.get("evidence"), str(get("id")) if get("id") is not None else None))
+    return out
+
+
+@dataclass
+class ThemeCounts:
+    """One theme's mentions, counted: all that :func:`points_from_counts` and :func:`drivers_from_counts` need.
+
+    Attributes:
+        theme: the theme id.
+        bands: answers mentioning it: (promoters, passives, detractors), each answer once (its first mention).
+        negative: of those, the answers whose mention is negative, per band.
+        sentiments: answers per mention sentiment (``negative``, ``neutral``, ``positive``).
+        critical: answers mentioning it negatively or neutrally (any of their mentions), per band.
+        periods: answers mentioning it per period start (ISO date), for the trend.
+        quotes: representative answers, in the order :func:`rank_quotes` gives.
+        passive_quotes: representative passives that mention it negatively or neutrally, likewise.
+    """
+
+    theme: str
+    bands: tuple[int, int, int]
+    negative: tuple[int, int, int] = (0, 0, 0)
+    sentiments: dict[str, int] = field(default_factory=dict)
+    critical: tuple[int, int, int] = (0, 0, 0)
+    periods: dict[str, int] = field(default_factory=dict)
+    quotes: list[Quote] = field(default_factory=list)
+    passive_quotes: list[Quote] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return sum(self.bands)
+
+
+SENTIMENT_ORDER = {"negative": 0, "neutral": 1, "positive": 2}
+"""Quotes are ranked negative first, then by confidence (highest first), then in the answers' order."""
+
+
+def rank_quotes(candidates: Iterable[tuple[Any, str, float, Any]], n_quotes: int) -> list[Any]:
+    """Pick ``n_quotes`` of ``(position, sentiment, confidence, language)`` candidates: ranked by sentiment
+    (negative first), confidence (highest first) and position, the best of each language first, then the best
+    of the rest. Returns the picked positions, in order."""
+    if n_quotes <= 0:
+        return []
+    ranked = sorted(candidates, key=lambda c: (SENTIMENT_ORDER.get(c[1], 1), -float(c[2]), c[0]))
+    picked: list[Any] = []
+    seen_langs: set[Any] = set()
+    for pos, _, _, lang in ranked:  # first pass: one quote per language
+        if lang not in seen_langs:
+            picked.append(pos)
+            seen_langs.add(lang)
+        if len(picked) == n_quotes:
+            break
+    for pos, _, _, _ in ranked:
+        if len(picked) >= n_quotes:
+            break
+        if pos not in picked:
+            picked.append(pos)
+    return picked
+
+
+def _bands_of(band: np.ndarray, rows: Iterable[int]) -> tuple[int, int, int]:
+    picked = band[list(rows)]
+    return int((picked == "promoter").sum()), int((picked == "passive").sum()), int((picked == "detractor").sum())
+
+
+def _frame_counts(frame: pd.DataFrame, n_quotes: int, periods: np.ndarray | None, passives: bool) -> list[ThemeCounts]:
+    """Per-theme counts of a tagged frame, themes in order of first mention; the quotes of :func:`action_points`,
+    or those of :func:`passive_drivers` when ``passives``."""
+    band = frame["band"].to_numpy()
+    by_theme: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+    critical: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+    for i, themes in frame["themes"].items():
+        seen = set()
+        for t in themes:
+            if not t.get("theme"):
+                continue
+            if t["theme"] not in seen:
+                seen.add(t["theme"])
+                by_theme.setdefault(t["theme"], []).append((int(i), t))  # type: ignore[arg-type]
+            if t.get("sentiment", "neutral") != "positive":
+                critical.setdefault(t["theme"], []).append((int(i), t))  # type: ignore[arg-type]
+    out = []
+    for theme, rows in by_theme.items():
+        sentiments = [t.get("sentiment", "neutral") for _, t in rows]
+        crit = critical.get(theme, [])
+        counts = ThemeCounts(theme, _bands_of(band, (i for i, _ in rows)),
+                             _bands_of(band, (i for i, t in rows if t.get("sentiment") == "negative")),
+                             {s: sentiments.count(s) for s in ("negative", "neutral", "positive")},
+                             _bands_of(band, {i for i, _ in crit}))
+        if periods is not None:
+            starts, n = np.unique(periods[[i for i, _ in rows]], return_counts=True)
+            counts.periods = {str(s): int(c) for s, c in zip(starts, n, strict=True)}
+        if passives:
+            counts.passive_quotes = _quotes(frame, [r for r in crit if band[r[0]] == "passive"], n_quotes)
+        else:
+            counts.quotes = _quotes(frame, rows, n_quotes)
+        out.append(counts)
     return out
 
 
@@ -165,54 +246,58 @@ def action_points(responses: pd.DataFrame | Iterable[Mapping[str, Any]], taxonom
         Action points sorted by ``impact`` (most negative first), then by count.
     """
     frame = _frame(responses)
-    n = len(frame)
-    if n == 0:
+    if len(frame) == 0:
         return []
-    rng = np.random.default_rng(random_state)
-    band = frame["band"].to_numpy()
-    by_theme: dict[str, list[tuple[int, dict[str, Any]]]] = {}
-    for i, themes in frame["themes"].items():
-        seen = set()
-        for t in themes:
-            if t.get("theme") and t["theme"] not in seen:
-                seen.add(t["theme"])
-                by_theme.setdefault(t["theme"], []).append((int(i), t))  # type: ignore[arg-type]
     periods = None
     if period and "timestamp" in frame and frame["timestamp"].notna().all():
         periods = period_starts(frame["timestamp"], period).dt.date.astype(str).to_numpy()
+    totals = _bands_of(frame["band"].to_numpy(), range(len(frame)))
+    period_totals = None
+    if periods is not None:
+        starts, n = np.unique(periods, return_counts=True)
+        period_totals = {str(s): int(c) for s, c in zip(starts, n, strict=True)}
+    return points_from_counts(_frame_counts(frame, n_quotes, periods, passives=False), totals, taxonomy, min_count,
+                              period_totals, confidence, n_boot, random_state)
+
+
+def points_from_counts(counts: Iterable[ThemeCounts], totals: tuple[int, int, int], taxonomy: Taxonomy | None = None,
+                       min_count: int = 1, period_totals: Mapping[str, int] | None = None, confidence: float = 0.95,
+                       n_boot: int = 2000, random_state: int = 0) -> list[ActionPoint]:
+    """:func:`action_points` from counts: ``counts`` per theme (in order of first mention, which fixes the
+    bootstrap's draws), ``totals`` (promoters, passives, detractors) of all answers, and ``period_totals`` (answers
+    per period start) for the trends (``None``: no trends)."""
+    n = sum(totals)
+    if n == 0:
+        return []
+    rng = np.random.default_rng(random_state)
     points = []
-    for theme, rows in by_theme.items():
-        if len(rows) < min_count:
+    for theme in counts:
+        count = theme.count
+        if count < min_count:
             continue
-        mask = np.zeros(n, dtype=bool)
-        mask[[i for i, _ in rows]] = True
-        neg_mask = np.zeros(n, dtype=bool)
-        neg_mask[[i for i, t in rows if t.get("sentiment") == "negative"]] = True
-        sentiments = [t.get("sentiment", "neutral") for _, t in rows]
-        counts = {s: sentiments.count(s) for s in ("negative", "neutral", "positive")}
-        impact, ci = _loo_impact(band, mask, n_boot, confidence, rng)
-        neg_impact = round(float(_impact(_cells(band, neg_mask))), 3) if neg_mask.any() else 0.0
-        with_b, without_b = band[mask], band[~mask]
-        nps_with = float(_nps((with_b == "promoter").sum(), (with_b == "detractor").sum(), len(with_b)))
-        nps_without = (float(_nps((without_b == "promoter").sum(), (without_b == "detractor").sum(), len(without_b)))
-                       if len(without_b) else None)
+        cells = np.array([*theme.bands, *(t - w for t, w in zip(totals, theme.bands, strict=True))])
+        impact, ci = _loo_impact(cells, n_boot, confidence, rng)
+        neg_cells = np.array([*theme.negative, *(t - w for t, w in zip(totals, theme.negative, strict=True))])
+        neg_impact = round(float(_impact(neg_cells)), 3) if sum(theme.negative) else 0.0
+        nps_with = float(_nps(cells[0], cells[2], count))
+        nps_without = float(_nps(cells[3], cells[5], n - count)) if n - count else None
         trend: list[dict[str, Any]] = []
         share_change = None
-        if periods is not None:
-            for start in sorted(set(periods)):
-                in_period = periods == start
-                trend.append({"period": start, "count": int((mask & in_period).sum()),
-                              "share": round(float((mask & in_period).sum() / in_period.sum()), 4)})
+        if period_totals is not None:
+            trend = [{"period": start, "count": theme.periods.get(start, 0),
+                      "share": round(float(theme.periods.get(start, 0) / period_totals[start]), 4)}
+                     for start in sorted(period_totals)]
             if len(trend) >= 2:
                 share_change = round(100 * (trend[-1]["share"] - trend[-2]["share"]), 2)
-        theme_obj = taxonomy[theme] if taxonomy is not None and theme in taxonomy else None
+        counted = {s: theme.sentiments.get(s, 0) for s in ("negative", "neutral", "positive")}
+        theme_obj = taxonomy[theme.theme] if taxonomy is not None and theme.theme in taxonomy else None
         points.append(ActionPoint(
-            theme=theme, label=theme_obj.label("en") if theme_obj else theme, team=theme_obj.team if theme_obj else None,
-            count=len(rows), share=round(len(rows) / n, 4), **counts,
-            net_sentiment=round((counts["positive"] - counts["negative"]) / len(rows), 4),
+            theme=theme.theme, label=theme_obj.label("en") if theme_obj else theme.theme,
+            team=theme_obj.team if theme_obj else None, count=count, share=round(count / n, 4), **counted,
+            net_sentiment=round((counted["positive"] - counted["negative"]) / count, 4),
             nps_with=round(nps_with, 3), nps_without=round(nps_without, 3) if nps_without is not None else None,
             impact=impact, impact_ci=ci, negative_impact=neg_impact, trend=trend, share_change=share_change,
-            quotes=_quotes(frame, rows, n_quotes),
+            quotes=list(theme.quotes),
         ))
     points.sort(key=lambda p: (p.impact, -p.count, p.theme))
     return points
@@ -278,32 +363,35 @@ def passive_drivers(responses: pd.DataFrame | Iterable[Mapping[str, Any]], taxon
         One :class:`PassiveDriver` per theme with ``gap > 0``, each with ``gap_ci``.
     """
     check_min_n(min_n)
-    z = z_value(confidence)
     frame = _frame(responses)
-    is_passive, is_promoter = frame["band"] == "passive", frame["band"] == "promoter"
-    n_pas, n_pro = int(is_passive.sum()), int(is_promoter.sum())
+    totals = _bands_of(frame["band"].to_numpy(), range(len(frame)))
+    if totals[1] == 0:
+        return []
+    return drivers_from_counts(_frame_counts(frame, n_quotes, None, passives=True), totals, taxonomy, min_count,
+                               confidence, min_n)
+
+
+def drivers_from_counts(counts: Iterable[ThemeCounts], totals: tuple[int, int, int], taxonomy: Taxonomy | None = None,
+                        min_count: int = 1, confidence: float = 0.95, min_n: int = MIN_N) -> list[PassiveDriver]:
+    """:func:`passive_drivers` from counts: ``counts`` per theme (``critical`` and ``passive_quotes`` are read)
+    and ``totals`` (promoters, passives, detractors) of all answers."""
+    check_min_n(min_n)
+    z = z_value(confidence)
+    n_pro, n_pas = totals[0], totals[1]
     if n_pas == 0:
         return []
     reason = too_few_reason({"passives": n_pas, "promoters": n_pro}, min_n, what="a gap")
-    rows_by_theme: dict[str, dict[str, list[tuple[int, dict[str, Any]]]]] = {}
-    for i, themes in frame["themes"].items():
-        for t in themes:
-            if t.get("sentiment", "neutral") == "positive" or not t.get("theme"):
-                continue
-            rows_by_theme.setdefault(t["theme"], {"passive": [], "promoter": [], "detractor": []})[
-                frame.at[i, "band"]].append((int(i), t))  # type: ignore[arg-type]
     out = []
-    for theme, rows in rows_by_theme.items():
-        passives, promoters = len({i for i, _ in rows["passive"]}), len({i for i, _ in rows["promoter"]})
+    for theme in counts:
+        promoters, passives = theme.critical[0], theme.critical[1]
         pas_share, pro_share = passives / n_pas, (promoters / n_pro if n_pro else 0.0)
         gap = round(100 * (pas_share - pro_share), 2)
         if passives < min_count or gap <= 0:
             continue
         ci = _gap_interval(passives, n_pas, promoters, n_pro, z)
-        theme_obj = taxonomy[theme] if taxonomy is not None and theme in taxonomy else None
-        out.append(PassiveDriver(theme, theme_obj.label("en") if theme_obj else theme, theme_obj.team if theme_obj else None,
-                                 passives, round(pas_share, 4), round(pro_share, 4), gap,
-                                 _quotes(frame, rows["passive"], n_quotes), ci, reason is None and ci[0] > 0,
-                                 reason is not None, reason))
+        theme_obj = taxonomy[theme.theme] if taxonomy is not None and theme.theme in taxonomy else None
+        out.append(PassiveDriver(theme.theme, theme_obj.label("en") if theme_obj else theme.theme,
+                                 theme_obj.team if theme_obj else None, passives, round(pas_share, 4), round(pro_share, 4),
+                                 gap, list(theme.passive_quotes), ci, reason is None and ci[0] > 0, reason is not None, reason))
     out.sort(key=lambda d: (-d.gap, -d.passives, d.theme))
     return out

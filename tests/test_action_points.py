@@ -111,3 +111,30 @@ def test_one_passive_has_an_interval_that_is_not_zero_width():
     (only,) = passive_drivers(_answers([(7, 1, 1)]))
     assert only.gap == 100.0 and only.gap_ci[1] - only.gap_ci[0] > 50
     assert only.too_few and not only.significant
+
+
+def test_points_and_drivers_from_counts_equal_those_of_the_answers(responses):
+    """What a database counts itself (GROUP BY) gives the same action points and passives' drivers."""
+    from nps_nlp.action_points import ThemeCounts, drivers_from_counts, points_from_counts
+
+    # ROWS by hand: billing is mentioned (negatively) by 1 promoter, 1 passive and 2 detractors, staff (positively)
+    # by 2 promoters and 1 detractor; 4 promoters, 2 passives, 4 detractors in all; months 2026-01 (3), 2026-02 (7)
+    counts = [ThemeCounts("billing_payment", (0, 1, 3), (0, 1, 3), {"negative": 4}, (0, 1, 3), {"2026-01-01": 2, "2026-02-01": 2}),
+              ThemeCounts("staff_attitude", (2, 0, 1), (0, 0, 0), {"positive": 3}, (0, 0, 0), {"2026-01-01": 1, "2026-02-01": 2})]
+    billing = action_points(responses, load_taxonomy(), period="month", n_quotes=0)
+    assert [p.to_dict() for p in points_from_counts(counts, (4, 2, 4), load_taxonomy(), period_totals={"2026-01-01": 3, "2026-02-01": 7})] \
+        == [p.to_dict() for p in billing]
+    drivers = passive_drivers(responses, n_quotes=0)
+    assert [d.to_dict() for d in drivers_from_counts(counts, (4, 2, 4))] == [d.to_dict() for d in drivers]
+    assert points_from_counts([], (0, 0, 0)) == [] and drivers_from_counts(counts, (4, 0, 4)) == []
+
+
+def test_quotes_take_the_best_answer_of_each_language_first():
+    from nps_nlp.action_points import rank_quotes
+
+    # (position, sentiment, confidence, language): negative first, then the most confident, then the earliest
+    rows = [(0, "positive", 0.99, "en"), (1, "negative", 0.6, "en"), (2, "negative", 0.9, "en"), (3, "neutral", 0.9, "nl"),
+            (4, "negative", 0.9, "en"), (5, "mixed", 0.95, "nb")]
+    assert rank_quotes(rows, 3) == [2, 5, 3]  # an unknown sentiment ranks as neutral
+    assert rank_quotes([r for r in rows if r[3] == "en"], 3) == [2, 4, 1]  # one language: the best three
+    assert rank_quotes(rows, 0) == [] and rank_quotes([], 2) == []
