@@ -1,11 +1,13 @@
 """A bounded schemathesis run over every operation of the OpenAPI document, against a real uvicorn server on
 SQLite and (when a server is on localhost) PostgreSQL: no request may get a 5xx.
 
-``NPS_FUZZ_EXAMPLES`` sets the examples per operation and mode (default 20: about 800 requests per database;
-the figures in docs/service.md come from larger runs)."""
+``NPS_FUZZ_EXAMPLES`` sets the examples per operation and mode (default 20: about 800 requests per database);
+``NPS_FUZZ_REPORT`` names a JSON file that gets the requests by database and status. ``benchmarks/fuzz.py`` runs
+this module with both for the large runs whose figures are in benchmarks/RESULTS.md."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import threading
@@ -120,8 +122,13 @@ def test_no_operation_answers_with_a_server_error(label: str, mode: str, server:
 
 def test_fuzz_summary() -> None:
     """Runs last in the module: prints how many requests each database got, by status (see -s)."""
+    report: dict[str, dict[str, int]] = {}
     for db in sorted({db for db, _ in STATUSES}):
         counts = {status: n for (d, status), n in sorted(STATUSES.items()) if d == db}
+        report[db] = {str(status): n for status, n in counts.items()}
         print(f"\nschemathesis on {db}: {sum(counts.values())} requests, by status {counts}, "
               f"5xx: {sum(n for s, n in counts.items() if s >= 500)}")
+    if os.environ.get("NPS_FUZZ_REPORT"):
+        with open(os.environ["NPS_FUZZ_REPORT"], "w", encoding="utf-8") as f:
+            json.dump({"examples_per_operation_and_mode": EXAMPLES, "statuses": report}, f)
     assert not any(status >= 500 for _, status in STATUSES)
