@@ -8,9 +8,9 @@ customers, 200,000 answers from 120,000 customers with a 2% share of open and re
 behind ``POST /v1/surveys/eligibility`` and ``nps-nlp quarantine check``: a few set-based queries whatever the
 list's length. Timed: the check itself (median of ``--repeats`` runs, warm database), and the whole HTTP request on
 the service through an in-process client (JSON in; out either a verdict per customer, the default, or
-``"results": "not_eligible"``, only the customers who may not be surveyed). Wall and process CPU time (client and
-service share the process; PostgreSQL's own work is not in it), and the 1-minute load average before and after
-each part, as the machine may be shared. SQLite always; PostgreSQL when ``--postgres`` names a server database (it
+``"results": "not_eligible"``, only the customers who may not be surveyed). Wall time, process CPU time (client and
+service share the process), the CPU time of a PostgreSQL server on this machine, and the 1-minute load average
+before and after each part, as the machine may be shared. SQLite always; PostgreSQL when ``--postgres`` names a server database (it
 is emptied first, then vacuumed and analysed, as autovacuum does after a bulk load).
 
 Writes benchmarks/results/quarantine.json and exits with status 1 when a median request for every customer takes
@@ -27,6 +27,8 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -80,6 +82,58 @@ def _load() -> float:
     return round(os.getloadavg()[0], 2)
 
 
+def _server_cpu(url: str) -> float | None:
+    """CPU seconds used so far by the backends of ``url``'s PostgreSQL database when the server runs on this
+    machine (read from /proc), else ``None``."""
+    from sqlalchemy.engine import make_url
+
+    u = make_url(url)
+    if not u.drivername.startswith("postgresql") or u.host not in (None, "localhost", "127.0.0.1"):
+        return None
+    import psycopg
+
+    with psycopg.connect(u.set(drivername="postgresql").render_as_string(hide_password=False)) as conn:
+        pids = [pid for (pid,) in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                                               " AND pid <> pg_backend_pid()")]
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+class _Clock:
+    """Wall time, this process's CPU time and the local PostgreSQL server's CPU time of repeated runs, and the
+    1-minute load average before and after them."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.wall: list[float] = []
+        self.cpu: list[float] = []
+        self.server: list[float] = []
+        self.load_before = _load()
+
+    @contextmanager
+    def run(self) -> Iterator[None]:
+        server = _server_cpu(self.url)
+        start, start_cpu = time.perf_counter(), time.process_time()
+        yield
+        self.wall.append(time.perf_counter() - start)
+        self.cpu.append(time.process_time() - start_cpu)
+        if server is not None and (after := _server_cpu(self.url)) is not None:
+            self.server.append(after - server)
+
+    def summary(self) -> dict[str, Any]:
+        out = {"median_s": round(statistics.median(self.wall), 3), "runs_s": [round(t, 3) for t in self.wall],
+               "median_cpu_s": round(statistics.median(self.cpu), 3), "load_1m": [self.load_before, _load()]}
+        if self.server:
+            out["median_server_cpu_s"] = round(statistics.median(self.server), 3)
+        return out
+
+
 def time_check(url: str, ids: list[str], repeats: int) -> dict[str, Any]:
     """Median wall and CPU time of ``quarantine.check`` over ``ids``, and what it found."""
     from api.db.session import Database
@@ -88,23 +142,18 @@ def time_check(url: str, ids: list[str], repeats: int) -> dict[str, Any]:
 
     settings = ServiceSettings(database_url=url)
     db = Database(url)
-    times, cpu, verdicts = [], [], []
-    load_before = _load()
+    verdicts = []
+    clock = _Clock(url)
     for _ in range(repeats):
-        with db.session() as s:
-            start, start_cpu = time.perf_counter(), time.process_time()
+        with db.session() as s, clock.run():
             verdicts = check(s, settings, ids)
-            times.append(time.perf_counter() - start)
-            cpu.append(time.process_time() - start_cpu)
     db.dispose()
     reasons: dict[str, int] = {}
     for v in verdicts:
         for code in v.reasons:
             reasons[code] = reasons.get(code, 0) + 1
-    return {"median_s": round(statistics.median(times), 3), "runs_s": [round(t, 3) for t in times],
-            "median_cpu_s": round(statistics.median(cpu), 3), "load_1m": [load_before, _load()],
-            "eligible": sum(v.eligible for v in verdicts), "not_eligible": sum(not v.eligible for v in verdicts),
-            "reasons": reasons}
+    return {**clock.summary(), "eligible": sum(v.eligible for v in verdicts),
+            "not_eligible": sum(not v.eligible for v in verdicts), "reasons": reasons}
 
 
 def time_http(url: str, ids: list[str], repeats: int, results: str) -> dict[str, Any]:
@@ -118,20 +167,16 @@ def time_http(url: str, ids: list[str], repeats: int, results: str) -> dict[str,
 
     settings = ServiceSettings(database_url=url, require_auth=False, model_poll_s=0,
                                registry_dir=Path(tempfile.gettempdir()) / "nps-bench-registry")
-    times, cpu, size = [], [], 0
+    size = 0
     with TestClient(create_app(settings, pipeline=FakePipeline())) as client:
         client.post("/v1/surveys/eligibility", json={"customer_ids": ids[:10]})  # the first request's set-up
-        load_before = _load()
+        clock = _Clock(url)
         for _ in range(repeats):
-            start, start_cpu = time.perf_counter(), time.process_time()
-            r = client.post("/v1/surveys/eligibility", json={"customer_ids": ids, "results": results})
-            times.append(time.perf_counter() - start)
-            cpu.append(time.process_time() - start_cpu)
+            with clock.run():
+                r = client.post("/v1/surveys/eligibility", json={"customer_ids": ids, "results": results})
             size = len(r.content)
             assert r.status_code == 200 and r.json()["checked"] == len(ids), r.text[:300]
-    return {"median_s": round(statistics.median(times), 3), "runs_s": [round(t, 3) for t in times],
-            "median_cpu_s": round(statistics.median(cpu), 3), "load_1m": [load_before, _load()],
-            "response_bytes": size}
+    return {**clock.summary(), "response_bytes": size}
 
 
 def run(url: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -158,7 +203,8 @@ def main() -> int:
                               "what": "check: api.services.quarantine.check (median of repeats, warm database); "
                                       "http: the whole POST /v1/surveys/eligibility through an in-process client, "
                                       "a verdict per customer; http_not_eligible_only: the same with results "
-                                      "not_eligible; cpu: process time of client and service (not PostgreSQL's); "
+                                      "not_eligible; cpu: process time of client and service; server_cpu: the local "
+                                      "PostgreSQL backends' CPU time; "
                                       "load_1m: 1-minute load average before and after"}
     with tempfile.TemporaryDirectory() as tmp:
         result["sqlite"] = run(f"sqlite:///{tmp}/quarantine.db", args)
