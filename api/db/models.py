@@ -250,6 +250,10 @@ class AppSecret(Base):
 
 # the workspace counts NPS bands per hour over a period from this index alone (migration 0003_workspace)
 Index("ix_responses_timestamp_score", Response.timestamp, Response.score)
+# the workspace reads a theme's quotes in rank order (negative first, then the most confident) from the first rows
+# of this index (migration 0005_workspace_rank)
+Index("ix_response_themes_rank", ResponseTheme.theme, ResponseTheme.sentiment, ResponseTheme.confidence.desc(),
+      ResponseTheme.response_id)
 
 
 class ContactRule(Base):

@@ -23,8 +23,8 @@ import dataclasses
 import math
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from api.db.models import Alert, AlertEvent, Response, ResponseTheme
 from api.services.queries import Filters
+from api.services.tallies import IdRange
 from nps_nlp.nps import MIN_N, NpsSummary, nps_change
 
 Period = Literal["day", "week", "month", "quarter"]
@@ -169,12 +170,13 @@ def _segments(filters: Filters | None) -> Filters:
     return dataclasses.replace(filters, since=None, until=None, team=None) if filters is not None else Filters()
 
 
-def team_bands(session: Session, window: Window, filters: Filters | None = None) -> dict[str, tuple[int, int, int]]:
-    """``team -> (promoters, passives, detractors)`` of the answers in ``window``, counted in the database: an
-    answer counts once for each team whose segment it carries or that a theme or an alert of it was routed to
-    (the teams of :func:`api.services.queries.in_teams`)."""
+def team_bands(session: Session, window: Window, filters: Filters | None = None,
+               ids: IdRange | None = None) -> dict[str, tuple[int, int, int]]:
+    """``team -> (promoters, passives, detractors)`` of the answers in ``window`` (and in ``ids``), counted in the
+    database: an answer counts once for each team whose segment it carries or that a theme or an alert of it was
+    routed to (the teams of :func:`api.services.queries.in_teams`)."""
     seg = _segments(filters)
-    in_window = and_(Response.timestamp >= window.start, Response.timestamp < window.end)
+    in_window = and_(Response.timestamp >= window.start, Response.timestamp < window.end, *(ids.where() if ids is not None else ()))
     routed = union(  # UNION (not UNION ALL): one row per team and answer
         seg.apply(select(Response.team.label("team"), Response.id.label("rid"), Response.score.label("score"))
                   .where(in_window, Response.team.is_not(None))),
@@ -188,13 +190,49 @@ def team_bands(session: Session, window: Window, filters: Filters | None = None)
     return {team: (int(p), int(n), int(d)) for team, p, n, d in session.execute(query)}
 
 
-def praise_counts(session: Session, window: Window, filters: Filters | None = None) -> dict[str, int]:
-    """Praise mentions per routed team for answers in ``window``."""
-    query = _segments(filters).apply(
-        select(ResponseTheme.team, func.count()).join(Response)
-        .where(ResponseTheme.kind == "praise", Response.timestamp >= window.start, Response.timestamp < window.end)
-        .group_by(ResponseTheme.team))
+def praise_counts(session: Session, window: Window, filters: Filters | None = None, ids: IdRange | None = None) -> dict[str, int]:
+    """Praise mentions per routed team for answers in ``window`` (and in ``ids``); the window's answers are listed
+    first (by time), so only their theme rows are read."""
+    answers = _segments(filters).apply(select(Response.id).where(Response.timestamp >= window.start, Response.timestamp < window.end,
+                                                                 *(ids.where() if ids is not None else ())))
+    query = (select(ResponseTheme.team, func.count()).where(ResponseTheme.kind == "praise", ResponseTheme.response_id.in_(answers))
+             .group_by(ResponseTheme.team))
     return {team: n for team, n in session.execute(query)}
+
+
+@dataclass(frozen=True)
+class WindowCounts:
+    """The answers' part of a leaderboard: per team its bands and praise in a period and in the one before; a
+    tally (:mod:`api.services.tallies`): the counts of two ranges of answers add up."""
+
+    bands: Mapping[str, tuple[int, int, int]] = field(default_factory=dict)
+    bands_before: Mapping[str, tuple[int, int, int]] = field(default_factory=dict)
+    praise: Mapping[str, int] = field(default_factory=dict)
+    praise_before: Mapping[str, int] = field(default_factory=dict)
+
+    def merge(self, other: WindowCounts) -> WindowCounts:
+        """The counts of both ranges of answers."""
+        return WindowCounts(_add_bands(self.bands, other.bands), _add_bands(self.bands_before, other.bands_before),
+                            _add_counts(self.praise, other.praise), _add_counts(self.praise_before, other.praise_before))
+
+
+def _add_bands(a: Mapping[str, tuple[int, int, int]], b: Mapping[str, tuple[int, int, int]]) -> dict[str, tuple[int, int, int]]:
+    out = dict(a)
+    for team, (p, n, d) in b.items():
+        old = out.get(team, (0, 0, 0))
+        out[team] = (old[0] + p, old[1] + n, old[2] + d)
+    return out
+
+
+def _add_counts(a: Mapping[str, int], b: Mapping[str, int]) -> dict[str, int]:
+    return {team: a.get(team, 0) + b.get(team, 0) for team in set(a) | set(b)}
+
+
+def window_counts(session: Session, window: Window, filters: Filters | None = None, ids: IdRange | None = None) -> WindowCounts:
+    """The :class:`WindowCounts` of ``window`` and the period before it, over the answers in ``ids``."""
+    before = window.previous()
+    return WindowCounts(team_bands(session, window, filters, ids), team_bands(session, before, filters, ids),
+                        praise_counts(session, window, filters, ids), praise_counts(session, before, filters, ids))
 
 
 def followup(session: Session, window: Window, rules: BadgeRules, now: datetime,
@@ -283,7 +321,7 @@ def award_badges(rows: list[dict[str, Any]], rules: BadgeRules) -> None:
 
 def leaderboard(session: Session, period: Period = "month", at: datetime | None = None, tz: str = "UTC",
                 rank_by: RankBy = "followup", rules: BadgeRules | None = None, filters: Filters | None = None,
-                now: datetime | None = None) -> dict[str, Any]:
+                now: datetime | None = None, counts: WindowCounts | None = None) -> dict[str, Any]:
     """Rank every team for one period and award badges.
 
     Args:
@@ -296,6 +334,7 @@ def leaderboard(session: Session, period: Period = "month", at: datetime | None 
         rules: badge thresholds.
         filters: segment filters (channel, country, ...); the window and team are the leaderboard's own.
         now: the time follow-up is judged at (default: now).
+        counts: the answers' counts of the period and the one before (:func:`window_counts`), when known.
 
     Returns:
         ``period``, ``label``, ``start``, ``end``, ``complete``, ``rank_by``, ``rules`` and ``teams`` (ranked rows:
@@ -308,9 +347,8 @@ def leaderboard(session: Session, period: Period = "month", at: datetime | None 
     rules = rules or BadgeRules()
     now = now or datetime.now(UTC)
     window = Window.containing(period, at, tz) if at is not None else Window.last_complete(period, now, tz)
-    before = window.previous()
-    bands, bands_before = team_bands(session, window, filters), team_bands(session, before, filters)
-    praise, praise_before = praise_counts(session, window, filters), praise_counts(session, before, filters)
+    counts = window_counts(session, window, filters) if counts is None else counts
+    bands, bands_before, praise, praise_before = counts.bands, counts.bands_before, counts.praise, counts.praise_before
     follow = followup(session, window, rules, now, filters)
     rows = []
     for team in sorted(set(bands) | set(praise) | set(follow)):
@@ -328,5 +366,5 @@ def leaderboard(session: Session, period: Period = "month", at: datetime | None 
             "complete": window.end <= now, "rank_by": rank_by, "rules": dataclasses.asdict(rules), "teams": rows}
 
 
-__all__ = ["PERIODS", "BadgeRules", "Window", "award_badges", "first_contact", "followup", "leaderboard", "period_start",
-           "praise_counts", "team_bands", "wilson", "zone"]
+__all__ = ["PERIODS", "BadgeRules", "Window", "WindowCounts", "award_badges", "first_contact", "followup", "leaderboard",
+           "period_start", "praise_counts", "team_bands", "wilson", "window_counts", "zone"]

@@ -6,6 +6,7 @@ the signed-in user may see.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -16,18 +17,10 @@ from sqlalchemy import select
 from api.db.models import User
 from api.deps import ModelDep, SessionDep
 from api.services.queries import known_team
+from api.services.team_page import team_page
 from api.services.users import LANGS, ROLES, list_users
-from api.services.workspace import (
-    PanelCache,
-    answers_version,
-    data_version,
-    filter_options,
-    insights,
-    known_teams,
-    nps_block,
-    team_page,
-    teams_table,
-)
+from api.services.workspace import nps_block
+from api.web import panels
 from api.web.auth import CurrentUser, SessionCookie, WebError, safe_next
 from api.web.charts import trend_svg
 from api.web.render import read_view, render
@@ -67,21 +60,14 @@ def overview(request: Request, session: SessionDep, model: ModelDep, web: Sessio
     now = datetime.now(UTC)
     tax_teams = {t.team for t in taxonomy.themes if t.team}
     teams = _visible_teams(session, viewer, tax_teams, request)
-    version = _version(session, request)
-    answers = answers_version(session)
-    block = _cache(request).get(("nps", _key(view), answers, now.date()), lambda: nps_block(session, view.filters, view.period, now))
-    # action points and passives take seconds on large data and depend on the answers alone: a newer answer
-    # recomputes them in the background while the page shows the previous figures with their time
-    found = _cache(request).latest(("insights", _key(view), block["period"], now.date()), answers,
-                                   lambda s: insights(s, view.filters, taxonomy, block["period"]), session,
-                                   request.app.state.nps.db)
-    points, passives = found["points"], found["passives"]
-    panels = {"table": _cache(request).get(("table", _key(view), tuple(teams), version), lambda: teams_table(session, view.filters,
-                                                                                                         teams, now))}
-    table = [row for row in panels["table"] if row["n"] or row["open_alerts"] or row["team"] in tax_teams or not viewer.sees_all]
+    block = nps_block(session, view.filters, view.period, now, panels.days(request, session, view.filters))
+    found = panels.insight_panels(request, session, view.filters, taxonomy)
+    table = [row for row in panels.table(request, session, view.filters, teams, now)
+             if row["n"] or row["open_alerts"] or row["team"] in tax_teams or not viewer.sees_all]
     return render(request, "overview.html", web, viewer, view=view, block=block, chart=trend_svg(block["trend"], block["period"],
-                  _t(request, viewer)), points=points, passives=passives, table=table, computed_at=found["computed_at"],
-                  options=_options(session, request), labels=_labels(taxonomy, viewer, request), page="overview", teams=teams)
+                  _t(request, viewer)), points=found["points"], passives=found["passives"], table=table,
+                  computed_at=found["computed_at"], options=panels.options(request, session),
+                  labels=_labels(taxonomy, viewer, request), page="overview", teams=teams)
 
 
 @router.get("/teams/{team}", response_class=HTMLResponse, response_model=None)
@@ -95,16 +81,17 @@ def team(team: TeamName, request: Request, session: SessionDep, model: ModelDep,
     if not (known_team(session, team, tax_teams) or team in _all_teams(session, tax_teams, request)):
         raise WebError(404, "no such team, or not one of yours")
     view = read_view(request, viewer)
-    today = datetime.now(UTC).date()
-    versions = {"nps": answers_version(session), "table": _version(session, request)}
-    data = team_page(session, team, view.filters, viewer, view.period,
-                     memo=lambda name, compute: _cache(request).get(("team", name, team, _key(view), versions[name], today), compute))
+    now = datetime.now(UTC)
+    scoped = dataclasses.replace(view.filters, scope=(team,))
+    data = team_page(session, team, view.filters, viewer, view.period, now, days=panels.days(request, session, scoped),
+                     table=panels.table(request, session, view.filters, [team], now)[0],
+                     feeds=panels.feeds(request, session, team, view.filters))
     themes = [t for t in taxonomy.themes if t.team == team] or list(taxonomy.themes)
     return render(request, "team.html", web, viewer, view=view, data=data, block=data["nps"],
                   chart=trend_svg(data["nps"]["trend"], data["nps"]["period"], _t(request, viewer)),
-                  options=_options(session, request), labels=_labels(taxonomy, viewer, request), page="team",
+                  options=panels.options(request, session), labels=_labels(taxonomy, viewer, request), page="team",
                   themes=[(t.id, t.label(_t(request, viewer).lang)) for t in themes],
-                  teams=_visible_teams(session, viewer, tax_teams, request), now=datetime.now(UTC),
+                  teams=_visible_teams(session, viewer, tax_teams, request), now=now,
                   can_manage=viewer.can_manage_items(team), here=request.url.path + view.query())
 
 
@@ -125,31 +112,7 @@ def me_page(request: Request, session: SessionDep, web: SessionCookie, viewer: C
 
 
 def _all_teams(session: Any, taxonomy_teams: set[str], request: Request) -> list[str]:
-    key = ("teams", tuple(sorted(taxonomy_teams)), _version(session, request))
-    return list(_cache(request).get(key, lambda: known_teams(session, taxonomy_teams)))
-
-
-def _options(session: Any, request: Request) -> dict[str, list[str]]:
-    return dict(_cache(request).get(("options", _version(session, request)), lambda: filter_options(session)))
-
-
-def _version(session: Any, request: Request) -> tuple[Any, ...]:
-    """The data version, read once per request."""
-    version: tuple[Any, ...] | None = getattr(request.state, "data_version", None)
-    if version is None:
-        version = request.state.data_version = data_version(session)
-    return version
-
-
-def _cache(request: Request) -> PanelCache:
-    cache: PanelCache | None = getattr(request.app.state, "workspace_cache", None)
-    if cache is None:
-        cache = request.app.state.workspace_cache = PanelCache()
-    return cache
-
-
-def _key(view: Any) -> tuple[Any, ...]:
-    return (tuple(sorted((k, str(v)) for k, v in view.filters.__dict__.items())), view.period)
+    return panels.all_teams(request, session, taxonomy_teams)
 
 
 def _t(request: Request, viewer: Any) -> Any:

@@ -8,14 +8,16 @@ analysts)."""
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse
 
 from api.deps import ModelDep, SessionDep
-from api.services.leaderboard import leaderboard
+from api.services.leaderboard import Window, leaderboard
 from api.services.reports import build_digest, html_document
+from api.web import panels
 from api.web.auth import CurrentUser, SessionCookie, WebError
 from api.web.render import SECURITY_HEADERS, read_view, render
 
@@ -41,7 +43,11 @@ def leaderboard_page(request: Request, session: SessionDep, web: SessionCookie, 
     if over not in PERIODS or rank_by not in RANK_BY:
         raise WebError(400, "over is week, month or quarter; rank_by is followup, improvement or praise")
     view = read_view(request, viewer)
-    board = leaderboard(session, over, tz=viewer.timezone, rank_by=rank_by, filters=_segments(view))  # type: ignore[arg-type]
+    now = datetime.now(UTC)
+    window = Window.last_complete(over, now, viewer.timezone)  # type: ignore[arg-type]
+    counts = panels.leaderboard_counts(request, session, window, _segments(view))
+    board = leaderboard(session, over, tz=viewer.timezone, rank_by=rank_by, filters=_segments(view), now=now,  # type: ignore[arg-type]
+                        counts=counts)
     total = len(board["teams"])
     rows = board["teams"] if viewer.sees_all else [r for r in board["teams"] if r["team"] in viewer.teams]
     return render(request, "leaderboard.html", web, viewer, view=view, board=board, rows=rows, total=total, period=over,
