@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import case, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from api.db.models import ActionItem, Alert, AlertEvent, Response
 from api.services.queries import Filters
@@ -39,14 +39,21 @@ class AlertQuery:
 
 
 def alert_select(q: AlertQuery, now: datetime) -> Any:
-    """A ``select(Alert)`` joined with its response, restricted to ``q``."""
-    query = select(Alert).join(Response)
+    """A ``select(Alert)`` restricted to ``q``. The conditions on the alert's answer (its team segment and the
+    response filters) look that one answer up by its id, as a scalar subquery: the (few) alerts are read first
+    and each looks up its answer, rather than every answer that passes a filter (or, on PostgreSQL, every
+    answer: an ``EXISTS`` becomes a hash join over the whole table) looking for an alert."""
+    query = select(Alert)
+    answer = select(Response.id).where(Response.id == Alert.response_id)
     if q.status is not None:
         query = query.where(Alert.status == q.status)
     if q.open_only:
         query = query.where(Alert.status != "resolved")
     if q.team is not None:
-        query = query.where((Alert.team == q.team) | (Response.team == q.team) if q.team_or_segment else Alert.team == q.team)
+        if q.team_or_segment:
+            answer = answer.where((Alert.team == q.team) | (Response.team == q.team))
+        else:
+            query = query.where(Alert.team == q.team)
     if q.level is not None:
         query = query.where(Alert.level == q.level)
     if q.owner is not None:
@@ -56,8 +63,8 @@ def alert_select(q: AlertQuery, now: datetime) -> Any:
     elif q.overdue is False:
         query = query.where((Alert.status == "resolved") | (Alert.due_at >= now))
     if q.filters is not None:
-        query = q.filters.apply(query)
-    return query
+        answer = q.filters.apply(answer)
+    return query.where(answer.scalar_subquery().is_not(None))  # the answer's id: at most one row
 
 
 def list_alerts(session: Session, q: AlertQuery, limit: int, offset: int = 0,
@@ -67,7 +74,9 @@ def list_alerts(session: Session, q: AlertQuery, limit: int, offset: int = 0,
     query = alert_select(q, now)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     severity = case(LEVEL_ORDER, value=Alert.level, else_=9)
-    rows = list(session.scalars(query.order_by(severity, Alert.due_at, Alert.id).limit(limit).offset(offset)))
+    # the page's answers by id afterwards (not joined into the sort, which PostgreSQL would do by hashing them all)
+    page = query.order_by(severity, Alert.due_at, Alert.id).limit(limit).offset(offset).options(selectinload(Alert.response))
+    rows = list(session.scalars(page))
     return total, rows
 
 
