@@ -194,4 +194,5 @@ def test_classify_with_the_real_model(service):
     active = client.get("/v1/models/active").json()
     assert active["id"] == "default" and active["source"] == "setting"
     assert active["card"] == (ROOT / "models" / "default" / "README.md").read_text(encoding="utf-8")
-    assert active["metrics"]["n_examples"] == 1318
+    shipped = json.loads((ROOT / "models" / "default" / "metrics.json").read_text(encoding="utf-8"))
+    assert active["metrics"]["n_examples"] == shipped["n_examples"] > 1000  # the shipped model's dev-split metrics
