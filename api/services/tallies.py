@@ -115,11 +115,11 @@ class Tallies:
         self.lock = threading.Lock()
 
     def get(self, key: Any, session: Session, mark: Mark, compute: Callable[[IdRange], T],
-            merge: Callable[[T, T], T], counted: dict[int, int] | None = None) -> T:
+            merge: Callable[[T, T], T], counted: dict[Any, Any] | None = None) -> T:
         """The tally ``key`` at ``mark``: cached, brought forward with the answers stored since, or computed.
         ``compute(ids)`` counts the answers in ``ids``; ``merge(old, new)`` returns their sum (a new value: a
-        cached one is never changed in place). ``counted`` keeps the answers counted at or below an id across
-        the calls of one request (all read in one transaction)."""
+        cached one is never changed in place). ``counted`` keeps what was read to check that across the calls of
+        one request (the answers at or below an id, alerts opened late)."""
         with self.lock:
             entry = self.items.get(key)
             if entry is not None:
@@ -138,7 +138,7 @@ class Tallies:
         return value
 
     @staticmethod
-    def _extends(session: Session, old: Mark, new: Mark, counted: dict[int, int]) -> bool:
+    def _extends(session: Session, old: Mark, new: Mark, counted: dict[Any, Any]) -> bool:
         """Whether ``new`` only adds answers above ``old.upto`` (and alerts of those) to what ``old`` covered."""
         if new.events != old.events or new.upto < old.upto:
             return False
@@ -147,8 +147,12 @@ class Tallies:
             counted[old.upto] = _count_upto(session, old.upto)
         if counted[old.upto] != old.below:
             return False
-        late_alert = select(Alert.id).where(Alert.id > old.alerts, Alert.response_id <= old.upto).limit(1)
-        return new.alerts == old.alerts or session.scalar(late_alert) is None
+        if new.alerts == old.alerts:
+            return True
+        late = ("late alert", old.alerts, old.upto)  # kept with the counts: the same for every tally of a request
+        if late not in counted:
+            counted[late] = session.scalar(select(Alert.id).where(Alert.id > old.alerts, Alert.response_id <= old.upto).limit(1))
+        return counted[late] is None
 
     def clear(self) -> None:
         with self.lock:

@@ -65,8 +65,10 @@ def team_tally(session: Session, filters: Filters, teams: list[str], ids: IdRang
     counts = within(plain, select(m.c.team, *band_sums(Response.score)).join(Response, Response.id == m.c.rid), ids)
     for team, pro, pas, det in session.execute(counts.group_by(m.c.team)):
         out.setdefault(team, [0, 0, 0, 0, 0])[:3] = [int(pro or 0), int(pas or 0), int(det or 0)]
-    kinds = within(plain, select(ResponseTheme.team, ResponseTheme.kind, func.count()).join(Response)
-                   .where(ResponseTheme.team.in_(teams), ResponseTheme.kind.in_(("problem", "praise"))), ids)
+    kinds = select(ResponseTheme.team, ResponseTheme.kind, func.count()).where(ResponseTheme.team.in_(teams),
+                                                                               ResponseTheme.kind.in_(("problem", "praise")))
+    if plain.apply(select(Response.id)).whereclause is not None or ids is not None:  # else the theme rows' index is enough
+        kinds = within(plain, kinds.join(Response), ids)
     for team, kind, n in session.execute(kinds.group_by(ResponseTheme.team, ResponseTheme.kind)):
         out.setdefault(team, [0, 0, 0, 0, 0])[3 if kind == "problem" else 4] = int(n)
     return TeamTally({team: (c[0], c[1], c[2], c[3], c[4]) for team, c in out.items()})

@@ -73,7 +73,7 @@ def filters_key(filters: Filters) -> tuple[Any, ...]:
 
 def _tally(request: Request, session: Session, key: tuple[Any, ...], compute: Callable[[IdRange], T],
            merge: Callable[[T, T], T]) -> T:
-    counted: dict[int, int] | None = getattr(request.state, "workspace_counted", None)
+    counted: dict[Any, Any] | None = getattr(request.state, "workspace_counted", None)
     if counted is None:
         counted = request.state.workspace_counted = {}
     return cache_of(request).tallies.get(key, session, versions(session, request).answers, compute, merge, counted)
