@@ -67,7 +67,11 @@ def versions(session: Session, request: Request) -> Versions:
     return found
 
 
-def filters_key(filters: Filters) -> tuple[Any, ...]:
+def filters_key(filters: Filters, by_day: bool = True) -> tuple[Any, ...]:
+    """What ``filters`` select, as a cache key; the time zone only matters to figures counted per day
+    (``by_day``) or to a period's bounds."""
+    if not by_day and filters.since is None and filters.until is None:
+        filters = dataclasses.replace(filters, tz="UTC")
     return tuple(sorted((k, str(v)) for k, v in filters.__dict__.items()))
 
 
@@ -86,7 +90,7 @@ def days(request: Request, session: Session, filters: Filters) -> DayTally:
 
 def insight_panels(request: Request, session: Session, filters: Filters, taxonomy: Any) -> dict[str, Any]:
     """Action points and what passives say within ``filters`` (:func:`api.services.workspace.insights`)."""
-    key = filters_key(filters)
+    key = filters_key(filters, by_day=False)
     themes = _tally(request, session, ("themes", key), lambda ids: theme_tally(session, filters, ids), ThemeTally.merge)
     return cache_of(request).panels.get(("insights", key, id(taxonomy), versions(session, request).answers),
                                         lambda: insights(session, filters, taxonomy, tally=themes))
@@ -96,7 +100,7 @@ def table(request: Request, session: Session, filters: Filters, teams: list[str]
     """The teams table of ``teams`` within ``filters`` (:func:`api.services.team_stats.teams_table`); the alerts'
     figures are read again when an alert changes, and at least once a minute (alerts become overdue)."""
     plain = dataclasses.replace(filters, scope=None)
-    key = (filters_key(plain), tuple(teams))
+    key = (filters_key(plain, by_day=False), tuple(teams))
     counts = _tally(request, session, ("teams", *key), lambda ids: team_tally(session, plain, teams, ids), TeamTally.merge)
     minute = now.replace(second=0, microsecond=0)
     alerts = cache_of(request).panels.get(("alerts", *key, versions(session, request).alerts, minute),
@@ -107,7 +111,7 @@ def table(request: Request, session: Session, filters: Filters, teams: list[str]
 def feeds(request: Request, session: Session, team: str, filters: Filters) -> FeedTally:
     """A team's problems and praise within ``filters`` (:func:`api.services.team_page.feed_tally`)."""
     plain = dataclasses.replace(filters, scope=None)
-    return _tally(request, session, ("feeds", team, filters_key(plain)), lambda ids: feed_tally(session, team, plain, ids),
+    return _tally(request, session, ("feeds", team, filters_key(plain, by_day=False)), lambda ids: feed_tally(session, team, plain, ids),
                   FeedTally.merge)
 
 
