@@ -3,7 +3,8 @@
 The server runs in its own process (``uvicorn``, this script in ``--serve`` mode) on a throw-away SQLite file
 (or ``--database-url``); one keep-alive client sends, in turn: a classify of one answer, an ingest of a new
 response (every 5th request), NPS, the response list, the alert queue, and a bad request (422). At every
-checkpoint it prints the server's RSS, the requests/s so far and the ratio to the first checkpoint.
+checkpoint it prints the server's RSS, the requests/s so far and the ratio to the first checkpoint, and at the end
+writes them to ``benchmarks/results/soak-PIPELINE.json``.
 
     python benchmarks/soak.py                                 # 10k, 50k, 100k requests, fake pipeline
     python benchmarks/soak.py --pipeline real                 # the real model (about 30 requests/s on 2 cores)
@@ -131,7 +132,17 @@ def main() -> None:
     if args.serve:
         serve(args.port, args.database_url, args.pipeline)
         return
-    soak([int(n) for n in args.checkpoints.split(",")], args.pipeline, args.database_url)
+    load = os.getloadavg()[0]
+    rows = soak([int(n) for n in args.checkpoints.split(",")], args.pipeline, args.database_url)
+    result = {"what": "RSS of the uvicorn server process after N requests of a mix: classify one answer, ingest, NPS, "
+                      "response list, alert queue, a bad request", "pipeline": args.pipeline,
+              "database": "postgresql" if args.database_url and args.database_url.startswith("postgresql") else "sqlite",
+              "cpus": os.cpu_count(), "load_average_1m_at_start": round(load, 2),
+              "checkpoints": [{k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()} for row in rows],
+              "last_vs_first": round(rows[-1]["vs_first"], 3) if rows else None}
+    target = ROOT / "benchmarks" / "results" / f"soak-{args.pipeline}.json"
+    target.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(f"written to {target}")
 
 
 if __name__ == "__main__":
