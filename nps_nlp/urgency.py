@@ -2,8 +2,9 @@
 
 Two kinds of signal, in en / nl / nb / nn:
 
-* **cues that matter at any score** (safety, legal threats, outages, cancellation or churn threats,
-  repeated contact), read from a YAML file of patterns (``nps_nlp/data/urgency_cues.yaml`` by default);
+* **cues that matter at any score** (safety, food safety, data breaches, fraud, threats, legal threats, outages,
+  cancellation or churn threats, anger or a demand to escalate, vulnerable customers, repeated contact), read
+  from a YAML file of patterns (``nps_nlp/data/urgency_cues.yaml`` by default);
 * **a low score with strongly negative text** (the classifier's overall sentiment score).
 
 Example:
@@ -44,8 +45,8 @@ class UrgencyReason:
 
     Attributes:
         code: a cue id (``safety``, ``food_safety``, ``data_breach``, ``fraud``, ``threat``, ``legal``, ``outage``,
-            ``vulnerable``, ``churn``, ``repeated_contact`` or a custom cue's), ``model`` (the classifier's learned
-            reading) or ``low_score_negative``.
+            ``churn``, ``escalation``, ``vulnerable``, ``stranded``, ``repeated_contact`` or a custom cue's), ``model``
+            (the classifier's learned reading) or ``low_score_negative``.
         level: the level this reason alone gives.
         label: a readable label in the answer's language (English when unknown).
         evidence: the matched words with character offsets (``None`` for score-based reasons).
@@ -76,14 +77,15 @@ class UrgencyResult:
 
 
 # a cue right after one of these words ("never had an outage", "geen storing", "aldri nede") does not count
-_NEGATORS = frozenset("""never no not without hardly barely nooit geen niet zonder nauwelijks aldri ingen ikke
-ikkje uten utan sjelden""".split())
+_NEGATORS = frozenset("""never no not nothing zero without hardly barely nooit geen niet nie niks niets zonder
+nauwelijks aldri ingen inga ikke ikkje ingenting null uten utan sjelden""".split())
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 
 
 def _negated(text: str, start: int, window: int = 3) -> bool:
-    before = re.split(r"[.!?;,:]", text[:start])[-1]
-    return any(w.lower() in _NEGATORS for w in _WORD.findall(before)[-window:])
+    before = [w.lower() for w in _WORD.findall(re.split(r"[.!?;,:]", text[:start])[-1])[-window:]]
+    # "no" negates only right before the cue ("no outage"); in Nynorsk it means "now" ("no er nettet nede")
+    return any(w in _NEGATORS for w in before[:-1] if w != "no") or bool(before and before[-1] in _NEGATORS)
 
 
 _MODEL_LABEL = {"en": "read as urgent by the model", "nl": "door het model als urgent gelezen",
@@ -124,7 +126,11 @@ def _phrases(raw: Any, where: str) -> re.Pattern[str] | None:
         return None
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: expected a mapping language -> list of patterns")
-    alternatives = [str(p) for pats in raw.values() for p in (pats or [])]
+    alternatives = [p for pats in raw.values() for p in (pats or [])]
+    for p in alternatives:
+        if not isinstance(p, str):
+            raise ConfigError(f"{where}: pattern {p!r} is not a string; quote a pattern that contains ': ' or starts "
+                              "with one of [ { ' \"")
     return _compile(alternatives, where) if alternatives else None
 
 
@@ -205,9 +211,10 @@ class UrgencyDetector:
                lang: str | None = None, signal: dict[str, Any] | None = None) -> UrgencyResult:
         """The urgency of one answer.
 
-        A cue counts unless it is negated ("never had an outage") or part of a figure of speech ("dangerously
-        good"); cues that the file combines (a vulnerable customer and an outage) give the combined level; when
-        the answer says the problem was solved or is long past, every cue drops two levels.
+        A cue counts unless it is negated ("never had an outage") or inside a `not_literal` phrase of the cue file
+        (a figure of speech such as "dangerously good"); cues that the file combines (a vulnerable customer and an
+        outage) give the combined level; when the answer says the problem was solved or is long past, every cue
+        drops two levels.
 
         Args:
             text: the answer.
@@ -232,13 +239,15 @@ class UrgencyDetector:
 
     def _cue_reasons(self, text: str, score: float | None, lang: str | None) -> list[UrgencyReason]:
         figures = [m.span() for m in self._cues.not_literal.finditer(text)] if self._cues.not_literal else []
-        resolved = self._cues.resolved is not None and any(
-            not _negated(text, m.start()) for m in self._cues.resolved.finditer(text))
+
+        def literal(m: re.Match[str]) -> bool:
+            return not _negated(text, m.start()) and not any(a <= m.start() and m.end() <= b for a, b in figures)
+
+        resolved = self._cues.resolved is not None and any(literal(m) for m in self._cues.resolved.finditer(text))
         promoter = score is not None and score >= 9
         found: dict[str, tuple[_Cue, re.Match[str]]] = {}
         for cue in self._cues.cues:
-            match = next((m for m in cue.pattern.finditer(text) if not _negated(text, m.start())
-                          and not any(a <= m.start() and m.end() <= b for a, b in figures)), None)
+            match = next((m for m in cue.pattern.finditer(text) if literal(m)), None)
             if match is not None:
                 found[cue.code] = (cue, match)
         reasons = []

@@ -48,6 +48,139 @@ def test_no_cue(detector, text):
     assert detector.assess(text, score=9).level == "none"
 
 
+# cue families of the 2027 cue round: the general thing in each language, written the way customers write it
+@pytest.mark.parametrize(("text", "code", "level"), [
+    # safety: electricity, smoke and heat, carbon monoxide, injuries, near misses
+    ("the plug on the heater is scorched and the socket crackles", "safety", "critical"),
+    ("co alarm keeps going off since your engineer was here", "safety", "critical"),
+    ("my dad slipped on a wet floor in your shop and hit his head", "safety", "critical"),
+    ("de stekker van de waterkoker is zwart geblakerd", "safety", "critical"),
+    ("er kwam zwarte rook uit de oplader", "safety", "critical"),
+    ("het stinkt in de gang naar gas", "safety", "critical"),
+    ("stikkontakten knitrer og det lukter svidd", "safety", "critical"),
+    ("det dirrer i fingrene når jeg tar på kranen", "safety", "critical"),
+    ("sonen min fekk eit kraftig støyt frå komfyren", "safety", "critical"),
+    ("det kjem gneistar frå koplingsboksen", "safety", "critical"),
+    ("far min datt på isen utanfor butikken og braut handleddet", "safety", "critical"),
+    # food safety: foreign bodies, allergens, food poisoning
+    ("there was a sliver of metal in the bread roll, could have swallowed it", "food_safety", "critical"),
+    ("the 'nut free' bar had nuts, we had to use his epipen", "food_safety", "critical"),
+    ("een stukje plastic van een handschoen in mijn salade", "food_safety", "critical"),
+    ("heel het gezin ziek na de kip, diarree en buikkrampen", "food_safety", "critical"),
+    ("det var biter av glass i syltetøyet", "food_safety", "critical"),
+    ("hele familien har omgangssyke etter fiskesuppa", "food_safety", "critical"),
+    ("eg fann ei plastflis i grauten", "food_safety", "critical"),
+    # data breach: someone else's data, our data sent to others
+    ("your app showed me another customer's bank details", "data_breach", "critical"),
+    ("ik kreeg de loonstrook van iemand anders in mijn mailbox", "data_breach", "critical"),
+    ("jeg fikk helseerklæringen til en helt ukjent person", "data_breach", "critical"),
+    ("supporten sende meg passordet til eit anna firma", "data_breach", "critical"),
+    # fraud: unknown charges, card misuse, account takeover, SIM swap
+    ("three purchases on my card that i never made", "fraud", "critical"),
+    ("your shop gave a new sim for my number to a stranger", "fraud", "critical"),
+    ("iemand heeft mijn account overgenomen en mijn wachtwoord is gewijzigd", "fraud", "critical"),
+    ("er staan afschrijvingen op mijn rekening die ik niet herken", "fraud", "critical"),
+    ("noen har tatt over kontoen min og bestilt en telefon", "fraud", "critical"),
+    ("det er gjort kjøp på kontoen min som eg ikkje har gjort", "fraud", "critical"),
+    # threats
+    ("the driver told me he knows where i live", "threat", "critical"),
+    ("de bezorger zei dat hij weet waar ik woon", "threat", "critical"),
+    ("han sa han visste kvar eg bur", "threat", "critical"),
+    # legal: courts, regulators, complaint boards, legal cover
+    ("next step is court", "legal", "high"),
+    ("ik heb een klacht ingediend bij het Kifid", "legal", "high"),
+    ("saken ligger nå hos Transportklagenemnda", "legal", "high"),
+    ("juristen vår går gjennom kontrakten", "legal", "high"),
+    # outage that stops a business now
+    ("card terminals are down, we can't take payments and customers are walking out", "outage", "high"),
+    ("onze webshop ligt al 3 uur plat, klanten kunnen niet afrekenen", "outage", "high"),
+    ("nettbutikken har vært nede siden i morges og vi taper salg", "outage", "high"),
+    ("fiberen har vore daud sidan frukost og eg kan ikkje jobbe", "outage", "high"),
+    # churn: a competitor, a date, the account closed
+    ("signed with a competitor, porting my numbers next week", "churn", "high"),
+    ("nieuwe leverancier is al gekozen, opzegging is verstuurd", "churn", "high"),
+    ("jeg flytter forsikringene mine til et annet selskap", "churn", "high"),
+    ("eg går over til ein annan bank og slettar kontoen", "churn", "high"),
+    # escalation: strong anger, a demand for someone senior today, the Nth failure
+    ("I'm beyond furious, someone senior needs to call me today", "escalation", "high"),
+    ("ik zit te trillen van woede. Bel me terug vandaag.", "escalation", "high"),
+    ("jeg er rasende og vil ha en leder på telefonen i dag", "escalation", "high"),
+    ("Femte gongen eg ringjer om same feil. Ring meg!", "escalation", "high"),
+    # a product the customer wants off the shelves, drinking water, harassment, the press
+    ("the heater started to smoulder, please recall these", "safety", "critical"),
+    ("de deken begon te smeulen, haal ze uit de schappen", "safety", "critical"),
+    ("the tap water smells of chlorine, is it safe to drink?", "food_safety", "critical"),
+    ("er det trygt å drikke vannet nå?", "food_safety", "critical"),
+    ("i was harassed by your driver on the night bus", "threat", "critical"),
+    ("eg vart trakassert av ein tilsett i butikken", "threat", "critical"),
+    ("I'm going to the press with this", "legal", "high"),
+    ("journalisten i lokalavisa er interessert i saken", "legal", "high"),
+])
+def test_new_cue_families(detector, text, code, level):
+    reasons = {r.code: r for r in detector.assess(text, score=2).reasons}
+    assert code in reasons, [(r.code, r.evidence) for r in reasons.values()]
+    assert reasons[code].level == level
+
+
+@pytest.mark.parametrize("text", [
+    "my 85 year old mum has been left alone on the platform in the cold",
+    "mijn vader is blind en zijn alarmknop werkt al twee dagen niet",
+    "rullestolbruker, sitter alene ved gaten og ingen svarer",
+    "mor mi på 90 har vore utan straum sidan i går",
+])
+def test_a_vulnerable_customer_left_without_help_is_critical(detector, text):
+    assert detector.assess(text, score=1).level == "critical"
+
+
+@pytest.mark.parametrize("text", [
+    "ferja går ikkje og eg skal på vakt på sjukehuset",            # a hospital as a workplace is no injury
+    "ik werk in het ziekenhuis en de trein was weer te laat",
+    "found a hair in my salad, gross",                              # disgusting, not dangerous
+    "eit hår i suppa, ekkelt",
+    "eg trudde det lukta gass, men det var avløpet",                # a worry that was nothing
+    "I thought my account was hacked but it was my son logging in",
+    "null gasslukt etter at montøren sjekket alt",                  # negated
+    "ik ben laaiend enthousiast over de nieuwe app",                # figures of speech
+    "bijna van mijn stoel gevallen van de prijs",
+    "det er et lite skår i gleden at appen er treg",
+    "this is the fifth time we've stayed with you and it was great again",
+    "voor de vijfde keer hier geweest, altijd top",
+    "ring meg gjerne hvis dere har et bedre tilbud",
+    "the website is down for maintenance every sunday night",
+    "the item has been unavailable since march",
+    "pakken er borte siden mandag",
+    "i forhold til konkurrenten er dere billigere",
+    "eg byter til eit anna abonnement hos dykk",
+    "I moved my mortgage to you last year, best decision",
+    "was going to cancel but the new offer made me stay",
+    "the pizza came out of the oven smoking hot",
+    "de soep was gloeiend heet, lekker",
+    "billige flybilletter på kampanje, slo til med en gang",
+    "lommeboka blør, men ungene er fornøyde",
+    "er lege på legevakta og liker appen dykkar",
+    "ik ben bijna gestikt van het lachen om jullie reclame",
+    "den nye elsykkelen er livsfarleg morosam",
+    "the novel's journalist hero was great fun",
+    "the water was cloudy for a day after the works, fine now",
+])
+def test_near_misses_raise_no_alert(detector, text):
+    result = detector.assess(text, score=6)
+    assert not result.urgent, [(r.code, r.evidence) for r in result.reasons]
+
+
+def test_now_in_nynorsk_is_no_negation(detector):
+    # "no" is English "no" right before a cue, but Nynorsk "now" in "no er nettet nede"
+    assert detector.assess("no har nettsida vore nede heile dagen og vi taper kundar", score=2).urgent
+    assert not detector.assess("no outage this year", score=2).urgent
+
+
+def test_a_quoted_or_pending_resolution_does_not_resolve(detector):
+    assert detector.assess("Weer op 'opgelost' gezet terwijl er niks is opgelost. Zevende keer.", score=1).level == "high"
+    assert detector.assess("ik zie de loonstrook van iemand anders, dat moet vandaag opgelost worden",
+                           score=9).level == "critical"
+    assert detector.assess("told it was fixed, still smells of gas", score=1).level == "critical"
+
+
 def test_low_score_with_strong_negative_text_is_a_case_not_an_alert(detector):
     assert detector.assess("Terrible.", score=1, sentiment_score=-0.9).level == "medium"
     assert not detector.assess("Terrible.", score=1, sentiment_score=-0.9).urgent
@@ -119,6 +252,10 @@ def test_custom_cue_file_and_errors(tmp_path):
     bad.write_text("cues:\n  x:\n    level: high\n    patterns:\n      en: ['(unclosed']\n")
     with pytest.raises(ConfigError, match="bad regular expression"):
         UrgencyDetector(cues=bad)
+    unquoted = tmp_path / "unquoted.yaml"
+    unquoted.write_text("cues:\n  x:\n    level: high\n    patterns:\n      en:\n        - (?: \\w+)? down\n")
+    with pytest.raises(ConfigError, match="not a string; quote"):
+        UrgencyDetector(cues=unquoted)
     with pytest.raises(ConfigError, match="does not exist"):
         UrgencyDetector(cues=tmp_path / "missing.yaml")
     assert LEVELS[0] == "none" and LEVELS[-1] == "critical"
