@@ -5,18 +5,19 @@ newest mentions of two ranges of answers are the newest of both ranges' newest."
 from __future__ import annotations
 
 import dataclasses
+import heapq
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import String, case, select, type_coerce
 from sqlalchemy.orm import Session
 
 from api.db.models import ActionItem, Response, ResponseTheme, User, UserTeam
 from api.services.queries import Filters, action_item_out
 from api.services.tallies import IdRange, within
-from api.services.team_stats import teams_table
+from api.services.team_stats import teams_table, utc_of
 from api.services.triage import AlertQuery, list_alerts
 from api.services.users import Viewer
 from api.services.workspace import DayTally, nps_block
@@ -49,15 +50,17 @@ def _newest(places: Any) -> tuple[Newest, ...]:
 
 
 def feed_tally(session: Session, team: str, filters: Filters, ids: IdRange | None = None) -> FeedTally:
-    """The :class:`FeedTally` of ``team``'s problems and praise among the answers in ``ids`` within ``filters``."""
-    base = within(filters, select(ResponseTheme.kind).select_from(ResponseTheme).join(Response)
-                  .where(ResponseTheme.team == team, ResponseTheme.kind.in_(FEED_KINDS)), ids)
-    totals = {kind: int(n) for kind, n in session.execute(base.add_columns(func.count()).group_by(ResponseTheme.kind))}
-    newest: dict[str, tuple[Newest, ...]] = {}
-    for kind in totals:
-        rows = session.execute(base.with_only_columns(Response.timestamp, ResponseTheme.id).where(ResponseTheme.kind == kind)
-                               .order_by(Response.timestamp.desc(), ResponseTheme.id).limit(FEED_SIZE))
-        newest[kind] = tuple((when, int(row_id)) for when, row_id in rows)
+    """The :class:`FeedTally` of ``team``'s problems and praise among the answers in ``ids`` within ``filters``: one
+    pass over the team's mentions (their kind, time and row id), counted and ranked here."""
+    query = within(filters, select(ResponseTheme.kind, type_coerce(Response.timestamp, String), ResponseTheme.id)
+                   .select_from(ResponseTheme).join(Response).where(ResponseTheme.team == team, ResponseTheme.kind.in_(FEED_KINDS)),
+                   ids)
+    by_kind: dict[str, list[tuple[Any, int]]] = {}
+    for kind, when, row_id in session.execute(query):
+        by_kind.setdefault(kind, []).append((when, row_id))
+    totals = {kind: len(rows) for kind, rows in by_kind.items()}
+    newest = {kind: tuple((utc_of(when), int(row_id)) for when, row_id in heapq.nlargest(FEED_SIZE, rows, key=lambda r: (r[0], -r[1])))
+              for kind, rows in by_kind.items()}
     return FeedTally(totals, newest)
 
 

@@ -103,7 +103,7 @@ def followed_up(created: datetime, first_contact: datetime | None, now: datetime
     return hit or now >= deadline, hit
 
 
-def _utc(value: Any) -> datetime:
+def utc_of(value: Any) -> datetime:
     """A datetime column read past its type (SQLite gives text, PostgreSQL a naive datetime) as aware UTC."""
     when = datetime.fromisoformat(value) if isinstance(value, str) else value
     return when.replace(tzinfo=UTC)
@@ -116,14 +116,17 @@ def alert_stats(session: Session, filters: Filters, teams: list[str], now: datet
     first = (select(AlertEvent.alert_id, func.min(AlertEvent.at).label("first"))
              .where(AlertEvent.kind == "status", AlertEvent.new.in_(CONTACTED)).group_by(AlertEvent.alert_id).subquery())
     expired = now - timedelta(hours=FOLLOW_UP_HOURS)
-    query = filters.apply(select(Alert.team, Response.team, Alert.status != "resolved", Alert.due_at < now,
-                                 Alert.created_at <= expired, type_coerce(Alert.created_at, String),
-                                 type_coerce(first.c.first, String))
-                          .join(Response, Response.id == Alert.response_id).outerjoin(first, first.c.alert_id == Alert.id)
-                          .where((Alert.team.in_(teams)) | (Response.team.in_(teams))))
+    # each alert looks up its answer by id (the alerts are few): its team segment, and whether it passes the filters
+    segment = select(Response.team).where(Response.id == Alert.response_id).scalar_subquery()
+    query = (select(Alert.team, segment, Alert.status != "resolved", Alert.due_at < now, Alert.created_at <= expired,
+                    type_coerce(Alert.created_at, String), type_coerce(first.c.first, String))
+             .outerjoin(first, first.c.alert_id == Alert.id).where(Alert.team.in_(teams) | segment.in_(teams)))
+    if filters.apply(select(Response.id)).whereclause is not None:
+        answer = filters.apply(select(Response.id).where(Response.id == Alert.response_id))
+        query = query.where(answer.scalar_subquery().is_not(None))
     out = {t: {"open": 0, "overdue": 0, "judged": 0, "hits": 0} for t in teams}
     for team, segment, is_open, overdue, old, created, first_at in session.execute(query):
-        hit = first_at is not None and _utc(first_at) <= _utc(created) + timedelta(hours=FOLLOW_UP_HOURS)
+        hit = first_at is not None and utc_of(first_at) <= utc_of(created) + timedelta(hours=FOLLOW_UP_HOURS)
         for name in {t for t in (team, segment) if t in out}:
             stats = out[name]
             stats["open"] += int(bool(is_open))
@@ -156,4 +159,4 @@ def teams_table(session: Session, filters: Filters, teams: list[str], now: datet
 
 
 __all__ = ["CONTACTED", "FOLLOW_UP_HOURS", "TeamTally", "alert_stats", "followed_up", "membership", "team_tally",
-           "teams_table"]
+           "teams_table", "utc_of"]
