@@ -52,12 +52,15 @@ def _newest(places: Any) -> tuple[Newest, ...]:
 def feed_tally(session: Session, team: str, filters: Filters, ids: IdRange | None = None) -> FeedTally:
     """The :class:`FeedTally` of ``team``'s problems and praise among the answers in ``ids`` within ``filters``: one
     pass over the team's mentions (their kind, time and row id), counted and ranked here."""
-    query = within(filters, select(ResponseTheme.kind, type_coerce(Response.timestamp, String), ResponseTheme.id)
-                   .select_from(ResponseTheme).join(Response).where(ResponseTheme.team == team, ResponseTheme.kind.in_(FEED_KINDS)),
-                   ids)
+    query = select(ResponseTheme.team, ResponseTheme.kind, type_coerce(Response.timestamp, String), ResponseTheme.id
+                   ).select_from(ResponseTheme).join(Response)
+    if ids is None or not ids.is_delta:
+        query = query.where(ResponseTheme.team == team, ResponseTheme.kind.in_(FEED_KINDS))
+    # else the new answers' mentions are picked here: on the team's index the database would read all its mentions
     by_kind: dict[str, list[tuple[Any, int]]] = {}
-    for kind, when, row_id in session.execute(query):
-        by_kind.setdefault(kind, []).append((when, row_id))
+    for row_team, kind, when, row_id in session.execute(within(filters, query, ids)):
+        if row_team == team and kind in FEED_KINDS:
+            by_kind.setdefault(kind, []).append((when, row_id))
     totals = {kind: len(rows) for kind, rows in by_kind.items()}
     newest = {kind: tuple((utc_of(when), int(row_id)) for when, row_id in heapq.nlargest(FEED_SIZE, rows, key=lambda r: (r[0], -r[1])))
               for kind, rows in by_kind.items()}
