@@ -114,7 +114,7 @@ def test_default_recipe_still_describes_the_shipped_model(monkeypatch):
 
     monkeypatch.chdir(ROOT)
     args = TrainingArguments.from_file(ROOT / "training" / "configs" / "default.toml")
-    assert args.data == "data/seed/train.jsonl" and args.dev_data == "data/seed/test.jsonl"
+    assert args.data == "data/seed/train.jsonl" and args.dev_data == "data/seed/dev.jsonl"  # the test split is never read by training
     assert (args.mode, args.finetune_layers, args.epochs, args.seed) == ("frozen", 0, 40, 0)
     shipped = __import__("json").loads((ROOT / "models" / "default" / "config.json").read_text())
     old = shipped["training_arguments"]
