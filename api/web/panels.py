@@ -92,7 +92,8 @@ def insight_panels(request: Request, session: Session, filters: Filters, taxonom
     """Action points and what passives say within ``filters`` (:func:`api.services.workspace.insights`)."""
     key = filters_key(filters, by_day=False)
     themes = _tally(request, session, ("themes", key), lambda ids: theme_tally(session, filters, ids), ThemeTally.merge)
-    return cache_of(request).panels.get(("insights", key, id(taxonomy), versions(session, request).answers),
+    labels = tuple((t.id, t.team, t.label("en")) for t in taxonomy.themes)  # a promoted model may bring other themes
+    return cache_of(request).panels.get(("insights", key, labels, versions(session, request).answers),
                                         lambda: insights(session, filters, taxonomy, tally=themes))
 
 
