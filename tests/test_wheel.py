@@ -114,6 +114,15 @@ print("\\n".join(missing))
     assert _run([str(installed / "python"), "-c", code], **elsewhere).stdout.strip() == ""
 
 
+def test_installed_command_has_the_service_and_training_commands(installed: Path, elsewhere: dict[str, object]) -> None:
+    """``api`` and ``training`` add their commands through entry points, which only the installed metadata carries."""
+    wide = {**elsewhere, "env": {**elsewhere["env"], "COLUMNS": "200"}}  # type: ignore[dict-item]
+    out = _run([str(installed / "nps-nlp"), "--help"], **wide)
+    for command in ("classify", "tag", "models", "serve", "users", "report", "train", "evaluate", "discover"):
+        assert f" {command} " in out.stdout, command
+    assert "did not load" not in out.stderr
+
+
 @pytest.mark.encoder
 def test_installed_classify_uses_the_shipped_model(installed: Path, elsewhere: dict[str, object]) -> None:
     out = _run([str(installed / "nps-nlp"), "classify", "The invoice was wrong again", "--format", "json"], **elsewhere)

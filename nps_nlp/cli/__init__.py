@@ -1,27 +1,46 @@
 """The ``nps-nlp`` command line: a thin typer wrapper over library functions.
 
-Each command group lives in its own module that registers on the shared ``app`` when imported; the import
-order below is the order of ``nps-nlp --help``:
+Each command group lives in its own module that registers on the shared ``app`` (:mod:`nps_nlp.cli.common`)
+when imported. The library's own commands are here, in the order of ``nps-nlp --help``:
 
 - ``_classify``: classify
 - ``_tag``: tag (batch tagging, local or Ray)
-- ``_training``: train, evaluate, compare
 - ``_models``: models list|show|register|promote
-- ``_analyst``: suggest, audit, discover
-- ``_serve``: serve, keys
-- ``_report``: report (a day's, week's or month's digest from the service's database, HTML or PDF)
-- ``_accounts``: accounts import (accounts and revenue from CSV)
-- ``_users``: users create|list|set-password|add-team (workspace sign-in)
-- ``_quarantine``: quarantine check|log-sent (survey quarantine against the service's database)
-- ``_retag``: retag (re-tag the service's stored answers after a promotion, with progress)
+- ``_retag``: retag (re-tag the service's stored answers after a promotion, through its HTTP API)
+
+The packages above the library add theirs through the ``nps_nlp.commands`` entry-point group (as Flask and
+Datasette plugins do), so the library never imports them:
+
+- ``training.cli``: train, evaluate, compare, suggest, audit, discover
+- ``api.cli``: serve, keys, report, accounts, users, quarantine
+
+An entry point names a module that registers its commands when imported. One that cannot be imported (a
+plugin built for another version, a broken install) is reported on stderr and leaves the other commands working.
 """
 
-# isort: off
-from nps_nlp.cli import _classify, _tag, _training, _models, _analyst, _serve, _users  # noqa: F401  (registers the commands)
-from nps_nlp.cli import _accounts  # noqa: F401
-from nps_nlp.cli import _quarantine, _retag  # noqa: F401
-from nps_nlp.cli import _report  # noqa: F401
-# isort: on
-from nps_nlp.cli._app import app
+from importlib.metadata import entry_points
 
-__all__ = ["app"]
+# isort: off
+from nps_nlp.cli import _classify, _tag, _models, _retag  # noqa: F401  (registers the commands)
+# isort: on
+from nps_nlp.cli.common import app, err
+
+ENTRY_POINT_GROUP = "nps_nlp.commands"
+
+
+def load_plugins() -> list[str]:
+    """Import every ``nps_nlp.commands`` entry point (in name order); the names of those that loaded."""
+    loaded = []
+    for entry_point in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name):
+        try:
+            entry_point.load()
+        except Exception as exc:  # noqa: BLE001  (a broken plugin must not take the core commands down)
+            err.print(f"[yellow]warning:[/] the {entry_point.name!r} commands ({entry_point.value}) did not load: {exc}")
+            continue
+        loaded.append(entry_point.name)
+    return loaded
+
+
+PLUGINS = load_plugins()
+
+__all__ = ["ENTRY_POINT_GROUP", "PLUGINS", "app", "load_plugins"]

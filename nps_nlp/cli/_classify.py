@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from nps_nlp.cli._app import OutputFormat, _fail, app, default_model_path
+from nps_nlp.cli.common import OutputFormat, app, default_model_path, fail
 from nps_nlp.errors import NpsNlpError
 
 
@@ -58,7 +58,7 @@ def classify(
         if progress:
             progress.close()
     except NpsNlpError as exc:
-        _fail(exc)
+        fail(exc)
         return
     if format is OutputFormat.json:
         for id_, result, nps_score in zip(ids, results, scores, strict=True):

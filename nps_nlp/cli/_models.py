@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from nps_nlp.cli._app import OutputFormat, _fail, app
+from nps_nlp.cli.common import OutputFormat, app, fail
 from nps_nlp.errors import NpsNlpError
 
 models_app = typer.Typer(help="The model registry: list, show, register and promote (activate) models.",
@@ -41,7 +41,7 @@ def list_models(registry: RegistryOption = None, format: FormatOption = OutputFo
         reg = _registry(registry)
         entries = reg.list()
     except NpsNlpError as exc:
-        _fail(exc)
+        fail(exc)
         return
     if format is OutputFormat.json:
         typer.echo(json.dumps([e.to_dict() for e in entries], ensure_ascii=False))
@@ -69,7 +69,7 @@ def show(model_id: Annotated[str, typer.Argument(metavar="ID", help="Registry id
     try:
         entry = _registry(registry).get(model_id)
     except NpsNlpError as exc:
-        _fail(exc)
+        fail(exc)
         return
     if format is OutputFormat.json:
         typer.echo(json.dumps(entry.to_dict(), ensure_ascii=False))
@@ -98,7 +98,7 @@ def promote(model_id: Annotated[str, typer.Argument(metavar="ID", help="Registry
         previous = reg.active_version()[0]
         entry = reg.promote(model_id)
     except NpsNlpError as exc:
-        _fail(exc)
+        fail(exc)
         return
     if format is OutputFormat.json:
         typer.echo(json.dumps({**entry.to_dict(), "previous": previous}, ensure_ascii=False))
@@ -123,7 +123,7 @@ def register_model(
         if promote_:
             entry = reg.promote(entry.id)
     except NpsNlpError as exc:
-        _fail(exc)
+        fail(exc)
         return
     if format is OutputFormat.json:
         typer.echo(json.dumps(entry.to_dict(), ensure_ascii=False))

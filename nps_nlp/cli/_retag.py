@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from nps_nlp.cli._app import _fail, app, err
+from nps_nlp.cli.common import app, err, fail
 from nps_nlp.errors import MissingDependencyError, NpsNlpError
 
 
@@ -69,7 +69,7 @@ def retag(
                     state = _check(client.get(f"/v1/retag/{state['id']}", headers=headers), f"job {state['id']}")
                     progress.update(task, total=max(state["total"], state["done"]) or 1, completed=state["done"])
     except NpsNlpError as exc:
-        _fail(exc)
+        fail(exc)
         return
     err.print(f"job {state['id']} {state['status']}: {state['done']:,} of {state['total']:,} answers, "
               f"{state['changed']:,} changed, {state['alerts_opened']:,} alerts opened, "

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from nps_nlp.cli._app import _fail, _parse_columns, app, err
+from nps_nlp.cli.common import app, err, fail, parse_columns
 from nps_nlp.errors import NpsNlpError
 
 if TYPE_CHECKING:
@@ -87,7 +87,7 @@ def tag(
     try:
         if history and not to_service:
             raise NpsNlpError("--history needs --to-service URL (it says how the service stores the answers)")
-        segments = _parse_columns(segment)
+        segments = parse_columns(segment)
         columns = ColumnMap(text=text_column, score=score_column, id=id_column, timestamp=timestamp_column,
                             lang=lang_column, customer=customer_column, segments=segments)
         if engine is Engine.ray:
@@ -110,7 +110,7 @@ def tag(
         if to_service:
             _upload(report, to_service, api_key, history=history, progress=progress)
     except NpsNlpError as exc:
-        _fail(exc)
+        fail(exc)
 
 
 def _tag_ray(input: Path, output: Path, *, runtime_env: str | None, **options: object) -> TagReport:

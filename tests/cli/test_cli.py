@@ -99,3 +99,30 @@ def test_train_reports_bad_config(tmp_path):
     cfg.write_text('[data]\npath = "x"\n[output]\npath = "y"\n[train]\nbogus = 1\n')
     res = runner.invoke(app, ["train", "--config", str(cfg)])
     assert res.exit_code == 2 and "unknown config key 'train.bogus'" in res.output
+
+
+def test_service_and_training_commands_come_from_their_entry_points():
+    from importlib.metadata import entry_points
+
+    import nps_nlp.cli
+
+    declared = {ep.name: ep.value for ep in entry_points(group=nps_nlp.cli.ENTRY_POINT_GROUP)}
+    assert declared == {"service": "api.cli", "training": "training.cli"}
+    assert nps_nlp.cli.PLUGINS == ["service", "training"]
+    result = CliRunner().invoke(app, ["--help"], terminal_width=200)
+    assert result.exit_code == 0
+    for command in ("classify", "tag", "models", "retag", "serve", "keys", "report", "users", "train", "evaluate", "audit"):
+        assert command in result.output
+
+
+def test_a_plugin_that_fails_to_load_is_reported_and_the_others_load(monkeypatch, capsys):
+    from importlib.metadata import EntryPoint
+
+    import nps_nlp.cli
+
+    group = nps_nlp.cli.ENTRY_POINT_GROUP
+    fakes = [EntryPoint("broken", "nps_nlp_no_such_plugin", group), EntryPoint("training", "training.cli", group)]
+    monkeypatch.setattr(nps_nlp.cli, "entry_points", lambda group: [ep for ep in fakes if ep.group == group])
+    assert nps_nlp.cli.load_plugins() == ["training"]
+    warning = capsys.readouterr().err
+    assert "'broken' commands (nps_nlp_no_such_plugin) did not load" in warning and "No module named" in warning

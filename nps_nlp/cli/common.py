@@ -1,4 +1,8 @@
-"""The typer app and the helpers every command module shares."""
+"""The typer app and the helpers every command module shares.
+
+Command modules register on ``app`` when imported: the core library's own under ``nps_nlp/cli/``, the service's
+and training's through the ``nps_nlp.commands`` entry points (see :mod:`nps_nlp.cli`), so the library never
+imports the packages above it."""
 
 from __future__ import annotations
 
@@ -27,12 +31,14 @@ def default_model_path() -> Path:
     return resolve_model_path()
 
 
-def _fail(exc: Exception) -> None:
+def fail(exc: Exception) -> None:
+    """Print the error in one red line and exit with code 2 (a usage or data error, not a crash)."""
     err.print(f"[bold red]error:[/] {exc}")
     raise typer.Exit(code=2)
 
 
-def _parse_columns(items: list[str] | None) -> dict[str, str]:
+def parse_columns(items: list[str] | None) -> dict[str, str]:
+    """``--column text=comment`` options -> ``{"text": "comment"}``."""
     out = {}
     for item in items or []:
         if "=" not in item:

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from nps_nlp.cli._app import FORMAT_HELP, OutputFormat, _fail, _parse_columns, app, err
+from nps_nlp.cli.common import FORMAT_HELP, OutputFormat, app, err, fail, parse_columns
 from nps_nlp.errors import NpsNlpError
 
 
@@ -66,14 +66,14 @@ def train(
     from training.validate import TrainingDataError
 
     if config_file is not None and config is not None:
-        _fail(NpsNlpError("give the config once: as CONFIG or as --config, not both"))
+        fail(NpsNlpError("give the config once: as CONFIG or as --config, not both"))
     try:
         args = TrainingArguments.from_file(
             config_file or config, overrides=set_ or (),
             data=data, format=format, output=output, dev_data=dev_data, dev_fraction=dev_fraction,
             unlabelled_data=unlabelled, translate=translate or None,
             label_map=label_map, taxonomy=taxonomy, encoder=encoder, finetune_layers=finetune_layers,
-            epochs=epochs, languages=language or None, columns=_parse_columns(column) or None, seed=seed,
+            epochs=epochs, languages=language or None, columns=parse_columns(column) or None, seed=seed,
             device=device,
             drop_invalid=drop_invalid or None, register=register or None,
             registry=str(registry) if registry else None, model_id=model_id,
@@ -83,7 +83,7 @@ def train(
         _print_problems(exc.report.problems, title=str(exc).split("\n")[0])
         raise typer.Exit(code=2) from None
     except NpsNlpError as exc:
-        _fail(exc)
+        fail(exc)
         return
     _print_result(result)
 
@@ -127,12 +127,12 @@ def evaluate(
 
     try:
         clf = FeedbackClassifier.load(best_model_dir(model))
-        examples = load_examples(data, format=format, columns=_parse_columns(column) or None, label_map=label_map)
+        examples = load_examples(data, format=format, columns=parse_columns(column) or None, label_map=label_map)
         if language:
             examples = [e for e in examples if e.lang in set(language)]
         metrics = evaluate_examples(clf, examples)
     except NpsNlpError as exc:
-        _fail(exc)
+        fail(exc)
         return
     _print_metrics(metrics)
     if output:
@@ -159,10 +159,10 @@ def compare(
     from training import compare_models
 
     try:
-        result = compare_models(model_a, model_b, data, format=format, columns=_parse_columns(column) or None,
+        result = compare_models(model_a, model_b, data, format=format, columns=parse_columns(column) or None,
                                 label_map=label_map, languages=language or (), n_boot=n_boot, seed=seed)
     except NpsNlpError as exc:
-        _fail(exc)
+        fail(exc)
         return
     if out_format is OutputFormat.json:
         typer.echo(json.dumps(result, ensure_ascii=False))

@@ -1,7 +1,7 @@
 """``nps-nlp serve`` (the FastAPI service) and ``nps-nlp keys create|list|revoke`` (its API keys).
 
-The service lives in the ``api`` package and needs the ``api`` extra; it is imported inside the commands
-so the library never imports a web framework.
+The service needs the ``api`` extra; it is imported inside the commands so that the rest of ``nps-nlp``
+starts without a web framework.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from nps_nlp.cli._app import _fail, app, err
+from nps_nlp.cli.common import app, err, fail
 from nps_nlp.errors import MissingDependencyError, NpsNlpError
 
 keys_app = typer.Typer(help="API keys of the service (stored hashed in its database).", no_args_is_help=True)
@@ -59,7 +59,7 @@ def serve(
 
         settings = load_settings(**overrides)  # fail here, with the variable names, before uvicorn starts
     except NpsNlpError as exc:
-        _fail(exc)
+        fail(exc)
         return
     import uvicorn
 
@@ -94,7 +94,7 @@ def keys_create(
             key_id, scopes = row.id, row.scopes
         db.dispose()
     except NpsNlpError as exc:
-        _fail(exc)
+        fail(exc)
         return
     err.print(f"created key {key_id} '{name}' with scopes {scopes}; store it now, it is not shown again:")
     typer.echo(key)
@@ -113,7 +113,7 @@ def keys_list(database_url: DatabaseOption = None) -> None:
                      k.revoked_at.isoformat(timespec="seconds") if k.revoked_at else "") for k in list_keys(session)]
         db.dispose()
     except NpsNlpError as exc:
-        _fail(exc)
+        fail(exc)
         return
     table = Table("id", "name", "prefix", "scopes", "created", "last used", "revoked")
     for row in rows:
@@ -134,6 +134,6 @@ def keys_revoke(key_id: Annotated[int, typer.Argument(help="The key's id (see ke
             name = row.name
         db.dispose()
     except NpsNlpError as exc:
-        _fail(exc)
+        fail(exc)
         return
     err.print(f"revoked key {key_id} '{name}'")

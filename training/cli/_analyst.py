@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from nps_nlp.cli._app import FORMAT_HELP, _fail, _parse_columns, app, default_model_path, err
+from nps_nlp.cli.common import FORMAT_HELP, app, default_model_path, err, fail, parse_columns
 from nps_nlp.errors import DataFormatError, NpsNlpError
 
 _OUTPUT_SUFFIXES = (".csv", ".jsonl", ".json", ".yaml", ".yml")
@@ -29,7 +29,7 @@ def _model_dir(model: Path | None) -> Path:
 
 
 def _columns(text_column: str | None, column: list[str] | None) -> dict[str, str] | None:
-    columns = _parse_columns(column)
+    columns = parse_columns(column)
     if text_column:
         columns["text"] = text_column
     return columns or None
@@ -97,7 +97,7 @@ def suggest(
                             langs=[examples[i].lang for i in rows], sentiment_weight=sentiment_weight,
                             pool_factor=pool_factor, balance_languages=not no_balance, show_progress_bar=not quiet)
     except NpsNlpError as exc:
-        _fail(exc)
+        fail(exc)
         return
     records = []
     for p in picks:
@@ -155,7 +155,7 @@ def audit(
         report = audit_labels(examples, encoder=encoder, folds=folds, check_sentiment=not no_sentiment,
                               min_confidence=min_confidence, random_state=seed, show_progress_bar=not quiet)
     except NpsNlpError as exc:
-        _fail(exc)
+        fail(exc)
         return
     records = [f.to_dict() for f in report.flags]
     for r in records:
@@ -208,7 +208,7 @@ def discover(
                               max_confidence=max_confidence, min_cluster_size=min_cluster_size,
                               max_clusters=max_clusters, method=method, show_progress_bar=not quiet)
     except NpsNlpError as exc:
-        _fail(exc)
+        fail(exc)
         return
     text = candidates_yaml(result.candidates, taxonomy=clf.taxonomy_)
     if output:

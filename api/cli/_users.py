@@ -12,8 +12,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from nps_nlp.cli._app import _fail, app, err
-from nps_nlp.cli._serve import DatabaseOption, _database
+from api.cli._serve import DatabaseOption, _database
+from nps_nlp.cli.common import app, err, fail
 from nps_nlp.errors import NpsNlpError
 
 users_app = typer.Typer(help="Workspace users (sign-in at /app): roles admin, analyst, team_lead, agent.",
@@ -51,7 +51,7 @@ def users_create(
             user_id, teams = user.id, ", ".join(user.teams) or "no team"
         db.dispose()
     except NpsNlpError as exc:
-        _fail(exc)
+        fail(exc)
         return
     err.print(f"created user {user_id} '{username}' ({role}; {teams})")
 
@@ -68,7 +68,7 @@ def users_list(database_url: DatabaseOption = None) -> None:
                      u.last_login_at.isoformat(timespec="seconds") if u.last_login_at else "") for u in list_users(session)]
         db.dispose()
     except NpsNlpError as exc:
-        _fail(exc)
+        fail(exc)
         return
     table = Table("id", "username", "name", "role", "teams", "lang", "active", "last sign-in")
     for row in rows:
@@ -89,7 +89,7 @@ def users_set_password(username: Annotated[str, typer.Argument(help="The user.")
             set_password(session, get_user(session, username), password)
         db.dispose()
     except NpsNlpError as exc:
-        _fail(exc)
+        fail(exc)
         return
     err.print(f"password of '{username}' changed")
 
@@ -109,6 +109,6 @@ def users_add_team(username: Annotated[str, typer.Argument(help="The user.")],
             teams = ", ".join(sorted(user.teams))
         db.dispose()
     except NpsNlpError as exc:
-        _fail(exc)
+        fail(exc)
         return
     err.print(f"'{username}' is now in: {teams}")

@@ -1,5 +1,5 @@
 """``nps-nlp report``: a day's, week's or month's digest for a team or the company, from the service's database,
-as HTML (the chart inline) or PDF. The service lives in the ``api`` package and is imported inside the command."""
+as HTML (the chart inline) or PDF. The service is imported inside the command."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Annotated
 
 import typer
 
-from nps_nlp.cli._app import _fail, app, default_model_path, err
-from nps_nlp.cli._serve import DatabaseOption, _database
+from api.cli._serve import DatabaseOption, _database
+from nps_nlp.cli.common import app, default_model_path, err, fail
 from nps_nlp.errors import DataValidationError, NpsNlpError
 
 
@@ -81,10 +81,10 @@ def report(
         document: str | bytes = (pdf_document(digest, locale.value) if format == ReportFormat.pdf
                                  else html_document(digest, locale.value))
     except ValueError as exc:  # an unknown time zone
-        _fail(DataValidationError(str(exc)))
+        fail(DataValidationError(str(exc)))
         return
     except NpsNlpError as exc:
-        _fail(exc)
+        fail(exc)
         return
     if out is None:
         typer.echo(document)

@@ -1,6 +1,6 @@
 """``nps-nlp accounts import FILE.csv``: load accounts (revenue, currency, segment, owner) and the customers that
-belong to them into the service's database, upserting by account id. The service lives in the ``api`` package
-(the ``api`` extra); it is imported inside the command.
+belong to them into the service's database, upserting by account id. The service (the ``api``
+extra) is imported inside the command.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from typing import Annotated, Any
 
 import typer
 
-from nps_nlp.cli._app import _fail, _parse_columns, app, err
-from nps_nlp.cli._serve import DatabaseOption, _database
+from api.cli._serve import DatabaseOption, _database
+from nps_nlp.cli.common import app, err, fail, parse_columns
 from nps_nlp.errors import DataFormatError, NpsNlpError
 
 accounts_app = typer.Typer(help="Accounts of the service: revenue, segment, owner and their customers.",
@@ -95,7 +95,7 @@ def accounts_import(
     """Create or update accounts by account id (and map their customers). Bad rows are listed with their line
     number and left out; the command then exits with code 1."""
     try:
-        items, problems = read_accounts_csv(path, _parse_columns(column))
+        items, problems = read_accounts_csv(path, parse_columns(column))
         counts = {"created": 0, "updated": 0}
         if not dry_run and items:
             from api.schemas.accounts import AccountIn
@@ -107,7 +107,7 @@ def accounts_import(
                     counts[upsert(session, AccountIn.model_validate(item))] += 1
             db.dispose()
     except NpsNlpError as exc:
-        _fail(exc)
+        fail(exc)
         return
     for problem in problems:
         err.print(f"[red]{problem}[/]")

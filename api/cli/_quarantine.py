@@ -17,8 +17,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from nps_nlp.cli._app import OutputFormat, _fail, app, err
-from nps_nlp.cli._serve import DatabaseOption, _database
+from api.cli._serve import DatabaseOption, _database
+from nps_nlp.cli.common import OutputFormat, app, err, fail
 from nps_nlp.errors import DataFormatError, NpsNlpError
 
 quarantine_app = typer.Typer(help="Survey quarantine: may these customers be surveyed now? Log surveys sent.",
@@ -80,7 +80,7 @@ def check(
             verdicts = check_customers(session, settings, ids, channel, moment)
         db.dispose()
     except NpsNlpError as exc:
-        _fail(exc)
+        fail(exc)
         return
     records = [{"customer_id": v.customer_id, "eligible": v.eligible, "reasons": " ".join(v.reasons),
                 "eligible_from": v.eligible_from.isoformat() if v.eligible_from else "", "reason": v.reason or ""}
@@ -125,6 +125,6 @@ def log_sent(
             n = log(session, items, datetime.now(UTC)) if items else 0
         db.dispose()
     except NpsNlpError as exc:
-        _fail(exc)
+        fail(exc)
         return
     err.print(f"logged {n:,} surveys sent")
