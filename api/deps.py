@@ -4,7 +4,7 @@ Tests override these with ``app.dependency_overrides`` or build the app with a f
 (``create_app(pipeline=...)``).
 
 Dependencies that do no I/O are ``async def``: FastAPI runs a plain ``def`` dependency in a worker thread,
-and on a 2-core machine those thread hops cost more than the work (they showed in the single-answer latency).
+and on a small machine those thread hops cost more than the work (they show in the single-answer latency).
 """
 
 from __future__ import annotations

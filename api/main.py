@@ -115,8 +115,8 @@ def create_app(settings: ServiceSettings | None = None, pipeline: Pipeline | Non
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         conf = settings or load_settings()
         configure_logging(conf.log_level)
-        # a request's few answers are tokenized faster on one thread: the fast tokenizer's thread pool costs about
-        # 1 ms per call to wake. Set the variable to override.
+        # a request's few answers are tokenized faster on one thread: the fast tokenizer's thread pool costs more
+        # to wake than the work. Set the variable to override.
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         db = Database(conf.database_url)
         await asyncio.to_thread(migrate, db)

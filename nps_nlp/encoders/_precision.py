@@ -1,10 +1,9 @@
 """Inference precision of the torch encoder: bfloat16 autocast where the CPU computes it natively.
 
-On CPUs with native bfloat16 (AVX512-BF16 or AMX) the encoder runs about twice as fast in bfloat16 with the
-same results on the seed test split (theme F1, polarity and sentiment unchanged to four decimals); elsewhere
-bfloat16 would be emulated and slower, so ``auto`` keeps float32. Fine-tuning runs the tuned encoder layers under
-the same autocast (a training step of all 12 layers over 32 answers: 37-45 instead of 22-26 answers/s on a 2-core
-AVX512-BF16 CPU) with float32 master weights; the heads always train in float32.
+On CPUs with native bfloat16 (AVX512-BF16 or AMX) the encoder runs faster in bfloat16 with the same decisions
+on the seed test split (``benchmarks/RESULTS.md``); elsewhere bfloat16 would be emulated and slower, so ``auto``
+keeps float32. Fine-tuning runs the tuned encoder layers under the same autocast, with float32 master weights; the
+heads always train in float32.
 """
 
 from __future__ import annotations
