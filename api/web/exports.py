@@ -38,7 +38,8 @@ def export(kind: Annotated[str, Path(max_length=20)], request: Request, state: S
             return query.where(Alert.owner == owner) if k == "alerts" and owner else query
 
     chunks = export_stream(state.db, kind, format, filters, restrict)  # type: ignore[arg-type]
-    name = filename(kind, format, filters)  # type: ignore[arg-type]
+    # named after the days chosen (the bounds above are datetimes in UTC, a day off east of Greenwich)
+    name = filename(kind, format, view.filters)  # type: ignore[arg-type]
     return StreamingResponse(chunks, media_type=MEDIA_TYPES[format], headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 

@@ -104,3 +104,9 @@ def test_action_items_follow_the_period(as_user, workspace):
     old = (datetime.now(UTC) - timedelta(days=10)).date().isoformat()
     assert f'id="item-{item}"' in client.get("/app/teams/it-operations").text
     assert f'id="item-{item}"' not in client.get(f"/app/teams/it-operations?until={old}").text
+
+
+def test_an_export_is_named_after_the_days_chosen(as_user):
+    client = as_user("lena")  # Europe/Amsterdam: the first day starts at 23:00 UTC the day before
+    r = client.get("/app/export/responses?since=2026-11-28&until=2026-11-30&channel=app")
+    assert r.headers["content-disposition"] == 'attachment; filename="responses_2026-11-28_2026-11-30.csv"'
