@@ -1,10 +1,12 @@
 """The workspace in a real browser: Debian's chromium driven by Selenium against a real uvicorn server (SQLite,
 the fake pipeline). A team lead resolves an urgent alert in at most three clicks from the sign-in page, an agent
-takes an alert from assigned to resolved, an action item is updated, a filter change changes every panel, and
-nobody sees another team's data. Screenshots of each page go to ``NPS_SCREENSHOTS`` (docs/screenshots/ holds them)."""
+takes an alert from assigned to resolved, an action item is updated, a filter change changes every panel, the
+exports a team lead downloads (CSV and XLSX, opened) hold their team's rows that pass the filters, and nobody sees
+another team's data. Screenshots of each page go to ``NPS_SCREENSHOTS`` (docs/screenshots/ holds them)."""
 
 from __future__ import annotations
 
+import csv
 import os
 import shutil
 import socket
@@ -12,6 +14,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +77,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
 def browser() -> Iterator[Any]:
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
+    # downloads land without asking (the folder is set per test, see _download)
+    options.add_experimental_option("prefs", {"download.prompt_for_download": False, "download.directory_upgrade": True})
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1360,1000",
                 "--lang=en-GB"):
         options.add_argument(arg)
@@ -276,3 +281,87 @@ def test_the_interface_in_norwegian(server, browser):
     assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "nb"
     assert "Åpne varsler" in browser.page_source and "Problemer" in browser.page_source
     _shot(browser, "team-nb")
+
+
+def _download(driver: Any, link_id: str, folder: Path, timeout: float = 30) -> Path:
+    """Click the link ``link_id`` with Chromium saving downloads into ``folder`` (empty); the downloaded file once
+    Chromium has finished writing it (it writes to a ``.crdownload`` file and renames that at the end)."""
+    folder.mkdir(parents=True)
+    driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(folder)})
+    driver.find_element(By.ID, link_id).click()
+
+    def finished(_: Any) -> Path | bool:
+        files = [p for p in folder.iterdir() if not p.name.startswith(".")]
+        done = [p for p in files if p.suffix != ".crdownload"]
+        return done[0] if len(done) == 1 and len(files) == 1 and done[0].stat().st_size > 0 else False
+
+    return _wait(driver, finished, timeout)
+
+
+def _open_export(path: Path) -> list[dict[str, Any]]:
+    """The rows of a downloaded CSV (csv module) or XLSX (openpyxl) export, as dicts by column name."""
+    if path.suffix == ".csv":
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            return list(csv.DictReader(handle))
+    from openpyxl import load_workbook
+
+    book = load_workbook(path, read_only=True)
+    try:
+        header, *rows = book.worksheets[0].iter_rows(values_only=True)
+        return [dict(zip(header, row, strict=True)) for row in rows]
+    finally:
+        book.close()
+
+
+def _expected_ids(db: Any, kind: str, team: str, channel: str, since: date) -> set[int]:
+    """Ids of what an export of ``team``'s ``kind`` filtered to ``channel`` from ``since`` on holds, read from the
+    database directly (the answers are at 11:00 UTC, so the day bound in any European zone is the same)."""
+    from api.db.models import ActionItem, Alert, Response
+    from api.services.queries import in_teams
+
+    start = datetime(since.year, since.month, since.day, tzinfo=UTC)
+    with db.session() as s:
+        if kind == "responses":
+            query = select(Response.id).where(in_teams([team]), Response.channel == channel, Response.timestamp >= start)
+        elif kind == "alerts":
+            query = (select(Alert.id).join(Response, Alert.response_id == Response.id)
+                     .where(Alert.team == team, Response.channel == channel, Response.timestamp >= start))
+        else:  # action items have no channel: the team and the period (on created_at) apply
+            query = select(ActionItem.id).where(ActionItem.team == team, ActionItem.created_at >= start)
+        return set(s.scalars(query))
+
+
+def test_a_team_lead_downloads_the_filtered_exports_and_opens_them(server, browser, tmp_path):
+    from api.db.models import ActionItem, Response
+    from api.services.exports import COLUMNS
+
+    base, db = server["base"], server["db"]
+    since = datetime.now(UTC).date() - timedelta(days=9)
+    with db.session() as s:  # the filter and the team both matter: other teams' answers and items pass the filter
+        assert s.scalar(select(Response.id).where(Response.text.contains(FINANCE_ONLY), Response.channel == "app",
+                                                  Response.timestamp >= datetime.combine(since, datetime.min.time(), UTC)))
+        s.add_all([ActionItem(theme="outage", team="it-operations", title="Status page", owner="lena"),
+                   ActionItem(theme="billing", team="finance", title="Invoice check", owner="finn")])
+    browser.get_log("browser")  # drop messages earlier tests left (a 404 they meant to get)
+    _sign_in(browser, base, "lena")
+    Select(browser.find_element(By.ID, "filter-channel")).select_by_value("app")
+    browser.execute_script("arguments[0].value = arguments[1]", browser.find_element(By.NAME, "since"), since.isoformat())
+    apply = browser.find_element(By.ID, "apply-filters")
+    apply.click()
+    _wait(browser, EC.staleness_of(apply))
+    _wait(browser, lambda d: "channel=app" in d.current_url and f"since={since}" in d.current_url)
+    opened: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for kind, fmt in (("responses", "csv"), ("responses", "xlsx"), ("alerts", "csv"), ("alerts", "xlsx"), ("action_items", "csv")):
+        path = _download(browser, f"export-{kind}-{fmt}", tmp_path / f"{kind}-{fmt}")
+        assert path.name.startswith(f"{kind}_{since}_") and path.suffix == f".{fmt}", path.name
+        rows = opened[kind, fmt] = _open_export(path)
+        assert rows and tuple(rows[0]) == COLUMNS[kind], (kind, fmt)  # type: ignore[index]
+        assert {int(r["id"]) for r in rows} == _expected_ids(db, kind, "it-operations", "app", since), (kind, fmt)
+        if kind != "responses":
+            assert all(r["team"] == "it-operations" for r in rows), (kind, fmt)
+        if kind != "action_items":
+            assert all(r["channel"] == "app" and date.fromisoformat(r["timestamp"][:10]) >= since for r in rows), (kind, fmt)
+            assert any(IT_ONLY in r["text"] for r in rows) and not any(FINANCE_ONLY in r["text"] for r in rows), (kind, fmt)
+    for kind in ("responses", "alerts"):  # the two formats hold the same rows, and the same text
+        assert [(int(r["id"]), r["text"]) for r in opened[kind, "csv"]] == [(r["id"], r["text"]) for r in opened[kind, "xlsx"]]
+    _no_console_errors(browser)
