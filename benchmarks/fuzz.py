@@ -5,7 +5,7 @@ more examples, and writes the requests per database and status, the 5xx count an
 ``benchmarks/results/fuzz.json``. PostgreSQL is used when a server answers on localhost (see tests/api/conftest.py);
 otherwise only SQLite is run and the file says so. Run from the repo root:
 
-    python benchmarks/fuzz.py                    # 102 examples per operation and mode: over 10,000 requests per database
+    python benchmarks/fuzz.py                    # 110 examples per operation and mode: over 10,000 requests per database
     python benchmarks/fuzz.py --examples 50      # a quicker look
 """
 
@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--examples", type=int, default=102, help="examples per operation and generation mode")
+    parser.add_argument("--examples", type=int, default=110, help="examples per operation and generation mode")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "fuzz.json")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
