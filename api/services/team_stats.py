@@ -39,6 +39,21 @@ def membership(teams: list[str], ids: IdRange | None = None) -> Any:
                  part(Alert.response_id, Alert.team)).subquery()
 
 
+def filtered_membership(filters: Filters, teams: list[str], ids: IdRange | None = None) -> Any:
+    """(response id, team, score) of ``teams``' answers that pass ``filters`` (and are in ``ids``), as
+    :func:`membership` counts them, found from the answers the filters select: for a filtered view that is a
+    small share of the answers, which the filters' indexes find, where :func:`membership` would look up every
+    member of the teams to test the filters on it."""
+    def part(team: Any, *joined: tuple[Any, Any]) -> Any:
+        query = select(Response.id.label("rid"), team.label("team"), Response.score.label("score")).select_from(Response)
+        for table, on in joined:
+            query = query.join(table, on)
+        return within(filters, query.where(team.in_(teams)), ids)
+
+    return union(part(Response.team), part(ResponseTheme.team, (ResponseTheme, ResponseTheme.response_id == Response.id)),
+                 part(Alert.team, (Alert, Alert.response_id == Response.id))).subquery()
+
+
 @dataclass(frozen=True)
 class TeamTally:
     """Per team: promoters, passives and detractors among its answers, problems and praise routed to it."""
@@ -60,15 +75,22 @@ def team_tally(session: Session, filters: Filters, teams: list[str], ids: IdRang
     plain = dataclasses.replace(filters, scope=None)
     if ids is not None and ids.is_delta:
         return _new_answers(session, plain, teams, ids)
-    m = membership(teams, ids)
+    filtered = plain.apply(select(Response.id)).whereclause is not None
     out: dict[str, list[int]] = {}
-    counts = within(plain, select(m.c.team, *band_sums(Response.score)).join(Response, Response.id == m.c.rid), ids)
-    for team, pro, pas, det in session.execute(counts.group_by(m.c.team)):
+    if filtered:
+        f = filtered_membership(plain, teams, ids)
+        counts = select(f.c.team, *band_sums(f.c.score))
+    else:
+        m = membership(teams, ids)
+        counts = select(m.c.team, *band_sums(Response.score)).join(Response, Response.id == m.c.rid)
+    for team, pro, pas, det in session.execute(counts.group_by(counts.selected_columns[0])):
         out.setdefault(team, [0, 0, 0, 0, 0])[:3] = [int(pro or 0), int(pas or 0), int(det or 0)]
     kinds = select(ResponseTheme.team, ResponseTheme.kind, func.count()).where(ResponseTheme.team.in_(teams),
                                                                                ResponseTheme.kind.in_(("problem", "praise")))
-    if plain.apply(select(Response.id)).whereclause is not None or ids is not None:  # else the theme rows' index is enough
+    if filtered:
         kinds = within(plain, kinds.join(Response), ids)
+    elif ids is not None:  # the theme rows' own answer ids bound them: no answer needs to be read
+        kinds = kinds.where(*ids.where(ResponseTheme.response_id))
     for team, kind, n in session.execute(kinds.group_by(ResponseTheme.team, ResponseTheme.kind)):
         out.setdefault(team, [0, 0, 0, 0, 0])[3 if kind == "problem" else 4] = int(n)
     return TeamTally({team: (c[0], c[1], c[2], c[3], c[4]) for team, c in out.items()})
@@ -158,5 +180,5 @@ def teams_table(session: Session, filters: Filters, teams: list[str], now: datet
     return rows
 
 
-__all__ = ["CONTACTED", "FOLLOW_UP_HOURS", "TeamTally", "alert_stats", "followed_up", "membership", "team_tally",
-           "teams_table", "utc_of"]
+__all__ = ["CONTACTED", "FOLLOW_UP_HOURS", "TeamTally", "alert_stats", "filtered_membership", "followed_up", "membership",
+           "team_tally", "teams_table", "utc_of"]

@@ -146,3 +146,26 @@ def test_new_answers_are_added_and_a_correction_or_a_late_alert_counts_again(db)
     assert _counting(tallies, db) == [IdRange(405, 421)]
     _add(db, rng, 410, 1)  # an id below the newest one counted (a transaction that committed late)
     assert _counting(tallies, db) == [IdRange(None, 421)]
+
+
+@pytest.mark.parametrize("view", range(len(VIEWS)))
+def test_the_teams_tally_equals_the_answers_counted_one_by_one(db, view):
+    filters, teams = dataclasses.replace(VIEWS[view], scope=None), [*TEAMS, "north"]
+    with db.session() as s:
+        passing = {rid: (score, team) for rid, score, team in s.execute(filters.apply(select(Response.id, Response.score, Response.team)))}
+        members = {rid: {team} for rid, (_, team) in passing.items()}
+        expected = {t: [0, 0, 0, 0, 0] for t in teams}
+        for rid, team, kind in s.execute(select(ResponseTheme.response_id, ResponseTheme.team, ResponseTheme.kind)):
+            if rid in passing:
+                members[rid].add(team)
+                if kind in ("problem", "praise") and team in expected:
+                    expected[team][3 if kind == "problem" else 4] += 1
+        for rid, team in s.execute(select(Alert.response_id, Alert.team)):
+            if rid in passing:
+                members[rid].add(team)
+        for rid, (score, _) in passing.items():
+            for team in members[rid] & set(teams):
+                expected[team][0 if score >= 9 else 1 if score >= 7 else 2] += 1
+        got = team_tally(s, filters, teams, IdRange(None, 400))
+    assert {t: list(c) for t, c in got.teams.items()} == {t: c for t, c in expected.items() if any(c)}
+
