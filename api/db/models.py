@@ -51,11 +51,11 @@ class Response(Base):
     timestamp: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     customer_id: Mapped[str | None] = mapped_column(String(200), index=True)
     account_id: Mapped[str | None] = mapped_column(String(200), index=True)  # else via customers
-    team: Mapped[str | None] = mapped_column(String(100), index=True)
-    department: Mapped[str | None] = mapped_column(String(100), index=True)
-    channel: Mapped[str | None] = mapped_column(String(100), index=True)
-    touchpoint: Mapped[str | None] = mapped_column(String(100), index=True)
-    country: Mapped[str | None] = mapped_column(String(100), index=True)
+    team: Mapped[str | None] = mapped_column(String(100))
+    department: Mapped[str | None] = mapped_column(String(100))
+    channel: Mapped[str | None] = mapped_column(String(100))
+    touchpoint: Mapped[str | None] = mapped_column(String(100))
+    country: Mapped[str | None] = mapped_column(String(100))
     sentiment: Mapped[str] = mapped_column(String(10))
     sentiment_score: Mapped[float] = mapped_column(Float)
     urgency_level: Mapped[str] = mapped_column(String(10))
@@ -86,7 +86,9 @@ class ResponseTheme(Base):
     """One theme of a response, for querying by theme and team."""
 
     __tablename__ = "response_themes"
-    __table_args__ = (Index("ix_response_themes_team_kind", "team", "kind"),)
+    # a team's theme rows (of a kind) up to an answer id are counted from this index alone, and an answer's row
+    # for a team is found in it (migration 0006_workspace_filters)
+    __table_args__ = (Index("ix_response_themes_team_answer", "team", "response_id", "kind"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     response_id: Mapped[int] = mapped_column(ForeignKey("responses.id", ondelete="CASCADE"), index=True)
@@ -250,6 +252,13 @@ class AppSecret(Base):
 
 # the workspace counts NPS bands per hour over a period from this index alone (migration 0003_workspace)
 Index("ix_responses_timestamp_score", Response.timestamp, Response.score)
+# and over a period within one segment value from these (migration 0006_workspace_filters)
+Index("ix_responses_team_timestamp", Response.team, Response.timestamp, Response.score)
+Index("ix_responses_department_timestamp", Response.department, Response.timestamp, Response.score)
+Index("ix_responses_channel_timestamp", Response.channel, Response.timestamp, Response.score)
+Index("ix_responses_touchpoint_timestamp", Response.touchpoint, Response.timestamp, Response.score)
+Index("ix_responses_country_timestamp", Response.country, Response.timestamp, Response.score)
+Index("ix_responses_lang_timestamp", Response.lang, Response.timestamp, Response.score)
 # the workspace reads a theme's quotes in rank order (negative first, then the most confident) from the first rows
 # of this index (migration 0005_workspace_rank)
 Index("ix_response_themes_rank", ResponseTheme.theme, ResponseTheme.sentiment, ResponseTheme.confidence.desc(),
