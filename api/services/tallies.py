@@ -106,6 +106,18 @@ class _Entry(Generic[T]):
     value: T
 
 
+class KeyLocks:
+    """One lock per cache key, from a fixed set of ``stripes``: the first of several threads that want the same
+    missing value computes it while the others wait and then find it cached, instead of each computing it (the
+    start-up warm-up and a first request, or two people opening the same view)."""
+
+    def __init__(self, stripes: int = 64) -> None:
+        self.locks = [threading.RLock() for _ in range(stripes)]
+
+    def __call__(self, key: Any) -> threading.RLock:
+        return self.locks[hash(key) % len(self.locks)]
+
+
 class Tallies:
     """The most recently used tallies (``size``), keyed by what they count (a view's filters)."""
 
@@ -113,17 +125,31 @@ class Tallies:
         self.size = size
         self.items: OrderedDict[Any, _Entry[Any]] = OrderedDict()
         self.lock = threading.Lock()
+        self.computing = KeyLocks()
 
-    def get(self, key: Any, session: Session, mark: Mark, compute: Callable[[IdRange], T],
-            merge: Callable[[T, T], T], counted: dict[Any, Any] | None = None) -> T:
-        """The tally ``key`` at ``mark``: cached, brought forward with the answers stored since, or computed.
-        ``compute(ids)`` counts the answers in ``ids``; ``merge(old, new)`` returns their sum (a new value: a
-        cached one is never changed in place). ``counted`` keeps what was read to check that across the calls of
-        one request (the answers at or below an id, alerts opened late)."""
+    def _cached(self, key: Any) -> _Entry[Any] | None:
         with self.lock:
             entry = self.items.get(key)
             if entry is not None:
                 self.items.move_to_end(key)
+            return entry
+
+    def get(self, key: Any, session: Session, mark: Mark, compute: Callable[[IdRange], T],
+            merge: Callable[[T, T], T], counted: dict[Any, Any] | None = None) -> T:
+        """The tally ``key`` at ``mark``: cached, brought forward with the answers stored since, or computed (by
+        one thread at a time per key: another that wants it meanwhile waits and reuses it). ``compute(ids)``
+        counts the answers in ``ids``; ``merge(old, new)`` returns their sum (a new value: a cached one is never
+        changed in place). ``counted`` keeps what was read to check that across the calls of one request (the
+        answers at or below an id, alerts opened late)."""
+        entry = self._cached(key)
+        if entry is not None and entry.mark == mark:
+            return entry.value  # type: ignore[no-any-return]
+        with self.computing(key):
+            return self._bring_forward(key, session, mark, compute, merge, counted)
+
+    def _bring_forward(self, key: Any, session: Session, mark: Mark, compute: Callable[[IdRange], T],
+                       merge: Callable[[T, T], T], counted: dict[Any, Any] | None) -> T:
+        entry = self._cached(key)
         if entry is not None and entry.mark == mark:
             return entry.value  # type: ignore[no-any-return]
         if entry is not None and self._extends(session, entry.mark, mark, {} if counted is None else counted):
@@ -159,4 +185,4 @@ class Tallies:
             self.items.clear()
 
 
-__all__ = ["IdRange", "Mark", "Tallies", "member_of", "read_mark", "within"]
+__all__ = ["IdRange", "KeyLocks", "Mark", "Tallies", "member_of", "read_mark", "within"]

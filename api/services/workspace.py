@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from api.db.models import Alert, AlertEvent, Response, ResponseTheme, UserTeam
 from api.services.queries import Filters
-from api.services.tallies import IdRange, within
+from api.services.tallies import IdRange, KeyLocks, within
 from api.services.team_stats import membership
 from api.services.theme_counts import ThemeTally, band_sums, quotes, theme_tally
 from nps_nlp.action_points import drivers_from_counts, points_from_counts
@@ -183,23 +183,35 @@ def alerts_version(session: Session) -> tuple[Any, ...]:
 
 class PanelCache:
     """Recently computed panels (``size``), keyed by what they depend on (the filters, the period and the
-    versions of the data they read): the same view is not computed again until its data changes."""
+    versions of the data they read): the same view is not computed again until its data changes. A panel is
+    computed by one thread at a time (:class:`api.services.tallies.KeyLocks`)."""
 
     def __init__(self, size: int = 128) -> None:
         self.size = size
         self.items: OrderedDict[Any, Any] = OrderedDict()
         self.lock = threading.Lock()
+        self.computing = KeyLocks()
 
-    def get(self, key: Any, compute: Callable[[], Any]) -> Any:
+    def _cached(self, key: Any) -> tuple[bool, Any]:
         with self.lock:
             if key in self.items:
                 self.items.move_to_end(key)
-                return self.items[key]
-        value = compute()
-        with self.lock:
-            self.items[key] = value
-            while len(self.items) > self.size:
-                self.items.popitem(last=False)
+                return True, self.items[key]
+        return False, None
+
+    def get(self, key: Any, compute: Callable[[], Any]) -> Any:
+        found, value = self._cached(key)
+        if found:
+            return value
+        with self.computing(key):
+            found, value = self._cached(key)
+            if found:
+                return value
+            value = compute()
+            with self.lock:
+                self.items[key] = value
+                while len(self.items) > self.size:
+                    self.items.popitem(last=False)
         return value
 
 

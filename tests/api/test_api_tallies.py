@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
@@ -169,3 +171,26 @@ def test_the_teams_tally_equals_the_answers_counted_one_by_one(db, view):
         got = team_tally(s, filters, teams, IdRange(None, 400))
     assert {t: list(c) for t, c in got.teams.items()} == {t: c for t, c in expected.items() if any(c)}
 
+
+def test_a_tally_wanted_by_two_threads_at_once_is_counted_once(db):
+    tallies, calls, started = Tallies(), [], threading.Event()
+
+    def compute(ids):
+        calls.append(ids)
+        started.set()
+        time.sleep(0.3)  # the second thread asks meanwhile
+        return ThemeTally()
+
+    def fetch(out: list) -> None:
+        with db.session() as s:
+            out.append(tallies.get("themes", s, mark, compute, ThemeTally.merge))
+
+    with db.session() as s:
+        mark = read_mark(s)
+    results: list = []
+    first = threading.Thread(target=fetch, args=(results,))
+    first.start()
+    assert started.wait(5)
+    fetch(results)
+    first.join(5)
+    assert calls == [IdRange(None, 400)] and len(results) == 2 and results[0] is results[1]
