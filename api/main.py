@@ -2,7 +2,8 @@
 
 The lifespan validates the settings, upgrades the database with Alembic, loads the model once (through
 :class:`~nps_nlp.pipeline.FeedbackPipeline`), then starts the micro-batcher, the outbox worker and the
-registry watcher; on shutdown it stops them in reverse order.
+registry watcher; once the service is ready it starts the workspace's warm-up in the background
+(:mod:`api.web.warmup`). On shutdown it stops them in reverse order.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -39,6 +41,7 @@ from api.services.retag import RetagRunner
 from api.services.routing import load_file as load_routing_file
 from api.services.scheduler import DigestScheduler
 from api.settings import ServiceSettings, load_settings
+from api.web.warmup import warm_in_background
 
 log = logging.getLogger("nps_nlp.api")
 
@@ -54,13 +57,16 @@ People sign in to the team workspace at `/app` (`/dashboard` redirects there); t
 
 class _Background:
     """The service's background work, started after the model loads and stopped in reverse order: overdue-alert
-    escalation, webhook delivery, the registry watcher, e-mailed digests and re-tagging jobs."""
+    escalation, webhook delivery, the registry watcher, e-mailed digests, re-tagging jobs and the workspace's
+    warm-up (:mod:`api.web.warmup`)."""
 
     def __init__(self) -> None:
         self.escalator: EscalationWorker | None = None
         self.outbox: OutboxWorker | None = None
         self.watch: asyncio.Task[None] | None = None
         self.digests: DigestScheduler | None = None
+        self.warmup: asyncio.Task[None] | None = None
+        self.stop_warmup = threading.Event()
 
     async def start(self, app: FastAPI, state: AppState) -> None:
         conf, db, manager, metrics = state.settings, state.db, state.models, state.metrics
@@ -84,7 +90,17 @@ class _Background:
         app.state.retag = RetagRunner(state)
         await app.state.retag.resume()  # re-tagging jobs left running by an earlier process
 
+    def start_warmup(self, app: FastAPI, state: AppState) -> None:
+        """Warm the workspace in a thread; the service is ready meanwhile."""
+        app.state.workspace_warmup = None
+        if state.settings.workspace_warmup:
+            self.warmup = asyncio.create_task(asyncio.to_thread(warm_in_background, app, self.stop_warmup),
+                                              name="nps-workspace-warmup")
+
     async def stop(self, app: FastAPI) -> None:
+        if self.warmup is not None:
+            self.stop_warmup.set()
+            await self.warmup  # it stops after the view it is counting
         if self.watch is not None:
             self.watch.cancel()
         await app.state.retag.stop()
@@ -140,6 +156,7 @@ def create_app(settings: ServiceSettings | None = None, pipeline: Pipeline | Non
                         "`nps-nlp keys create --name NAME --scope admin` (same NPS_DATABASE_URL)")
         log.info("service ready", extra={"model_id": manager.current.model_id, "database": db.engine.url.render_as_string(),
                                          "webhooks": len(conf.webhook_urls), "auth": conf.require_auth})
+        background.start_warmup(app, state)
         try:
             yield
         finally:

@@ -70,6 +70,8 @@ class ServiceSettings(BaseSettings):
             kept in the database, shared by every worker).
         session_max_age_s: how long a workspace sign-in lasts.
         workspace_timezone: time zone of dates and periods for users who chose none.
+        workspace_warmup: after the start, count the workspace views people open first in the background
+            (:mod:`api.web.warmup`), so their first view does not wait for it.
     """
 
     model_config = SettingsConfigDict(env_prefix="NPS_", extra="ignore")
@@ -120,6 +122,7 @@ class ServiceSettings(BaseSettings):
     session_secret: str | None = Field(default=None, min_length=32)
     session_max_age_s: int = Field(default=12 * 3600, ge=60, le=90 * 24 * 3600)
     workspace_timezone: str = "Europe/Amsterdam"
+    workspace_warmup: bool = True
 
     @field_validator("database_url")
     @classmethod
