@@ -64,10 +64,12 @@ def hourly_counts(session: Session, filters: Filters, ids: IdRange | None = None
     (an hour maps to exactly one local day, week or month in every time zone with whole-hour offsets)."""
     hour = _hour(Response.timestamp, session.get_bind().dialect.name)
     query = select(hour, *band_sums(Response.score)).select_from(Response)
-    if filters.scope is not None and not (ids is not None and ids.is_delta):
-        # all the teams' answers joined by id: cheaper than testing every answer's membership
+    plain = dataclasses.replace(filters, scope=None)
+    if filters.scope is not None and not (ids is not None and ids.is_delta) and plain.apply(query).whereclause is None:
+        # all the teams' answers joined by id: cheaper than testing every answer's membership (with other filters,
+        # testing the few answers they select is cheaper)
         members = select(membership(list(filters.scope)).c.rid).distinct().subquery()
-        query = within(dataclasses.replace(filters, scope=None), query.join(members, members.c.rid == Response.id), ids)
+        query = within(plain, query.join(members, members.c.rid == Response.id), ids)
     else:
         query = within(filters, query, ids)
     return [(_parse_hour(h), int(p or 0), int(pa or 0), int(d or 0)) for h, p, pa, d in session.execute(query.group_by(hour)) if h]
