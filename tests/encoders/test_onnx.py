@@ -110,13 +110,13 @@ def test_default_model_gives_the_same_tags_in_onnx_runtime(default_model, seed_t
 def test_int8_graph_is_made_once_and_stays_close(tiny_encoder_dir, tmp_path):
     vectors = load_encoder(str(tiny_encoder_dir), backend="onnx", cache_dir=tmp_path).encode(TEXTS)
     encoder = load_encoder(str(tiny_encoder_dir), backend="onnx-int8", cache_dir=tmp_path)
-    assert encoder.transformer.path.name.endswith("-int8.onnx") and encoder.transformer.quantized
+    assert encoder.transformer.path.name.endswith("-int8-sq1.onnx") and encoder.transformer.quantized
     assert encoder.transformer.serves(64)  # the int8 graph takes every batch size
     quantized = encoder.encode(TEXTS)
     cosine = np.sum(quantized * vectors, axis=1)
     assert cosine.min() > 0.95 and not np.allclose(quantized, vectors, atol=1e-6)  # close, but really int8
     assert sorted(p.name for p in (tmp_path / "onnx").glob("*.onnx")) == sorted(
-        [encoder.transformer.path.name, encoder.transformer.path.name.replace("-int8", "")])
+        [encoder.transformer.path.name, encoder.transformer.path.name.replace("-int8-sq1", "")])
 
 
 def test_classifier_trains_on_exact_states_even_with_the_int8_backend(tiny_encoder_dir, tmp_path, backend):
