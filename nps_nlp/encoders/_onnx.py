@@ -1,12 +1,10 @@
 """ONNX Runtime backend: the transformer is exported to ONNX once, cached by a fingerprint of its weights,
 and run with ONNX Runtime.
 
-Same float32 results as torch (token-state cosine 0.99999+), and faster on the small batches of a real-time
-service: on a 2-core AVX512-BF16 CPU a one-answer forward pass took a median 10.7 ms against 23-27 ms for
-torch (bfloat16), four answers 34 ms against 46 ms; at 32 answers torch in bfloat16 is faster (218-244 ms
-against 314-368 ms), so where the CPU runs bfloat16 natively the classifier sends only batches of up to
-:data:`SMALL_BATCH` answers to ONNX Runtime (:meth:`OnnxTransformer.serves`). Training always runs in torch;
-only inference uses the exported graph.
+Same float32 results as torch (token states agree to rounding), and faster on the small batches of a real-time
+service; on larger batches torch in native bfloat16 is faster, so where the CPU runs bfloat16 natively the
+classifier sends only batches of up to :data:`SMALL_BATCH` answers to ONNX Runtime (:meth:`OnnxTransformer.serves`).
+Training always runs in torch; only inference uses the exported graph.
 
 >>> from nps_nlp.encoders import load_encoder
 >>> load_encoder(backend="onnx").encode(["Snelle levering!"]).shape       # doctest: +SKIP
