@@ -35,6 +35,7 @@ from api.routers import routing as routing_routes
 from api.routers import surveys as survey_routes
 from api.services.batcher import MicroBatcher
 from api.services.escalation import EscalationWorker
+from api.services.heap import freeze_heap
 from api.services.models import LoadedModel, ModelManager, Pipeline
 from api.services.outbox import OutboxWorker
 from api.services.retag import RetagRunner
@@ -156,6 +157,7 @@ def create_app(settings: ServiceSettings | None = None, pipeline: Pipeline | Non
                         "`nps-nlp keys create --name NAME --scope admin` (same NPS_DATABASE_URL)")
         log.info("service ready", extra={"model_id": manager.current.model_id, "database": db.engine.url.render_as_string(),
                                          "webhooks": len(conf.webhook_urls), "auth": conf.require_auth})
+        await asyncio.to_thread(freeze_heap)  # what start-up built stays: keep it out of the collector's scans
         background.start_warmup(app, state)
         try:
             yield

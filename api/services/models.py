@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from api.services.heap import freeze_heap
 from nps_nlp.registry import ModelRegistry, shipped_default_model
 
 log = logging.getLogger("nps_nlp.api.models")
@@ -21,20 +22,6 @@ log = logging.getLogger("nps_nlp.api.models")
 # splitter per family: up to 1 s each) are built before the first request rather than stalling a live batch
 WARM_UP = ["The invoice was wrong. Nobody called back.", "De factuur klopte niet. Niemand belde terug.",
            "Fakturaen var feil. Ingen ringte tilbake.", "Rekninga var feil. Ingen ringde attende."]
-
-
-def _freeze_heap() -> None:
-    """Keep the loaded model's objects out of the cyclic garbage collector's scans.
-
-    The model holds a few hundred thousand long-lived Python objects (tokenizer, taxonomy, n-gram vocabularies);
-    every full collection would walk them all, a pause that lands on whichever requests are in flight. Frozen
-    objects are still freed by reference counting when a reload drops them; a previous freeze is undone first
-    so the old model's cycles can be collected."""
-    import gc
-
-    gc.unfreeze()
-    gc.collect()
-    gc.freeze()
 
 
 class Pipeline(Protocol):
@@ -127,7 +114,7 @@ class ModelManager:
             # warm up before serving: lazy parts (language detector, first forward pass) load now, not on a request
             pipeline.analyze(WARM_UP, [0, 5, 9, 10], None)
             self._current = LoadedModel(pipeline, model_id, path, source, version)
-            _freeze_heap()
+            freeze_heap()
             log.info("model active", extra={"model_id": model_id})
             return self._current
 

@@ -26,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.db.models import User
+from api.services.heap import freeze_heap
 from api.services.leaderboard import Window
 from api.services.queries import Filters
 from api.services.users import viewer_of
@@ -132,6 +133,7 @@ def warm_in_background(app: FastAPI, stop: threading.Event) -> None:
         log.exception("workspace warm-up failed; views are counted when first opened")
         app.state.workspace_warmup = {"failed": True}
         return
+    freeze_heap()  # the compiled templates and counted views stay for the service's life
     app.state.workspace_warmup = done
     log.info("workspace warm-up done", extra=done)
 

@@ -4,6 +4,7 @@ background and works without it."""
 
 from __future__ import annotations
 
+import gc
 import re
 import time
 
@@ -54,12 +55,18 @@ def test_after_the_warm_up_the_first_views_count_nothing_more_and_show_the_same_
 
 
 def test_the_service_warms_up_in_the_background_after_it_starts(make_client, sqlite_url):
+    """...and then freezes the heap: the counted views and compiled templates stay for the service's life, and a
+    full garbage collection that walked them would stall the requests in flight."""
+    gc.unfreeze()
     client = make_client(sqlite_url)
     deadline = time.monotonic() + 30
     while client.app.state.workspace_warmup is None and time.monotonic() < deadline:
         time.sleep(0.02)
     done = client.app.state.workspace_warmup
     assert done is not None and "failed" not in done and done["templates"] >= 10
+    cache = client.app.state.workspace_cache
+    tracked = {id(o) for o in gc.get_objects()}  # frozen objects are in none of the collector's generations
+    assert gc.get_freeze_count() > 0 and id(cache) not in tracked and id(cache.tallies) not in tracked
 
 
 def test_a_failed_warm_up_leaves_the_views_to_be_counted_when_opened(make_client, sqlite_url, monkeypatch):
