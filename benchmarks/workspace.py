@@ -24,7 +24,7 @@ Usage (from the repository root)::
 
     python benchmarks/workspace.py                       # 100,000 responses on SQLite, results/workspace.json
     python benchmarks/workspace.py --responses 20000 --repeats 3 --out -
-    python benchmarks/workspace.py --url postgresql+psycopg://postgres@localhost/wsbench --out results/workspace-postgresql.json
+    python benchmarks/workspace.py --url postgresql+psycopg://postgres@localhost/wsbench --out benchmarks/results/workspace-postgresql.json
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import random
 import re
 import statistics
@@ -270,6 +269,8 @@ def main() -> None:
     parser.add_argument("--also-without-warmup", action="store_true",
                         help="then start the service again without its warm-up and keep each page's first view beside")
     args = parser.parse_args()
+    from run_all import machine_description
+
     path = args.db or Path(tempfile.mkdtemp()) / "workspace.db"
     url = args.url or f"sqlite:///{path}"
     if not _has_answers(url):
@@ -281,7 +282,7 @@ def main() -> None:
     warmup = pages.pop("warmup", None)
     timed = [p for p in pages.values() if "median_ms" in p]
     result = {"benchmark": "workspace page render times (in-process client)", "database": url.split(":")[0].split("+")[0],
-              "responses": args.responses, "repeats": args.repeats, "cpu_count": os.cpu_count(), "cpu": platform.processor() or None,
+              "responses": args.responses, "repeats": args.repeats, "machine": machine_description(),
               "load_average_1min_before": round(load_before[0], 2), "load_average_1min_at_end": round(os.getloadavg()[0], 2),
               "goal_ms": 300, "slowest_median_ms": max(p["median_ms"] for p in timed),
               "slowest_cold_ms": max(p["cold_ms"] for p in timed),
@@ -300,6 +301,7 @@ def main() -> None:
                                                            if k in before},
                             "pages": {name: {k: v for k, v in page.items() if k != "path"} for name, page in before["pages"].items()}}
     if args.out != "-":
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
         print(f"wrote {args.out}")
 
