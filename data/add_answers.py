@@ -1,7 +1,8 @@
 """Add newly written answers to the seed splits: ``python data/add_answers.py NEW.jsonl [...]``.
 
-Each answer goes to ``train``, ``dev`` or ``test`` by a stable hash of its id, so a split never changes when
-answers are added. Ordinary answers split 70/15/15; the evaluation sets (answers with an ``irony`` or an
+Each answer goes to ``train``, ``dev`` or ``test`` by a stable hash of its id (or of its ``group``, when it has
+one: answers that tell the same situation in several languages share a group and so a split, so that a test answer
+never has its translation in train), so a split never changes when answers are added. Ordinary answers split 70/15/15; the evaluation sets (answers with an ``irony`` or an
 ``urgency`` field) split 50/15/35, so that their test split has enough answers per language. Ids already in
 a split are skipped; every answer is checked against the format of ``data/README.md`` first.
 """
@@ -22,8 +23,8 @@ URGENCY = {"none", "high", "critical"}
 
 
 def split_of(answer: dict) -> str:
-    """``train``, ``dev`` or ``test`` from the sha256 of the id."""
-    unit = int.from_bytes(hashlib.sha256(answer["id"].encode()).digest()[:8], "big") / 2**64
+    """``train``, ``dev`` or ``test`` from the sha256 of the group (the id when there is none)."""
+    unit = int.from_bytes(hashlib.sha256(str(answer.get("group") or answer["id"]).encode()).digest()[:8], "big") / 2**64
     train, dev = (0.50, 0.65) if "irony" in answer or "urgency" in answer else (0.70, 0.85)
     return "train" if unit < train else "dev" if unit < dev else "test"
 
@@ -42,6 +43,8 @@ def problems(answer: dict) -> list[str]:
     themes = answer.get("themes")
     if not isinstance(themes, dict) or set(themes) - THEMES or set(themes.values()) - POLARITIES:
         out.append(f"themes {themes!r}")
+    if "group" in answer and (not isinstance(answer["group"], str) or not answer["group"]):
+        out.append(f"group {answer['group']!r}")
     if "urgency" in answer and answer["urgency"] not in URGENCY:
         out.append(f"urgency {answer['urgency']!r}")
     return out
