@@ -1,4 +1,4 @@
-"""``nps-nlp train``, ``nps-nlp evaluate`` and ``nps-nlp compare``."""
+"""``nps-nlp train``, ``nps-nlp evaluate``, ``nps-nlp refit-urgency`` and ``nps-nlp compare``."""
 
 from __future__ import annotations
 
@@ -139,6 +139,33 @@ def evaluate(
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(json.dumps(metrics, indent=2, ensure_ascii=False), encoding="utf-8")
         err.print(f"metrics written to {output}")
+
+
+@app.command("refit-urgency")
+def refit_urgency(
+    model: Annotated[Path, typer.Argument(help="Model directory (or a training run directory: its model-best).")],
+    data: Annotated[str, typer.Option(help="Labelled answers with an 'urgency' (none/high/critical) or 'urgent' "
+                                           "column, e.g. data/seed/train.jsonl.")],
+    format: Annotated[str | None, typer.Option("--format", help=FORMAT_HELP)] = None,
+    output: Annotated[Path | None, typer.Option(help="Write a refitted copy here instead of changing MODEL.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+) -> None:
+    """Refit only the model's learned urgency reading on labelled answers, without retraining the classifier:
+    writes urgency_model.json and the urgency entry of config.json; every other file stays as it is.
+
+    Example:
+
+        nps-nlp refit-urgency models/default --data data/seed/train.jsonl
+    """
+    from training.refit_urgency import refit_urgency as run_refit
+
+    try:
+        result = run_refit(model, data, output=output, format=format, show_progress_bar=not quiet)
+    except NpsNlpError as exc:
+        fail(exc)
+        return
+    err.print(f"[green]urgency model refitted[/] in {result['model']} on {json.dumps(result['n_examples'])}; "
+              f"thresholds: critical {result['critical_threshold']:.2f}, alert {result['alert_threshold']:.2f}")
 
 
 @app.command()
