@@ -11,9 +11,9 @@ from typing import Annotated, Any
 
 import typer
 
-from api.cli._serve import DatabaseOption, _database
-from nps_nlp.cli.common import app, err, fail, parse_columns
-from nps_nlp.errors import DataFormatError, NpsNlpError
+from api.cli._database import DatabaseOption, database_session, reported_errors
+from nps_nlp.cli.common import app, err, parse_columns
+from nps_nlp.errors import DataFormatError
 
 accounts_app = typer.Typer(help="Accounts of the service: revenue, segment, owner and their customers.",
                            no_args_is_help=True)
@@ -94,21 +94,16 @@ def accounts_import(
 ) -> None:
     """Create or update accounts by account id (and map their customers). Bad rows are listed with their line
     number and left out; the command then exits with code 1."""
-    try:
+    with reported_errors():
         items, problems = read_accounts_csv(path, parse_columns(column))
         counts = {"created": 0, "updated": 0}
         if not dry_run and items:
             from api.schemas.accounts import AccountIn
             from api.services.accounts import upsert
 
-            db = _database(database_url)
-            with db.session() as session:
+            with database_session(database_url) as session:
                 for item in items:
                     counts[upsert(session, AccountIn.model_validate(item))] += 1
-            db.dispose()
-    except NpsNlpError as exc:
-        fail(exc)
-        return
     for problem in problems:
         err.print(f"[red]{problem}[/]")
     what = "would import" if dry_run else f"created {counts['created']}, updated {counts['updated']} of"

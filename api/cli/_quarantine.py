@@ -17,9 +17,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from api.cli._serve import DatabaseOption, _database
-from nps_nlp.cli.common import OutputFormat, app, err, fail
-from nps_nlp.errors import DataFormatError, NpsNlpError
+from api.cli._database import DatabaseOption, database_session, reported_errors
+from nps_nlp.cli.common import OutputFormat, app, err
+from nps_nlp.errors import DataFormatError
 
 quarantine_app = typer.Typer(help="Survey quarantine: may these customers be surveyed now? Log surveys sent.",
                              no_args_is_help=True)
@@ -67,21 +67,16 @@ def check(
 ) -> None:
     """May each customer be surveyed now? Prints how many may, and why the others may not; --output writes
     customer_id, eligible, reasons, eligible_from and reason per customer."""
-    try:
+    with reported_errors():
         from api.services.quarantine import check as check_customers
         from api.settings import load_settings
 
         name, rows = _read_column(customers, column, encoding)
         ids = [r[name].strip() for r in rows if (r.get(name) or "").strip()]
-        db = _database(database_url)
         settings = load_settings(**({"database_url": database_url} if database_url else {}))
         moment = _when(at) or datetime.now(UTC)
-        with db.session() as session:
+        with database_session(database_url) as session:
             verdicts = check_customers(session, settings, ids, channel, moment)
-        db.dispose()
-    except NpsNlpError as exc:
-        fail(exc)
-        return
     records = [{"customer_id": v.customer_id, "eligible": v.eligible, "reasons": " ".join(v.reasons),
                 "eligible_from": v.eligible_from.isoformat() if v.eligible_from else "", "reason": v.reason or ""}
                for v in verdicts]
@@ -113,18 +108,13 @@ def log_sent(
     database_url: DatabaseOption = None,
 ) -> None:
     """Add surveys sent to the contact log the quarantine rules read."""
-    try:
+    with reported_errors():
         from api.services.quarantine import log_sent as log
 
         name, rows = _read_column(surveys, "customer_id", encoding)
         items = [{"customer_id": r[name].strip(), "channel": r.get("channel") or None,
                   "sent_at": _when(r.get("sent_at")), "survey_id": r.get("survey_id") or None}
                  for r in rows if (r.get(name) or "").strip()]
-        db = _database(database_url)
-        with db.session() as session:
+        with database_session(database_url) as session:
             n = log(session, items, datetime.now(UTC)) if items else 0
-        db.dispose()
-    except NpsNlpError as exc:
-        fail(exc)
-        return
     err.print(f"logged {n:,} surveys sent")

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from api.cli._serve import DatabaseOption, _database
+from api.cli._database import DatabaseOption, database_session
 from nps_nlp.cli.common import app, default_model_path, err, fail
 from nps_nlp.errors import DataValidationError, NpsNlpError
 
@@ -72,12 +72,8 @@ def report(
         if when is not None and when.tzinfo is None:
             when = when.replace(tzinfo=zone(tz))
 
-        db = _database(database_url)
-        try:
-            with db.session() as session:
-                digest = build_digest(session, period.value, team, at=when, tz=tz, taxonomy=_taxonomy(model))
-        finally:
-            db.dispose()
+        with database_session(database_url) as session:
+            digest = build_digest(session, period.value, team, at=when, tz=tz, taxonomy=_taxonomy(model))
         document: str | bytes = (pdf_document(digest, locale.value) if format == ReportFormat.pdf
                                  else html_document(digest, locale.value))
     except ValueError as exc:  # an unknown time zone

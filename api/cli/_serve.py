@@ -13,24 +13,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from nps_nlp.cli.common import app, err, fail
-from nps_nlp.errors import MissingDependencyError, NpsNlpError
+from api.cli._database import DatabaseOption, database_session, reported_errors, require_api
+from nps_nlp.cli.common import app, err
+from nps_nlp.errors import NpsNlpError
 
 keys_app = typer.Typer(help="API keys of the service (stored hashed in its database).", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
-
-DatabaseOption = Annotated[str | None, typer.Option("--database-url", help="SQLAlchemy URL (default: NPS_DATABASE_URL "
-                                                     "or sqlite:///./nps-nlp.db).")]
-
-
-def _require_api() -> None:
-    try:
-        import fastapi  # noqa: F401
-        import sqlalchemy  # noqa: F401
-        import uvicorn  # noqa: F401
-    except ImportError as exc:
-        raise MissingDependencyError(exc.name or "fastapi", "api") from None
-
 
 @app.command()
 def serve(
@@ -43,8 +31,8 @@ def serve(
     log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")] = "INFO",
 ) -> None:
     """Run the service (api.main:app) with uvicorn: SQLite and the offline model by default."""
-    try:
-        _require_api()
+    with reported_errors():
+        require_api()
         if model is not None and not model.exists():
             raise NpsNlpError(f"model directory {model} does not exist")
         overrides: dict[str, object] = {"log_level": log_level}
@@ -58,24 +46,10 @@ def serve(
         from api.settings import load_settings
 
         settings = load_settings(**overrides)  # fail here, with the variable names, before uvicorn starts
-    except NpsNlpError as exc:
-        fail(exc)
-        return
     import uvicorn
 
     err.print(f"nps-nlp service on http://{host}:{port} (docs at /docs), database {settings.database_url.split('@')[-1]}")
     uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level.lower(), access_log=False)
-
-
-def _database(database_url: str | None):  # type: ignore[no-untyped-def]
-    _require_api()
-    from api.db.session import Database, migrate
-    from api.settings import load_settings
-
-    url = load_settings(**({"database_url": database_url} if database_url else {})).database_url
-    db = Database(url)
-    migrate(db)
-    return db
 
 
 @keys_app.command("create")
@@ -85,17 +59,11 @@ def keys_create(
     database_url: DatabaseOption = None,
 ) -> None:
     """Create an API key and print it once (only its SHA-256 hash is stored)."""
-    try:
+    with reported_errors(), database_session(database_url) as session:
         from api.services.keys import create_key
 
-        db = _database(database_url)
-        with db.session() as session:
-            key, row = create_key(session, name, [s for item in scope for s in item.split(",")])
-            key_id, scopes = row.id, row.scopes
-        db.dispose()
-    except NpsNlpError as exc:
-        fail(exc)
-        return
+        key, row = create_key(session, name, [s for item in scope for s in item.split(",")])
+        key_id, scopes = row.id, row.scopes
     err.print(f"created key {key_id} '{name}' with scopes {scopes}; store it now, it is not shown again:")
     typer.echo(key)
 
@@ -103,18 +71,12 @@ def keys_create(
 @keys_app.command("list")
 def keys_list(database_url: DatabaseOption = None) -> None:
     """List keys (id, name, prefix, scopes, created, last used, revoked)."""
-    try:
+    with reported_errors(), database_session(database_url) as session:
         from api.services.keys import list_keys
 
-        db = _database(database_url)
-        with db.session() as session:
-            rows = [(str(k.id), k.name, k.prefix + "...", k.scopes, k.created_at.isoformat(timespec="seconds"),
-                     k.last_used_at.isoformat(timespec="seconds") if k.last_used_at else "",
-                     k.revoked_at.isoformat(timespec="seconds") if k.revoked_at else "") for k in list_keys(session)]
-        db.dispose()
-    except NpsNlpError as exc:
-        fail(exc)
-        return
+        rows = [(str(k.id), k.name, k.prefix + "...", k.scopes, k.created_at.isoformat(timespec="seconds"),
+                 k.last_used_at.isoformat(timespec="seconds") if k.last_used_at else "",
+                 k.revoked_at.isoformat(timespec="seconds") if k.revoked_at else "") for k in list_keys(session)]
     table = Table("id", "name", "prefix", "scopes", "created", "last used", "revoked")
     for row in rows:
         table.add_row(*row)
@@ -125,15 +87,8 @@ def keys_list(database_url: DatabaseOption = None) -> None:
 def keys_revoke(key_id: Annotated[int, typer.Argument(help="The key's id (see keys list).")],
                 database_url: DatabaseOption = None) -> None:
     """Revoke a key: it stops working at once."""
-    try:
+    with reported_errors(), database_session(database_url) as session:
         from api.services.keys import revoke_key
 
-        db = _database(database_url)
-        with db.session() as session:
-            row = revoke_key(session, key_id)
-            name = row.name
-        db.dispose()
-    except NpsNlpError as exc:
-        fail(exc)
-        return
+        name = revoke_key(session, key_id).name
     err.print(f"revoked key {key_id} '{name}'")

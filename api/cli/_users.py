@@ -12,9 +12,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from api.cli._serve import DatabaseOption, _database
-from nps_nlp.cli.common import app, err, fail
-from nps_nlp.errors import NpsNlpError
+from api.cli._database import DatabaseOption, database_session, reported_errors
+from nps_nlp.cli.common import app, err
 
 users_app = typer.Typer(help="Workspace users (sign-in at /app): roles admin, analyst, team_lead, agent.",
                         no_args_is_help=True)
@@ -41,35 +40,25 @@ def users_create(
     database_url: DatabaseOption = None,
 ) -> None:
     """Create a user; the password is asked for (or read from stdin) and stored as an argon2 hash."""
-    try:
+    with reported_errors():
         from api.services.users import NewUser, create_user
 
         password = _password(password_stdin)
-        db = _database(database_url)
-        with db.session() as session:
+        with database_session(database_url) as session:
             user = create_user(session, NewUser(username, password, role, name, list(team or []), lang, timezone))
             user_id, teams = user.id, ", ".join(user.teams) or "no team"
-        db.dispose()
-    except NpsNlpError as exc:
-        fail(exc)
-        return
     err.print(f"created user {user_id} '{username}' ({role}; {teams})")
 
 
 @users_app.command("list")
 def users_list(database_url: DatabaseOption = None) -> None:
     """List users (id, username, name, role, teams, language, active, last sign-in)."""
-    try:
+    with reported_errors():
         from api.services.users import list_users
 
-        db = _database(database_url)
-        with db.session() as session:
+        with database_session(database_url) as session:
             rows = [(str(u.id), u.username, u.display_name, u.role, ", ".join(u.teams), u.lang or "", "yes" if u.active else "no",
                      u.last_login_at.isoformat(timespec="seconds") if u.last_login_at else "") for u in list_users(session)]
-        db.dispose()
-    except NpsNlpError as exc:
-        fail(exc)
-        return
     table = Table("id", "username", "name", "role", "teams", "lang", "active", "last sign-in")
     for row in rows:
         table.add_row(*row)
@@ -80,17 +69,12 @@ def users_list(database_url: DatabaseOption = None) -> None:
 def users_set_password(username: Annotated[str, typer.Argument(help="The user.")], password_stdin: PasswordStdin = False,
                        database_url: DatabaseOption = None) -> None:
     """Set a user's password; their open sessions end."""
-    try:
+    with reported_errors():
         from api.services.users import get_user, set_password
 
         password = _password(password_stdin)
-        db = _database(database_url)
-        with db.session() as session:
+        with database_session(database_url) as session:
             set_password(session, get_user(session, username), password)
-        db.dispose()
-    except NpsNlpError as exc:
-        fail(exc)
-        return
     err.print(f"password of '{username}' changed")
 
 
@@ -99,16 +83,11 @@ def users_add_team(username: Annotated[str, typer.Argument(help="The user.")],
                    team: Annotated[str, typer.Argument(help="The team to add them to.")],
                    database_url: DatabaseOption = None) -> None:
     """Add a user to a team."""
-    try:
+    with reported_errors():
         from api.services.users import add_team, get_user
 
-        db = _database(database_url)
-        with db.session() as session:
+        with database_session(database_url) as session:
             user = get_user(session, username)
             add_team(user, team)
             teams = ", ".join(sorted(user.teams))
-        db.dispose()
-    except NpsNlpError as exc:
-        fail(exc)
-        return
     err.print(f"'{username}' is now in: {teams}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import NoReturn
 
 import typer
 from rich.console import Console
@@ -31,7 +32,7 @@ def default_model_path() -> Path:
     return resolve_model_path()
 
 
-def fail(exc: Exception) -> None:
+def fail(exc: Exception) -> NoReturn:
     """Print the error in one red line and exit with code 2 (a usage or data error, not a crash)."""
     err.print(f"[bold red]error:[/] {exc}")
     raise typer.Exit(code=2)
