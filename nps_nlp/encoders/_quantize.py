@@ -29,8 +29,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["QUANTIZATION", "SMOOTHING_ALPHA", "calibration_answers", "calibration_feeds", "channel_ranges", "quantize_onnx",
-           "smooth",
-           "weight_matmuls"]
+           "smooth", "weight_matmuls"]
 
 #: The recipe's name, part of the cached graph's file name: a new recipe never reuses a graph made by an older one.
 QUANTIZATION = "int8-sq1"
