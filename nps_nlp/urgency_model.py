@@ -66,7 +66,7 @@ class UrgencyModel:
         random_state: seed of the fold split.
     """
 
-    def __init__(self, C: float = 3.0, precision: float = 0.95, folds: int = 5, random_state: int = 0) -> None:
+    def __init__(self, C: float = 3.0, precision: float = 0.9, folds: int = 5, random_state: int = 0) -> None:
         self.C = C
         self.precision = precision
         self.folds = folds
