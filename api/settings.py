@@ -33,9 +33,9 @@ class ServiceSettings(BaseSettings):
             ``microbatch_workers`` batches holds at most this / workers).
         microbatch_wait_ms: how long the micro-batcher waits for more requests once one arrived.
         microbatch_workers: how many micro-batches run at once. 1 (default) suits the torch encoder, which
-            spreads one batch over every core; with ``NPS_ENCODER_BACKEND=onnx-int8`` (or ``onnx``) set it to the
-            number of cores together with ``NPS_ENCODER_THREADS=1``: one-thread runs side by side do more work per
-            second than one run over all cores (see docs/service.md, "Latency").
+            spreads one batch over every core, and the int8 graph, which runs a batch's answers one per core; with
+            the float32 ``onnx`` graph, the number of cores together with ``NPS_ENCODER_THREADS=1`` can do more
+            work per second (see docs/service.md, "Latency").
         alert_due_hours: default due time of an alert (detractor follow-up target).
         webhook_urls: receivers of ``alert.created``, ``alert.updated``, ``alert.overdue`` and ``promoter.thank_you``.
         webhook_secret: HMAC-SHA256 key for the ``X-NPS-Signature`` header (required with webhooks).

@@ -38,11 +38,12 @@ class LibrarySettings(BaseSettings):
             (``NPS_ENCODER_BACKEND``).
         encoder_precision: ``auto`` (bfloat16 where the CPU computes it natively, else float32), ``fp32`` or
             ``bf16``: precision of the encoder at inference (``NPS_ENCODER_PRECISION``).
-        encoder_threads: intra-op threads of each ONNX Runtime call and of torch (the classifier's head, and the
-            encoder with the ``torch`` backend), set when a classifier loads its encoder (``NPS_ENCODER_THREADS``;
-            default: each library's choice, every physical core). A service that runs several micro-batches at once
-            (``NPS_MICROBATCH_WORKERS``) gets more from one thread per batch, since one encoder run of a few answers
-            cannot keep several cores busy.
+        encoder_threads: intra-op threads of each float32 ONNX Runtime call and of torch (the classifier's head,
+            and the encoder with the ``torch`` backend), set when a classifier loads its encoder
+            (``NPS_ENCODER_THREADS``; default: each library's choice, every physical core); with ``onnx-int8``, how
+            many answers run side by side, one thread each. A service that runs several float32 ONNX micro-batches
+            at once (``NPS_MICROBATCH_WORKERS``) gets more from one thread per batch, since one encoder run of a few
+            answers cannot keep several cores busy.
         batch_size: encoder batch size (``NPS_BATCH_SIZE``).
         evidence: how the evidence clause of a theme is picked in answers of several clauses (``NPS_EVIDENCE``):
             ``context`` (default) scores the clauses' token states cut out of the answer's encoding (no extra encoder

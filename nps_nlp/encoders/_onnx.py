@@ -33,6 +33,16 @@ __all__ = ["SMALL_BATCH", "OnnxEncoder", "OnnxTransformer", "quantize_onnx"]
 SMALL_BATCH = 8
 
 
+def _physical_cores() -> int:
+    """The cores ONNX Runtime would use by default (physical cores where psutil knows them)."""
+    try:
+        import psutil
+
+        return max(1, psutil.cpu_count(logical=False) or os.cpu_count() or 1)
+    except ImportError:  # pragma: no cover - psutil comes with the service and benchmarks
+        return max(1, os.cpu_count() or 1)
+
+
 def _weights_fingerprint(backbone: Any) -> str:
     """A hash of every weight and buffer of the transformer (and its class), so a tuned encoder gets its own
     exported graph."""
@@ -86,7 +96,8 @@ class OnnxTransformer:
         cache_dir: where exported graphs are kept (``<cache_dir>/onnx/<fingerprint>.onnx``).
         quantize: run the int8 graph (``<fingerprint>-int8-sq1.onnx``, made once, calibrated on the shipped
             answers): see :func:`nps_nlp.encoders._quantize.quantize_onnx`.
-        threads: ONNX Runtime intra-op threads (default: ONNX Runtime's choice, the physical cores).
+        threads: ONNX Runtime intra-op threads of the float32 graph; with the int8 graph, how many answers run
+            side by side, one thread each (default: the physical cores).
         verbose: say on stderr when an export starts (about 10 s).
 
     Raises:
@@ -113,7 +124,13 @@ class OnnxTransformer:
         self.quantized = quantize
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        if threads:
+        self._pool: Any = None
+        if quantize:  # answers run one at a time (see __call__), `threads` of them side by side, one thread each
+            from concurrent.futures import ThreadPoolExecutor
+
+            options.intra_op_num_threads = 1
+            self._pool = ThreadPoolExecutor(max_workers=threads or _physical_cores(), thread_name_prefix="nps-int8")
+        elif threads:
             options.intra_op_num_threads = threads
         # idle worker threads sleep instead of spinning, so a service's event loop keeps its CPU between batches
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
@@ -132,10 +149,27 @@ class OnnxTransformer:
         return self.quantized or batch_size <= SMALL_BATCH or resolve_precision() == "fp32"
 
     def __call__(self, input_ids: Any, attention_mask: Any) -> np.ndarray:
-        """Token states ``[batch, tokens, dim]`` (float32) for int64 ``input_ids`` and ``attention_mask``."""
-        feeds = {"input_ids": np.asarray(input_ids, dtype=np.int64),
-                 "attention_mask": np.asarray(attention_mask, dtype=np.int64)}
-        return self.session.run(None, feeds)[0]
+        """Token states ``[batch, tokens, dim]`` (float32) for int64 ``input_ids`` and ``attention_mask``.
+
+        The int8 graph quantizes each MatMul's input with one scale measured over the whole input tensor, so
+        another answer in the batch (or padding) would change an answer's states and, now and then, its tags.
+        There each answer runs alone, on its own tokens (padded positions are left zero), so that its reading
+        is the same in any batch: one at a time, in any chunk size, in the service's micro-batches."""
+        ids = np.asarray(input_ids, dtype=np.int64)
+        mask = np.asarray(attention_mask, dtype=np.int64)
+        if not self.quantized:
+            return self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+        keeps = [mask[row].astype(bool) for row in range(ids.shape[0])]
+
+        def one(row: int) -> np.ndarray:
+            return self.session.run(None, {"input_ids": ids[row : row + 1, keeps[row]],
+                                           "attention_mask": mask[row : row + 1, keeps[row]]})[0][0]
+
+        rows = list(self._pool.map(one, range(ids.shape[0])))
+        out = np.zeros((*ids.shape, rows[0].shape[-1] if rows else 0), dtype=np.float32)
+        for row, states in enumerate(rows):
+            out[row, keeps[row]] = states
+        return out
 
 
 class OnnxEncoder(SentenceTransformerEncoder):
@@ -147,7 +181,7 @@ class OnnxEncoder(SentenceTransformerEncoder):
         cache_dir: where exported graphs are kept.
         batch_size: default batch size.
         quantize: run the int8 graph (faster, slightly less exact: :func:`nps_nlp.encoders._quantize.quantize_onnx`).
-        threads: ONNX Runtime intra-op threads (default: ONNX Runtime's choice, the physical cores).
+        threads: the threads of the graph (see :class:`OnnxTransformer`).
 
     Raises:
         EncoderError: the model does not pool by the mean of its token states.

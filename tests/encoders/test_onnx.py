@@ -119,6 +119,25 @@ def test_int8_graph_is_made_once_and_stays_close(tiny_encoder_dir, tmp_path):
         [encoder.transformer.path.name, encoder.transformer.path.name.replace("-int8-sq1", "")])
 
 
+def test_int8_states_of_an_answer_do_not_depend_on_its_batch(tiny_encoder_dir, tmp_path):
+    """The int8 graph scales each MatMul input by its largest value; run as one batch, a long answer beside a
+    short one (or the padding) would change the short one's states. Each answer runs alone, so they are equal."""
+    encoder = load_encoder(str(tiny_encoder_dir), backend="onnx-int8", cache_dir=tmp_path)
+    transformer, tokenizer = encoder.transformer, encoder.model.tokenizer
+    loud = "TERRIBLE!!! " * 30 + "the invoice was wrong, the app crashed, nobody called back " * 3
+
+    def states(texts: list[str]) -> np.ndarray:
+        enc = tokenizer(texts, padding=True, truncation=True, max_length=64, return_tensors="np")
+        return transformer(enc["input_ids"], enc["attention_mask"])
+
+    alone = states([TEXTS[1]])[0]
+    beside = states([TEXTS[1], loud, TEXTS[4]])[0]
+    assert np.array_equal(beside[: len(alone)], alone) and not beside[len(alone) :].any()  # padding left zero
+    exact = load_encoder(str(tiny_encoder_dir), backend="onnx", cache_dir=tmp_path).transformer
+    enc = tokenizer([TEXTS[1], loud], padding=True, truncation=True, max_length=64, return_tensors="np")
+    assert not np.array_equal(exact(enc["input_ids"], enc["attention_mask"])[0, : len(alone)], alone)  # really int8
+
+
 def test_classifier_trains_on_exact_states_even_with_the_int8_backend(tiny_encoder_dir, tmp_path, backend):
     from nps_nlp import FeedbackClassifier, load_taxonomy
 
