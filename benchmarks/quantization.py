@@ -3,8 +3,10 @@
     python benchmarks/quantization.py                      # every variant
     python benchmarks/quantization.py --variants smoothquant dynamic --speed-only
 
-Each variant is an ONNX graph made from the default encoder's float32 export (kept under ``--workdir``). For each
-one, against the exact encoder (torch, float32):
+Each variant is an ONNX graph made from the default encoder's float32 export (kept under ``--workdir``). The
+quantized ones run each answer alone, on its own tokens, one per core side by side, as the library runs its int8
+graph (so that an answer's reading does not depend on its batch). For each one, against the exact encoder
+(torch, float32):
 
 * fidelity: cosine of token states and of mean-pooled sentence vectors on ``--fidelity`` train answers (not the
   calibration answers);
@@ -47,6 +49,8 @@ from quantization_variants import VARIANTS, make_variant  # noqa: E402
 
 SEMEVAL = ROOT.parent / "shared" / "data" / "semeval2016_restaurants_nl_en"
 OUT = ROOT / "benchmarks" / "results" / "quantization.json"
+# graphs in float32; every other variant is quantized and runs its answers alone, as nps_nlp.encoders._onnx does
+EXACT = ("torch-fp32", "onnx-fp32")
 
 
 class Graph:
@@ -56,14 +60,19 @@ class Graph:
 
     quantized = True  # so that TokenEncoder.onnx_runtime keeps it under NPS_ENCODER_BACKEND=onnx-int8
 
-    def __init__(self, model: Any, path: Path | None = None) -> None:
+    def __init__(self, model: Any, path: Path | None = None, alone: bool = False) -> None:
         import onnxruntime as ort
 
-        self.model, self.path, self.session, self.cache = model, path, None, {}
+        self.model, self.path, self.session, self.cache, self.pool = model, path, None, {}, None
         if path is not None:
             options = ort.SessionOptions()
             options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            if alone:  # as the library runs int8 graphs: each answer alone, one per core side by side
+                from concurrent.futures import ThreadPoolExecutor
+
+                options.intra_op_num_threads = 1
+                self.pool = ThreadPoolExecutor(max_workers=len(os.sched_getaffinity(0)))
             self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
     def serves(self, batch_size: int) -> bool:
@@ -77,7 +86,16 @@ class Graph:
             with torch.no_grad():
                 out = self.model(input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask))
             return out.last_hidden_state.float().numpy()
-        return self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+        if self.pool is None:
+            return self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+        keeps = [row.astype(bool) for row in mask]
+        rows = list(self.pool.map(lambda r: self.session.run(None, {"input_ids": ids[r : r + 1, keeps[r]],
+                                                                    "attention_mask": mask[r : r + 1, keeps[r]]})[0][0],
+                                  range(len(ids))))
+        out = np.zeros((*ids.shape, rows[0].shape[-1]), dtype=np.float32)
+        for r, states in enumerate(rows):
+            out[r, keeps[r]] = states
+        return out
 
     def __call__(self, ids: Any, mask: Any) -> np.ndarray:
         ids, mask = np.asarray(ids, dtype=np.int64), np.asarray(mask, dtype=np.int64)
@@ -197,12 +215,12 @@ def main() -> None:
         encoder.onnx = exact_graph
         exact = encoder.token_states(texts, batch_size=32, max_length=128)[0]
         for name, path in made.items():
-            graph = exact_graph if path is None else Graph(encoder.model, path)
+            graph = exact_graph if path is None else Graph(encoder.model, path, alone=name not in EXACT)
             results[name]["fidelity"] = fidelity(clf, graph, exact, texts)
             results[name].update(accuracy(clf, graph, sets))
             print(name, json.dumps(results[name]), flush=True)
             _write(args.output, machine, args.limit, results, partial=True)  # an interrupted run keeps its figures
-    graphs = {name: Graph(encoder.model, path) for name, path in made.items()}
+    graphs = {name: Graph(encoder.model, path, alone=name not in EXACT) for name, path in made.items()}
     for batch, n in ((1, args.speed_answers // 3), (32, args.speed_answers)):
         rates = speed(clf, graphs, train_answers(n, seed=1), batch, chunk=32 if batch == 1 else 64)
         for name, rate in rates.items():
