@@ -2,9 +2,10 @@
 
 Each answer goes to ``train``, ``dev`` or ``test`` by a stable hash of its id (or of its ``group``, when it has
 one: answers that tell the same situation in several languages share a group and so a split, so that a test answer
-never has its translation in train), so a split never changes when answers are added. Ordinary answers split 70/15/15; the evaluation sets (answers with an ``irony`` or an
-``urgency`` field) split 50/15/35, so that their test split has enough answers per language. Ids already in
-a split are skipped; every answer is checked against the format of ``data/README.md`` first.
+never has its translation in train), so a split never changes when answers are added. Ordinary answers split
+70/15/15; the evaluation sets (answers with an ``irony`` or an ``urgency`` field) split 50/15/35, so that their
+test split has enough answers per language. Ids already in a split are skipped; every answer is checked against
+the format of ``data/README.md`` first.
 """
 
 from __future__ import annotations
