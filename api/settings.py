@@ -31,7 +31,8 @@ class ServiceSettings(BaseSettings):
         max_body_bytes: largest request body accepted (413 above), checked before and while it is read.
         microbatch_max_size: most answers in the micro-batches that run at once (each of the
             ``microbatch_workers`` batches holds at most this / workers).
-        microbatch_wait_ms: how long the micro-batcher waits for more requests once one arrived.
+        microbatch_wait_ms: how long the micro-batcher waits for more requests once one arrived (default 0:
+            requests that queue while a batch runs form the next batch anyway; waiting only adds latency).
         microbatch_workers: how many micro-batches run at once. 1 (default) suits the torch encoder, which
             spreads one batch over every core, and the int8 graph, which runs a batch's answers one per core; with
             the float32 ``onnx`` graph, the number of cores together with ``NPS_ENCODER_THREADS=1`` can do more
@@ -86,7 +87,7 @@ class ServiceSettings(BaseSettings):
     max_text_chars: int = Field(default=5000, ge=1, le=1_000_000)
     max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024, le=1024**3)
     microbatch_max_size: int = Field(default=64, ge=1, le=4096)
-    microbatch_wait_ms: float = Field(default=2.0, ge=0, le=1000)
+    microbatch_wait_ms: float = Field(default=0.0, ge=0, le=1000)
     microbatch_workers: int = Field(default=1, ge=1, le=64)
     alert_due_hours: float = Field(default=48.0, gt=0)
     # NoDecode: the raw string reaches _split_urls, which takes both forms (pydantic-settings would only take JSON)
