@@ -88,14 +88,9 @@ class Graph:
             return out.last_hidden_state.float().numpy()
         if self.pool is None:
             return self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
-        keeps = [row.astype(bool) for row in mask]
-        rows = list(self.pool.map(lambda r: self.session.run(None, {"input_ids": ids[r : r + 1, keeps[r]],
-                                                                    "attention_mask": mask[r : r + 1, keeps[r]]})[0][0],
-                                  range(len(ids))))
-        out = np.zeros((*ids.shape, rows[0].shape[-1]), dtype=np.float32)
-        for r, states in enumerate(rows):
-            out[r, keeps[r]] = states
-        return out
+        from nps_nlp.encoders._onnx import run_each_alone
+
+        return run_each_alone(self.session, self.pool, ids, mask)
 
     def __call__(self, ids: Any, mask: Any) -> np.ndarray:
         ids, mask = np.asarray(ids, dtype=np.int64), np.asarray(mask, dtype=np.int64)

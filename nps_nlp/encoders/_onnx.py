@@ -27,7 +27,7 @@ from nps_nlp.encoders._quantize import quantize_onnx
 from nps_nlp.encoders._sentence_transformers import SentenceTransformerEncoder
 from nps_nlp.errors import EncoderError, MissingDependencyError
 
-__all__ = ["SMALL_BATCH", "OnnxEncoder", "OnnxTransformer", "quantize_onnx"]
+__all__ = ["SMALL_BATCH", "OnnxEncoder", "OnnxTransformer", "quantize_onnx", "run_each_alone"]
 
 #: Largest batch that ONNX Runtime (float32) runs faster than torch in native bfloat16.
 SMALL_BATCH = 8
@@ -41,6 +41,23 @@ def _physical_cores() -> int:
         return max(1, psutil.cpu_count(logical=False) or os.cpu_count() or 1)
     except ImportError:  # pragma: no cover - psutil comes with the service and benchmarks
         return max(1, os.cpu_count() or 1)
+
+
+def run_each_alone(session: Any, pool: Any, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Token states ``[batch, tokens, dim]`` of a padded batch with each answer run alone on its own tokens (its
+    ``mask`` positions), the answers spread over ``pool`` (a ``concurrent.futures`` executor); padded positions
+    are left zero. An answer's states then do not depend on the others in the batch, nor on the padding."""
+    keeps = [row.astype(bool) for row in mask]
+
+    def one(row: int) -> np.ndarray:
+        return session.run(None, {"input_ids": ids[row : row + 1, keeps[row]],
+                                  "attention_mask": mask[row : row + 1, keeps[row]]})[0][0]
+
+    rows = list(pool.map(one, range(len(ids))))
+    out = np.zeros((*ids.shape, rows[0].shape[-1] if rows else 0), dtype=np.float32)
+    for row, states in enumerate(rows):
+        out[row, keeps[row]] = states
+    return out
 
 
 def _weights_fingerprint(backbone: Any) -> str:
@@ -159,17 +176,7 @@ class OnnxTransformer:
         mask = np.asarray(attention_mask, dtype=np.int64)
         if not self.quantized:
             return self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
-        keeps = [mask[row].astype(bool) for row in range(ids.shape[0])]
-
-        def one(row: int) -> np.ndarray:
-            return self.session.run(None, {"input_ids": ids[row : row + 1, keeps[row]],
-                                           "attention_mask": mask[row : row + 1, keeps[row]]})[0][0]
-
-        rows = list(self._pool.map(one, range(ids.shape[0])))
-        out = np.zeros((*ids.shape, rows[0].shape[-1] if rows else 0), dtype=np.float32)
-        for row, states in enumerate(rows):
-            out[row, keeps[row]] = states
-        return out
+        return run_each_alone(self.session, self._pool, ids, mask)
 
 
 class OnnxEncoder(SentenceTransformerEncoder):
