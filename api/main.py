@@ -157,7 +157,8 @@ def create_app(settings: ServiceSettings | None = None, pipeline: Pipeline | Non
                         "`nps-nlp keys create --name NAME --scope admin` (same NPS_DATABASE_URL)")
         log.info("service ready", extra={"model_id": manager.current.model_id, "database": db.engine.url.render_as_string(),
                                          "webhooks": len(conf.webhook_urls), "auth": conf.require_auth})
-        await asyncio.to_thread(freeze_heap)  # what start-up built stays: keep it out of the collector's scans
+        # what start-up built stays: keep it out of the collector's scans (the model was frozen when it loaded)
+        await asyncio.to_thread(freeze_heap, thaw=False)
         background.start_warmup(app, state)
         try:
             yield

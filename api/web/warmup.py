@@ -133,7 +133,7 @@ def warm_in_background(app: FastAPI, stop: threading.Event) -> None:
         log.exception("workspace warm-up failed; views are counted when first opened")
         app.state.workspace_warmup = {"failed": True}
         return
-    freeze_heap()  # the compiled templates and counted views stay for the service's life
+    freeze_heap(thaw=False)  # the compiled templates and counted views stay for the service's life
     app.state.workspace_warmup = done
     log.info("workspace warm-up done", extra=done)
 
