@@ -5,7 +5,7 @@ the ordinary seed answers. Run from the repo root:
     python benchmarks/urgency.py --split train      # the split the cues were tuned on
     python benchmarks/urgency.py --model DIR --cues my_cues.yaml
 
-Reports, per language and overall: precision and recall of ``critical``, of "high or critical" (an alert),
+Reports, per language, per batch of the set and overall: precision and recall of ``critical``, of "high or critical" (an alert),
 the share of gold ``none`` answers that get ``high`` or ``critical`` (false alerts), and on the ordinary seed
 answers of the same split the share flagged urgent and the share of answers labelled not urgent that raise an
 alert. Writes ``benchmarks/results/urgency[-SPLIT].json``.
@@ -68,6 +68,12 @@ def main() -> None:
     for lang in ("en", "nl", "nb", "nn"):
         idx = [i for i in gold_set if data[i]["lang"] == lang]
         out["urgency_set"][lang] = urgency_metrics([data[i]["urgency"] for i in idx], [levels[i] for i in idx])
+    # per batch of the set (the letter of the id: u, v, w, x): a batch written after the cues were tuned is a fresh
+    # check of how they carry over to answers nobody tuned them on (see data/README.md)
+    batches = sorted({data[i]["id"].split("-")[1] for i in gold_set})
+    out["urgency_set_by_batch"] = {
+        b: urgency_metrics([data[i]["urgency"] for i in gold_set if data[i]["id"].split("-")[1] == b],
+                           [levels[i] for i in gold_set if data[i]["id"].split("-")[1] == b]) for b in batches}
     ordinary = [i for i, r in enumerate(data) if "urgency" not in r]
     calm = [i for i in ordinary if not data[i].get("urgent")]
     out["seed_answers"] = {
@@ -85,6 +91,9 @@ def main() -> None:
         print(f"{name:4} n={block['n']:4} critical P {block['critical_precision']} R {block['critical_recall']}  "
               f"alert P {block['alert_precision']} R {block['alert_recall']}  false alerts on none "
               f"{block['false_alerts_on_none']}")
+    for name, block in out["urgency_set_by_batch"].items():
+        print(f"batch {name} n={block['n']:4} critical P {block['critical_precision']} R {block['critical_recall']}  "
+              f"false alerts on none {block['false_alerts_on_none']}")
     print("seed answers:", json.dumps(out["seed_answers"]))
     target = ROOT / "benchmarks" / "results" / f"urgency{'' if args.split == 'test' else '-' + args.split}.json"
     target.write_text(json.dumps(out, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -61,12 +61,13 @@ class UrgencyModel:
 
     Args:
         C: inverse regularisation of the logistic regression.
-        precision: the precision its ``critical`` and alert calls must reach on out-of-fold predictions.
+        precision: the precision its ``critical`` and alert calls must reach on out-of-fold predictions: the model
+            only adds alerts about as trustworthy as the product promises for alerts (0.95).
         folds: folds for those predictions.
         random_state: seed of the fold split.
     """
 
-    def __init__(self, C: float = 3.0, precision: float = 0.9, folds: int = 5, random_state: int = 0) -> None:
+    def __init__(self, C: float = 1.0, precision: float = 0.95, folds: int = 5, random_state: int = 0) -> None:
         self.C = C
         self.precision = precision
         self.folds = folds

@@ -25,7 +25,8 @@ __all__ = ["refit_urgency"]
 
 
 def refit_urgency(model: str | Path, data: str | Path, *, output: str | Path | None = None,
-                  format: str | None = None, show_progress_bar: bool = False) -> dict[str, Any]:  # noqa: A002
+                  format: str | None = None, precision: float | None = None,  # noqa: A002
+                  show_progress_bar: bool = False) -> dict[str, Any]:
     """Fit a new urgency model for ``model`` on the labelled answers of ``data`` and save it.
 
     Args:
@@ -33,6 +34,8 @@ def refit_urgency(model: str | Path, data: str | Path, *, output: str | Path | N
         data: labelled answers in the project's format (``urgency`` column, or ``urgent``), e.g. the train split.
         output: write the result to this new directory (a copy of ``model``) instead of changing ``model``.
         format: the data's format when its file name does not tell it.
+        precision: the precision the model's own ``critical`` and alert calls must reach on out-of-fold
+            predictions (default 0.95): lower it for more recall and more false alerts.
         show_progress_bar: show the encoder's progress while it reads the answers.
 
     Returns:
@@ -57,7 +60,9 @@ def refit_urgency(model: str | Path, data: str | Path, *, output: str | Path | N
     clf = FeedbackClassifier.load(target)
     clf.show_progress_bar = show_progress_bar
     clf.urgency_model_ = None
-    summary = _fit_urgency(clf, examples)
+    if precision is not None and not 0.5 <= precision < 1.0:
+        raise DataValidationError(f"refit urgency: precision {precision} must be at least 0.5 and below 1")
+    summary = _fit_urgency(clf, examples, precision)
     if summary is None:
         if output is not None:
             shutil.rmtree(target, ignore_errors=True)

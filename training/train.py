@@ -374,9 +374,12 @@ def _fit_score_fusion(clf: FeedbackClassifier, args: TrainingArguments, train_se
     return {"path": args.calibration_data, "n_answers": fusion.n_answers_, "n_mentions": fusion.n_mentions_}
 
 
-def _fit_urgency(clf: FeedbackClassifier, train_set: list[Example]) -> dict[str, Any] | None:
+def _fit_urgency(clf: FeedbackClassifier, train_set: list[Example], precision: float | None = None
+                 ) -> dict[str, Any] | None:
     """Fit the model's learned urgency reading when the training answers carry urgency labels: an ``urgency``
-    column (none, low, medium, high, critical) or, for answers without one, ``urgent = false`` as ``none``."""
+    column (none, low, medium, high, critical) or, for answers without one, ``urgent = false`` as ``none``.
+    ``precision``: the precision its own alerts must reach (:class:`~nps_nlp.urgency_model.UrgencyModel`'s default
+    when ``None``)."""
     from nps_nlp.errors import DataValidationError
 
     texts, levels, scores = [], [], []
@@ -389,15 +392,16 @@ def _fit_urgency(clf: FeedbackClassifier, train_set: list[Example]) -> dict[str,
     if sum(level in ("high", "critical") for level in levels) < 20:
         return None
     try:
-        clf.fit_urgency(texts, levels, scores if any(s is not None for s in scores) else None)
+        clf.fit_urgency(texts, levels, scores if any(s is not None for s in scores) else None,
+                        **({} if precision is None else {"precision": precision}))
     except DataValidationError as exc:
         log.info("no urgency model: %s", exc)
         return None
     model = clf.urgency_model_
     log.info("urgency model fitted on %s; thresholds: critical %.2f, alert %.2f", json.dumps(model.n_examples_),
              model.critical_threshold_, model.alert_threshold_)
-    return {"n_examples": model.n_examples_, "critical_threshold": model.critical_threshold_,
-            "alert_threshold": model.alert_threshold_}
+    return {"n_examples": model.n_examples_, "precision": model.precision,
+            "critical_threshold": model.critical_threshold_, "alert_threshold": model.alert_threshold_}
 
 
 def _link_or_copy(src: str, dst: str) -> None:

@@ -81,3 +81,16 @@ def test_the_command_line_refits(tiny_model_dir, tmp_path):
     assert res.exit_code == 0, res.output
     assert json.loads((tmp_path / "cli" / "config.json").read_text(encoding="utf-8"))["urgency_model"]["n_examples"][
         "none"] == 30
+
+
+def test_a_lower_precision_target_calls_at_least_as_many_alerts(tiny_model_dir, tmp_path):
+    from nps_nlp import FeedbackClassifier
+
+    data = _write(tmp_path / "urgency.jsonl", _urgency_rows(40, 40))
+    strict = refit_urgency(tiny_model_dir, data, output=tmp_path / "strict", precision=0.95)
+    loose = refit_urgency(tiny_model_dir, data, output=tmp_path / "loose", precision=0.6)
+    assert strict["precision"] == 0.95 and loose["precision"] == 0.6
+    assert loose["alert_threshold"] <= strict["alert_threshold"]
+    assert FeedbackClassifier.load(tmp_path / "loose").urgency_model_.precision == 0.6
+    with pytest.raises(DataValidationError, match="precision"):
+        refit_urgency(tiny_model_dir, data, output=tmp_path / "bad", precision=1.5)

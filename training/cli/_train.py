@@ -148,6 +148,9 @@ def refit_urgency(
                                            "column, e.g. data/seed/train.jsonl.")],
     format: Annotated[str | None, typer.Option("--format", help=FORMAT_HELP)] = None,
     output: Annotated[Path | None, typer.Option(help="Write a refitted copy here instead of changing MODEL.")] = None,
+    precision: Annotated[float, typer.Option(min=0.5, max=0.99, help="Precision the model's own critical and alert "
+                                             "calls must reach out of fold; lower means more recall and more "
+                                             "false alerts.")] = 0.95,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
 ) -> None:
     """Refit only the model's learned urgency reading on labelled answers, without retraining the classifier:
@@ -160,12 +163,14 @@ def refit_urgency(
     from training.refit_urgency import refit_urgency as run_refit
 
     try:
-        result = run_refit(model, data, output=output, format=format, show_progress_bar=not quiet)
+        result = run_refit(model, data, output=output, format=format, precision=precision,
+                           show_progress_bar=not quiet)
     except NpsNlpError as exc:
         fail(exc)
         return
     err.print(f"[green]urgency model refitted[/] in {result['model']} on {json.dumps(result['n_examples'])}; "
-              f"thresholds: critical {result['critical_threshold']:.2f}, alert {result['alert_threshold']:.2f}")
+              f"precision {result['precision']}; thresholds: critical {result['critical_threshold']:.2f}, "
+              f"alert {result['alert_threshold']:.2f}")
 
 
 @app.command()
