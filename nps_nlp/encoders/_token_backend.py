@@ -24,6 +24,7 @@ import numpy as np
 
 from nps_nlp.encoders._base import BaseEncoder
 from nps_nlp.encoders._precision import inference_autocast
+from nps_nlp.encoders._row_blocks import make_batch_invariant
 
 __all__ = ["TokenEncoder"]
 
@@ -59,6 +60,8 @@ class TokenEncoder(BaseEncoder):
         self.dim = dim
         self.cache_dir = cache_dir
         self.onnx: Any = None
+        # the same bits for an answer in any batch, on CPUs whose bfloat16 product depends on the row count
+        self.row_blocks = model.device.type == "cpu" and make_batch_invariant(model)
 
     @property
     def device(self) -> Any:
