@@ -15,6 +15,11 @@ from nps_nlp._results import Evidence, FeedbackResult, ThemeResult
 from nps_nlp.language import SUPPORTED
 from nps_nlp.text import split_clauses
 
+CLAUSE_WEIGHT = 0.75
+"""Weight of a theme's evidence clause in its polarity, against the whole answer's (1 - this): the clause that
+names the theme says most about it ("great staff, but the invoice was wrong"); the whole answer keeps its context.
+Chosen on the dev split."""
+
 __all__ = ["Reading", "given_themes", "mean_vectors", "readings"]
 
 #: One answer's reading: its result (themes in the order of the polarity probabilities, not yet sorted), its
@@ -94,7 +99,8 @@ def _result(model: Any, text: str, lang: Any, out: Any, i: int, clauses: list, d
     """The text-only reading of answer ``i`` of ``out`` (:class:`~nps_nlp._classifier.outputs.HeadOutputs`).
 
     A theme's evidence is the clause that scores highest for it (one clause: that clause), and its polarity the
-    mean of the whole answer's and that clause's, so "great staff | but the invoice was wrong" splits cleanly."""
+    blend of the whole answer's and that clause's (:data:`CLAUSE_WEIGHT`), so "great staff | but the invoice was
+    wrong" splits cleanly."""
     sent_p = out.sentiment[i] if text.strip() else np.array([0.0, 1.0, 0.0])
     result = FeedbackResult(text, lang.lang, lang.confidence, POLARITIES[int(sent_p.argmax())],
                             round(float(sent_p[2] - sent_p[0]), 4))
@@ -110,7 +116,7 @@ def _result(model: Any, text: str, lang: Any, out: Any, i: int, clauses: list, d
         else:
             k = int(clause_out["detect"][:, j].argmax())
             best = clause_out["clauses"][k]
-            pol = (pol + clause_out["polarity"][k, j]) / 2
+            pol = (1 - CLAUSE_WEIGHT) * pol + CLAUSE_WEIGHT * clause_out["polarity"][k, j]
         found = Evidence(best.text, best.start, best.end) if best else None
         result.themes.append(ThemeResult(model.labels_[j], round(float(out.detect[i, j]), 4),
                                          POLARITIES[int(pol.argmax())], round(float(pol[2] - pol[0]), 4), found))
