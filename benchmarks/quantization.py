@@ -72,7 +72,9 @@ class Graph:
                 from concurrent.futures import ThreadPoolExecutor
 
                 options.intra_op_num_threads = 1
-                self.pool = ThreadPoolExecutor(max_workers=len(os.sched_getaffinity(0)))
+                from nps_nlp.encoders._onnx import _physical_cores
+
+                self.pool = ThreadPoolExecutor(max_workers=_physical_cores())
             self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
     def serves(self, batch_size: int) -> bool:

@@ -5,10 +5,10 @@ the ordinary seed answers. Run from the repo root:
     python benchmarks/urgency.py --split train      # the split the cues were tuned on
     python benchmarks/urgency.py --model DIR --cues my_cues.yaml
 
-Reports, per language, per batch of the set and overall: precision and recall of ``critical``, of "high or critical" (an alert),
-the share of gold ``none`` answers that get ``high`` or ``critical`` (false alerts), and on the ordinary seed
-answers of the same split the share flagged urgent and the share of answers labelled not urgent that raise an
-alert. Writes ``benchmarks/results/urgency[-SPLIT].json``.
+Reports, per language, per batch of the set and overall: precision and recall of ``critical``, of "high or
+critical" (an alert), the share of gold ``none`` answers that get ``high`` or ``critical`` (false alerts), and on
+the ordinary seed answers of the same split the share flagged urgent and the share of answers labelled not urgent
+that raise an alert. Writes ``benchmarks/results/urgency[-SPLIT].json``.
 """
 
 from __future__ import annotations
@@ -70,10 +70,11 @@ def main() -> None:
         out["urgency_set"][lang] = urgency_metrics([data[i]["urgency"] for i in idx], [levels[i] for i in idx])
     # per batch of the set (the letter of the id: u, v, w, x): a batch written after the cues were tuned is a fresh
     # check of how they carry over to answers nobody tuned them on (see data/README.md)
-    batches = sorted({data[i]["id"].split("-")[1] for i in gold_set})
-    out["urgency_set_by_batch"] = {
-        b: urgency_metrics([data[i]["urgency"] for i in gold_set if data[i]["id"].split("-")[1] == b],
-                           [levels[i] for i in gold_set if data[i]["id"].split("-")[1] == b]) for b in batches}
+    by_batch: dict[str, list[int]] = {}
+    for i in gold_set:
+        by_batch.setdefault(data[i]["id"].split("-")[1], []).append(i)
+    out["urgency_set_by_batch"] = {b: urgency_metrics([data[i]["urgency"] for i in idx], [levels[i] for i in idx])
+                                   for b, idx in sorted(by_batch.items())}
     ordinary = [i for i, r in enumerate(data) if "urgency" not in r]
     calm = [i for i in ordinary if not data[i].get("urgent")]
     out["seed_answers"] = {
