@@ -30,7 +30,7 @@ from nps_nlp._classifier import fitting, persistence
 from nps_nlp._classifier.layers import TunedLayers
 from nps_nlp._classifier.lexical import blend
 from nps_nlp._classifier.outputs import HeadOutputs, run_head
-from nps_nlp._classifier.reading import given_themes, mean_vectors, readings
+from nps_nlp._classifier.reading import given_themes, readings
 from nps_nlp._classifier.splits import DEFAULT_ENSEMBLE
 from nps_nlp._network import POLARITIES
 from nps_nlp._results import FeedbackResult
@@ -360,7 +360,8 @@ class FeedbackClassifier:
         if len(texts) != len(levels):
             raise DataValidationError(f"fit_urgency: {len(texts)} texts but {len(levels)} levels")
         states = self.token_states(texts, desc="urgency")[0]
-        self.urgency_model_ = UrgencyModel(**params).fit(mean_vectors(states), list(levels), scores)
+        model = UrgencyModel(**params)
+        self.urgency_model_ = model.fit(model.vectors(states), list(levels), scores)
         return self
 
     def fit_score_fusion(self, X: Sequence[str], scores: Sequence[float], sentiment: Sequence[str],

@@ -5,7 +5,9 @@ Two kinds of signal, in en / nl / nb / nn:
 * **cues that matter at any score** (safety, food safety, data breaches, fraud, threats, legal threats, outages,
   cancellation or churn threats, anger or a demand to escalate, vulnerable customers, repeated contact), read
   from a YAML file of patterns (``nps_nlp/data/urgency_cues.yaml`` by default);
-* **a low score with strongly negative text** (the classifier's overall sentiment score).
+* **a low score with strongly negative text** (the classifier's overall sentiment score);
+* **the classifier's learned reading** of the whole answer (:mod:`nps_nlp.urgency_model`), which adds alerts that no
+  cue phrase names and vetoes cue alerts in answers it reads as calm.
 
 Example:
     >>> detector = UrgencyDetector()
@@ -194,12 +196,19 @@ class UrgencyDetector:
         promoter_discount: lower cue levels by one step for promoters (9-10), except cues marked
             ``keep_for_promoters`` (safety, food, data, fraud, threats, legal), because a promoter who mentions an
             outage is rarely about to leave.
+        model_veto: when the classifier's learned reading (``signal``) gives the answer a probability of needing
+            an alert below this, cues that would raise an alert drop to the level below ``alert_level``: they stay
+            in the team's feed with their evidence, but nobody is paged for "the sofa was damaged in transport".
+            Cue phrases cannot see the rest of the answer; the reading of the whole answer can. 0: no veto.
     """
 
     def __init__(self, cues: str | Path | None = None, alert_level: str = "high", strong_negative: float = -0.5,
-                 low_score_level: str = "medium", promoter_discount: bool = True) -> None:
+                 low_score_level: str = "medium", promoter_discount: bool = True, model_veto: float = 0.3) -> None:
         level_rank(alert_level)
         level_rank(low_score_level)
+        if not 0.0 <= model_veto < 1.0:
+            raise ConfigError(f"model_veto {model_veto} must be at least 0 and below 1")
+        self.model_veto = model_veto
         self.cues = cues
         self.alert_level = alert_level
         self.strong_negative = strong_negative
@@ -222,10 +231,15 @@ class UrgencyDetector:
             sentiment_score: the classifier's overall sentiment score (-1..1), if known.
             lang: the answer's language, used for the reasons' labels.
             signal: the classifier's learned reading (``FeedbackResult.urgency_signal``): its ``level``, when not
-                ``none``, is one more reason (code ``model``).
+                ``none``, is one more reason (code ``model``); its alert probability (``high``) can veto cue alerts
+                (``model_veto``).
         """
         text = text or ""
         reasons = self._cue_reasons(text, score, lang)
+        if signal and self.model_veto and float(signal.get("high", 1.0)) < self.model_veto:
+            for reason in reasons:
+                if level_rank(reason.level) >= level_rank(self.alert_level):
+                    reason.level = LEVELS[level_rank(self.alert_level) - 1]
         if signal and signal.get("level") in ("high", "critical"):
             reasons.append(UrgencyReason("model", str(signal["level"]), _MODEL_LABEL.get(lang or "en", _MODEL_LABEL["en"])))
         if score is not None and sentiment_score is not None and sentiment_score <= self.strong_negative and score <= 6:

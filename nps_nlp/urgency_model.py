@@ -2,13 +2,17 @@
 
 Cue phrases (:mod:`nps_nlp.urgency`) are precise but cannot list every way of saying "I fell on your stairs" or
 "3 payments I never made". :class:`UrgencyModel` reads the encoder's vector of the whole answer (mean of its
-token states) with a multinomial logistic regression over the levels ``none``, ``high`` and ``critical``. Its
+token states) together with their element-wise maximum with a multinomial logistic regression over the levels
+``none``, ``high`` and ``critical``: the mean carries what the whole answer is about, the maximum the one alarming
+sentence that a long answer about other things would otherwise average away. Its
 two thresholds are chosen on out-of-fold predictions of the training answers: the lowest probability at which
 the model's own ``critical`` and ``high or critical`` calls reach the wanted precision, so that the model only
 adds alerts it is sure of. :class:`~nps_nlp.urgency.UrgencyDetector` takes its signal as one more reason.
 
 Example:
-    >>> model = UrgencyModel().fit(vectors, ["none", "critical", ...])            # doctest: +SKIP
+    >>> model = UrgencyModel()
+    >>> vectors = model.vectors(token_states)                                   # doctest: +SKIP
+    >>> model.fit(vectors, ["none", "critical", ...])                            # doctest: +SKIP
     >>> model.signal(vectors[:1])                                               # doctest: +SKIP
     [{'critical': 0.91, 'high': 0.97, 'level': 'critical'}]
 """
@@ -23,10 +27,25 @@ import numpy as np
 from nps_nlp._logistic import Logistic
 from nps_nlp.errors import DataValidationError
 
-__all__ = ["URGENCY_CLASSES", "UrgencyModel"]
+__all__ = ["POOLINGS", "URGENCY_CLASSES", "UrgencyModel", "pool_states"]
 
 URGENCY_CLASSES = ("none", "high", "critical")
 """The levels the model tells apart (``low`` and ``medium`` count as ``none``: they raise no alert)."""
+
+
+POOLINGS = ("mean", "mean+max")
+"""How an answer's token states become the model's input: their mean, or their mean and element-wise maximum."""
+
+
+def pool_states(states: Sequence[Any], pooling: str = "mean+max") -> np.ndarray:
+    """``[n, D]`` (``mean``) or ``[n, 2D]`` (``mean+max``) vectors of n answers' ``[T_i, D]`` token states."""
+    if pooling not in POOLINGS:
+        raise DataValidationError(f"unknown urgency pooling {pooling!r}; expected one of {', '.join(POOLINGS)}")
+    if not len(states):
+        return np.zeros((0, 0))
+    arrays = [np.asarray(s, dtype=np.float32) for s in states]
+    mean = np.stack([a.mean(0) for a in arrays])
+    return mean if pooling == "mean" else np.concatenate([mean, np.stack([a.max(0) for a in arrays])], 1)
 
 
 def _class_of(level: str) -> int:
@@ -60,22 +79,32 @@ class UrgencyModel:
     """Urgency levels from answer vectors.
 
     Args:
-        C: inverse regularisation of the logistic regression.
+        C: inverse regularisation of the logistic regression (strong by default: the vectors have hundreds of
+            dimensions and the urgent answers number in the hundreds).
         precision: the precision its ``critical`` and alert calls must reach on out-of-fold predictions: the model
             only adds alerts about as trustworthy as the product promises for alerts (0.95).
         folds: folds for those predictions.
         random_state: seed of the fold split.
+        pooling: how :meth:`vectors` pools token states (:data:`POOLINGS`).
     """
 
-    def __init__(self, C: float = 1.0, precision: float = 0.95, folds: int = 5, random_state: int = 0) -> None:
+    def __init__(self, C: float = 0.1, precision: float = 0.95, folds: int = 5, random_state: int = 0,
+                 pooling: str = "mean+max") -> None:
+        if pooling not in POOLINGS:
+            raise DataValidationError(f"unknown urgency pooling {pooling!r}; expected one of {', '.join(POOLINGS)}")
+        self.pooling = pooling
         self.C = C
         self.precision = precision
         self.folds = folds
         self.random_state = random_state
 
+    def vectors(self, states: Sequence[Any]) -> np.ndarray:
+        """The model's input for answers' ``[T_i, D]`` token states (pooled as :attr:`pooling` says)."""
+        return pool_states(states, self.pooling)
+
     def fit(self, vectors: np.ndarray, levels: Sequence[str], scores: Sequence[float | None] | None = None
             ) -> UrgencyModel:
-        """Fit on answer vectors and their gold levels, then choose the thresholds out of fold. With ``scores``
+        """Fit on answer vectors (:meth:`vectors`) and their gold levels, then choose the thresholds out of fold. With ``scores``
         (the answers' 0-10 NPS scores, ``None`` where missing) the model also reads the score's band: an answer
         that sounds alarming weighs more from a customer who gave a 1 than from one who gave a 10.
 
@@ -129,13 +158,15 @@ class UrgencyModel:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        return {"C": self.C, "precision": self.precision, "critical_threshold": self.critical_threshold_,
+        return {"C": self.C, "precision": self.precision, "pooling": self.pooling, "critical_threshold": self.critical_threshold_,
                 "alert_threshold": self.alert_threshold_, "n_examples": self.n_examples_,
                 "uses_scores": self.uses_scores_, "model": self.model_.to_dict()}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> UrgencyModel:
-        model = cls(C=float(data.get("C", 1.0)), precision=float(data.get("precision", 0.95)))
+        # models saved before pooling was a setting read the mean alone
+        model = cls(C=float(data.get("C", 1.0)), precision=float(data.get("precision", 0.95)),
+                    pooling=str(data.get("pooling", "mean")))
         model.critical_threshold_ = float(data["critical_threshold"])
         model.alert_threshold_ = float(data["alert_threshold"])
         model.n_examples_ = dict(data.get("n_examples", {}))

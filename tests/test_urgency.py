@@ -231,6 +231,21 @@ def test_learned_signal_is_one_more_reason(detector):
     assert detector.assess("ok", score=9, signal={"level": "none", "critical": 0.01}).level == "none"
 
 
+def test_a_calm_learned_reading_vetoes_cue_alerts_but_keeps_them_in_the_feed(detector):
+    text = "Found glass in a jar of pasta sauce"
+    calm = {"level": "none", "critical": 0.01, "high": 0.05}
+    vetoed = detector.assess(text, score=3, signal=calm)
+    assert vetoed.level == "medium" and not vetoed.urgent
+    assert vetoed.reasons[0].code == "food_safety" and "glass" in vetoed.reasons[0].evidence.text.lower()
+    unsure = {"level": "none", "critical": 0.2, "high": 0.4}
+    assert detector.assess(text, score=3, signal=unsure).level == "critical"
+    assert detector.assess(text, score=3).level == "critical"  # no learned reading, no veto
+    assert UrgencyDetector(model_veto=0).assess(text, score=3, signal=calm).level == "critical"
+    assert UrgencyDetector(alert_level="critical").assess(text, score=3, signal=calm).level == "high"
+    with pytest.raises(ConfigError, match="model_veto"):
+        UrgencyDetector(model_veto=1.5)
+
+
 def test_reasons_are_labelled_in_the_answer_language(detector):
     r = detector.assess("Ik zeg op", lang="nl")
     assert r.reasons[0].label == "opzegging of vertrek"

@@ -60,3 +60,49 @@ def test_bad_input_is_refused_before_fitting():
         UrgencyModel().fit(x, ["urgent"] * 100)
     with pytest.raises(DataValidationError, match="high or critical"):
         UrgencyModel().fit(x, ["none"] * 98 + ["high", "critical"])
+
+
+def _long_answers(n: int = 400, seed: int = 0):
+    """Token states of answers of 20-40 calm tokens; in the urgent ones a single token points to its level, so the
+    answer's mean hardly moves while its maximum does."""
+    rng = np.random.default_rng(seed)
+    levels = list(rng.choice(["none", "none", "high", "critical"], n))
+    states = []
+    for level in levels:
+        tokens = rng.normal(0, 1.0, (int(rng.integers(20, 41)), 8))
+        if level != "none":
+            tokens[int(rng.integers(len(tokens))), {"high": 0, "critical": 1}[level]] += 6.0
+        states.append(tokens)
+    return states, levels
+
+
+def test_max_pooling_finds_the_one_alarming_sentence_the_mean_averages_away():
+    states, levels = _long_answers()
+    states2, levels2 = _long_answers(seed=1)
+
+    def critical_recall(model):
+        model.fit(model.vectors(states), levels)
+        called = [s["level"] for s in model.signal(model.vectors(states2))]
+        return sum(c == "critical" and g == "critical" for c, g in zip(called, levels2, strict=True)) / levels2.count(
+            "critical")
+
+    assert UrgencyModel().pooling == "mean+max"
+    assert critical_recall(UrgencyModel()) > critical_recall(UrgencyModel(pooling="mean")) + 0.3
+    assert UrgencyModel().vectors(states[:3]).shape == (3, 16)
+    assert UrgencyModel(pooling="mean").vectors(states[:3]).shape == (3, 8)
+
+
+def test_pooling_is_saved_and_models_saved_before_it_read_the_mean():
+    states, levels = _long_answers()
+    model = UrgencyModel()
+    model.fit(model.vectors(states), levels)
+    again = UrgencyModel.from_dict(model.to_dict())
+    assert again.pooling == "mean+max"
+    assert again.signal(again.vectors(states[:20])) == model.signal(model.vectors(states[:20]))
+    old = UrgencyModel(pooling="mean")
+    old.fit(old.vectors(states), levels)
+    saved = old.to_dict()
+    del saved["pooling"]
+    assert UrgencyModel.from_dict(saved).pooling == "mean"
+    with pytest.raises(DataValidationError, match="unknown urgency pooling"):
+        UrgencyModel(pooling="attention")

@@ -3,7 +3,6 @@ themes and the urgency signal, before the NPS score is fused in (:func:`nps_nlp.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -20,16 +19,11 @@ CLAUSE_WEIGHT = 0.75
 names the theme says most about it ("great staff, but the invoice was wrong"); the whole answer keeps its context.
 Chosen on the dev split."""
 
-__all__ = ["Reading", "given_themes", "mean_vectors", "readings"]
+__all__ = ["Reading", "given_themes", "readings"]
 
 #: One answer's reading: its result (themes in the order of the polarity probabilities, not yet sorted), its
 #: overall sentiment probabilities and each theme's polarity probabilities.
 Reading = tuple[FeedbackResult, np.ndarray, list[np.ndarray]]
-
-
-def mean_vectors(states: Sequence[Any]) -> np.ndarray:
-    """``[n, D]`` mean of each answer's token states."""
-    return np.stack([np.asarray(s, dtype=np.float32).mean(0) for s in states]) if len(states) else np.zeros((0, 0))
 
 
 def given_themes(themes: Any, labels: list[str], n: int, single: bool) -> list[list[int]]:
@@ -87,7 +81,7 @@ def readings(model: Any, texts: list[str], lang: Any, given: list[list[int]] | N
     urgency = getattr(model, "urgency_model_", None)
     filled = [i for i, text in enumerate(texts) if text.strip()]
     if urgency is not None and filled:
-        signals = urgency.signal(mean_vectors([out.states[i] for i in filled]),
+        signals = urgency.signal(urgency.vectors([out.states[i] for i in filled]),
                                  None if scores is None else [scores[i] for i in filled])
         for i, signal in zip(filled, signals, strict=True):
             results[i][0].urgency_signal = signal
