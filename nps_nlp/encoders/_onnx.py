@@ -62,22 +62,39 @@ def run_each_alone(session: Any, pool: Any, ids: np.ndarray, mask: np.ndarray) -
 
 def _weights_fingerprint(backbone: Any) -> str:
     """A hash of every weight and buffer of the transformer (and its class), so a tuned encoder gets its own
-    exported graph."""
+    exported graph. A 4-bit word-embedding table is hashed as the float32 table it stands for, a slice at a time,
+    so that the compact and the plain model share one graph."""
     import torch
 
+    from nps_nlp.encoders._q4_embedding import Q4Embedding
+
+    def as_bytes(tensor: Any) -> bytes:
+        return tensor.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes()
+
+    compact = {f"{name}.blocks": (name, module) for name, module in backbone.named_modules()
+               if isinstance(module, Q4Embedding)}
     digest = hashlib.blake2b(type(backbone).__name__.encode(), digest_size=16)
     for name, tensor in backbone.state_dict().items():
+        if name in compact:
+            module_name, module = compact[name]
+            digest.update(f"{module_name}.weight".encode())
+            for rows in module.row_chunks():
+                digest.update(as_bytes(rows))
+            continue
         digest.update(name.encode())
-        digest.update(tensor.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
+        digest.update(as_bytes(tensor))
     return digest.hexdigest()
 
 
 def export_onnx(backbone: Any, tokenizer: Any, path: Path) -> Path:
     """Export a transformers encoder (``input_ids``, ``attention_mask`` -> last hidden state) to ``path``.
 
-    The export traces a copy, so the live model is left untouched; dynamic batch and sequence axes; written
-    to a temporary file and renamed, so an interrupted export leaves no half-written graph behind."""
+    The export traces a copy, so the live model is left untouched (a 4-bit word-embedding table is exported as
+    the plain float32 lookup it stands for); dynamic batch and sequence axes; written to a temporary file and
+    renamed, so an interrupted export leaves no half-written graph behind."""
     import torch
+
+    from nps_nlp.encoders._q4_embedding import plain_word_embeddings
 
     class LastHiddenState(torch.nn.Module):  # keyword call: the exporter passes inputs by position
         def __init__(self, model: Any) -> None:
@@ -88,7 +105,7 @@ def export_onnx(backbone: Any, tokenizer: Any, path: Path) -> Path:
             return self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    model = LastHiddenState(copy.deepcopy(backbone).float().eval())
+    model = LastHiddenState(plain_word_embeddings(copy.deepcopy(backbone)).float().eval())
     # two answers of different lengths: the trace must see padding so the attention mask stays in the graph
     enc = tokenizer(["query: a short answer", "query: a somewhat longer answer with a few more words in it"],
                     padding=True, return_tensors="pt")
