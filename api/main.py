@@ -43,6 +43,7 @@ from api.services.routing import load_file as load_routing_file
 from api.services.scheduler import DigestScheduler
 from api.settings import ServiceSettings, load_settings
 from api.web.warmup import warm_in_background
+from nps_nlp import allocator
 
 log = logging.getLogger("nps_nlp.api")
 
@@ -132,6 +133,7 @@ def create_app(settings: ServiceSettings | None = None, pipeline: Pipeline | Non
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         conf = settings or load_settings()
         configure_logging(conf.log_level)
+        allocator.tune()  # a long-lived process: keep its memory level (see nps_nlp.allocator)
         # a request's few answers are tokenized faster on one thread: the fast tokenizer's thread pool costs more
         # to wake than the work. Set the variable to override.
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

@@ -52,6 +52,9 @@ class LibrarySettings(BaseSettings):
         model: the classifier directory used when none is given (``NPS_MODEL``); empty means the
             registry's active model, or the shipped default model when nothing was promoted.
         registry_dir: the model registry (``NPS_REGISTRY_DIR``, default ``registry/`` in the working directory).
+        allocator: ``tuned`` (default) sets the C allocator up for long jobs, so that a tagging job's or a service's
+            memory levels off (:mod:`nps_nlp.allocator`); ``default`` leaves it as the C library sets it
+            (``NPS_ALLOCATOR``).
     """
 
     model_config = SettingsConfigDict(env_prefix="NPS_", extra="ignore")
@@ -65,6 +68,7 @@ class LibrarySettings(BaseSettings):
     evidence: Literal["context", "clauses"] = "context"
     model: Path | None = None
     registry_dir: Path = Path("registry")
+    allocator: Literal["tuned", "default"] = "tuned"
 
 
 @lru_cache(maxsize=1)

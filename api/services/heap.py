@@ -8,12 +8,15 @@ requests are in flight. :func:`freeze_heap` moves what exists now into the perma
 they are dropped (a model reload); after a reload a previous freeze is undone first (``thaw``), so that cycles
 left by the objects dropped since can be collected. Where nothing frozen was dropped (the end of start-up, the
 end of the workspace warm-up) only the objects made since the last freeze are collected and frozen, without
-walking the frozen ones again.
+walking the frozen ones again. Afterwards the C allocator hands the pages freed by the collection back to the system
+(:func:`nps_nlp.allocator.release`): after a reload that is a whole model.
 """
 
 from __future__ import annotations
 
 import gc
+
+from nps_nlp import allocator
 
 
 def freeze_heap(thaw: bool = True) -> None:
@@ -27,6 +30,7 @@ def freeze_heap(thaw: bool = True) -> None:
         gc.unfreeze()
     gc.collect()
     gc.freeze()
+    allocator.release()
 
 
 __all__ = ["freeze_heap"]

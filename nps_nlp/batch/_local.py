@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from nps_nlp import allocator
 from nps_nlp.batch._io import PartWriter, detect_format, open_reader
 from nps_nlp.batch._rows import ColumnMap, Pipeline, Reject, tag_rows
 from nps_nlp.batch._schema import SCHEMA_VERSION
@@ -158,6 +159,7 @@ def tag_file(input: str | Path, output: str | Path, *, pipeline: Pipeline | None
         DataFormatError: the input cannot be read or lacks the text column.
     """
     input, output = Path(input), Path(output)
+    allocator.tune()  # a long job: keep its memory level (see nps_nlp.allocator)
     in_fmt, out_fmt = _check_options(input, output, input_format, output_format, chunk_size, limit)
     reader = open_reader(input, in_fmt, encoding)
     cols = (columns or ColumnMap()).resolve(reader.columns, str(input))
@@ -276,6 +278,7 @@ def _tag_chunks(job: _Job, reader: Reader, pipeline: Pipeline, cols: ColumnMap, 
             if done:
                 state["complete"] = True
             job.checkpoint()
+            allocator.release()  # the chunk's arrays are freed: hand their pages back before the next chunk
             bar.update(chunk.end - bar.n)
             elapsed = time.perf_counter() - tag_start
             bar.set_postfix_str(f"{state['rows']:,} rows, {(int(state['rows']) - resumed_rows) / max(elapsed, 1e-9):.1f} rows/s")

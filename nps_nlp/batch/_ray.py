@@ -31,6 +31,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from nps_nlp import allocator
 from nps_nlp.batch._io import detect_format, open_reader
 from nps_nlp.batch._local import TagReport, rejects_path_for
 from nps_nlp.batch._rows import ColumnMap, Pipeline, Reject, tag_rows
@@ -39,7 +40,7 @@ from nps_nlp.errors import ConfigError, MissingDependencyError
 
 # the library settings the actors need (never secrets such as NPS_API_KEY)
 _LIBRARY_ENV = ("NPS_CACHE_DIR", "NPS_ENCODER", "NPS_ENCODER_BACKEND", "NPS_ENCODER_PRECISION", "NPS_ENCODER_THREADS",
-                "NPS_BATCH_SIZE", "NPS_MODEL", "NPS_REGISTRY_DIR", "NPS_EVIDENCE")
+                "NPS_BATCH_SIZE", "NPS_MODEL", "NPS_REGISTRY_DIR", "NPS_EVIDENCE", "NPS_ALLOCATOR")
 
 
 @dataclass
@@ -99,6 +100,7 @@ class TaggerActor:
 
     def __init__(self, factory: Callable[[], Pipeline], columns: dict[str, Any], lang: str | None = None,
                  work_log: Any = None, threads: int | None = None) -> None:
+        allocator.tune()  # a long-lived worker: keep its memory level (see nps_nlp.allocator)
         if threads:
             import torch
 
@@ -114,6 +116,7 @@ class TaggerActor:
         tag_table = pa.Table.from_pylist(tags, schema=TAG_SCHEMA)
         for field_ in TAG_SCHEMA:
             batch = batch.append_column(field_, tag_table[field_.name])
+        allocator.release()
         if self.work_log is not None:
             import ray
 

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from batch_helpers import FakePipeline, write_csv, write_jsonl, write_parquet
 
+from nps_nlp import allocator
 from nps_nlp.batch import TAG_COLUMNS, ColumnMap, tag_file
 from nps_nlp.errors import ConfigError, DataFormatError
 
@@ -185,3 +186,12 @@ def test_real_model_resume_is_byte_identical(tmp_path, default_model, seed_test)
     assert (tmp_path / "out.csv").read_bytes() == whole.output.read_bytes()
     out = _read(whole.output)
     assert (out["nps_status"] == "ok").all() and out["nps_lang"].isin(["en", "nl", "nb", "nn"]).all()
+
+
+def test_pages_go_back_to_the_system_after_every_chunk(tmp_path, monkeypatch) -> None:
+    """A long job keeps its memory level: the allocator's free pages are handed back once per chunk."""
+    calls = []
+    monkeypatch.setattr(allocator, "release", lambda: calls.append(1) or True)
+    source = write_csv(tmp_path / "in.csv", [{"id": str(i), "text": f"the invoice was wrong {i}"} for i in range(25)])
+    report = tag_file(source, tmp_path / "out.csv", pipeline=FakePipeline(), chunk_size=10, progress=False)
+    assert report.rows == 25 and len(calls) == 3
