@@ -4,8 +4,10 @@
 Face transformer) and reads its prompts; it pools on its own. Importing ``sentence_transformers`` for that also
 imports pandas, datasets, scikit-learn and sympy, which a tagging job or a service would then hold for its whole
 life. A directory laid out as ``SentenceTransformer.save`` writes it (``modules.json`` with a transformer module at
-the directory's root, ``config_sentence_transformers.json`` with the prompts) is read here directly; the model is
-the same ``AutoModel`` with the same weights that sentence-transformers would load.
+the directory's root, ``config_sentence_transformers.json`` with the prompts) is read here directly; a plain BERT
+encoder (the default encoder) runs as :class:`~nps_nlp.encoders._bert.BertEncoder`, the same computation as
+``transformers``' ``BertModel`` without its modelling code, any other model as the ``AutoModel`` that
+sentence-transformers would load, with the same weights.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ class LoadedTransformer:
     """A transformer ready for :class:`~nps_nlp.encoders.TokenEncoder`.
 
     Attributes:
-        model: the ``transformers`` model (``AutoModel``), on the CPU.
+        model: the transformer (:class:`~nps_nlp.encoders._bert.BertEncoder` or a ``transformers`` ``AutoModel``), on
+            the CPU.
         tokenizer: its fast tokenizer.
         prompts: the sentence-transformers prompts (``{"query": "query: ", ...}``).
         dim: the size of a token state.
@@ -70,22 +73,16 @@ def load_transformer(path: str | Path, *, compact_tokenizer: bool = False) -> Lo
     path = Path(path)
     if not _plain_layout(path):
         return None
-    from transformers import AutoConfig, AutoModel, AutoTokenizer
-
-    from nps_nlp.encoders._sentence_transformers import quiet_weight_loading
-
     try:
-        config = AutoConfig.from_pretrained(str(path))
-        if hasattr(config, "use_cache"):  # an encoder keeps no cache (as sentence-transformers loads it)
-            config.use_cache = False
-        with quiet_weight_loading():
-            model = AutoModel.from_pretrained(str(path), config=config)
+        model = _load_model(path)
         tokenizer = None
         if compact_tokenizer:
             from nps_nlp.encoders._unigram import compact_unigram_tokenizer
 
             tokenizer = compact_unigram_tokenizer(path)
         if tokenizer is None:
+            from transformers import AutoTokenizer
+
             tokenizer = AutoTokenizer.from_pretrained(str(path))
         st_config = path / "config_sentence_transformers.json"
         prompts = json.loads(st_config.read_text(encoding="utf-8")).get("prompts") if st_config.is_file() else None
@@ -95,3 +92,22 @@ def load_transformer(path: str | Path, *, compact_tokenizer: bool = False) -> Lo
     if max_positions and max_positions > 0:  # as sentence-transformers caps it
         tokenizer.model_max_length = min(tokenizer.model_max_length, max_positions)
     return LoadedTransformer(model, tokenizer, dict(prompts or {}), int(model.config.hidden_size))
+
+
+def _load_model(path: Path) -> Any:
+    """A plain BERT encoder as :class:`~nps_nlp.encoders._bert.BertEncoder` (the same bits as ``transformers``'
+    ``BertModel``, without importing its modelling code), any other model as ``AutoModel``."""
+    from nps_nlp.encoders._bert import load_bert_encoder
+
+    model = load_bert_encoder(path)
+    if model is not None:
+        return model
+    from transformers import AutoConfig, AutoModel
+
+    from nps_nlp.encoders._sentence_transformers import quiet_weight_loading
+
+    config = AutoConfig.from_pretrained(str(path))
+    if hasattr(config, "use_cache"):  # an encoder keeps no cache (as sentence-transformers loads it)
+        config.use_cache = False
+    with quiet_weight_loading():
+        return AutoModel.from_pretrained(str(path), config=config)
