@@ -63,24 +63,27 @@ def test_audit_checks_its_input_before_encoding():
 
 
 def test_audit_flags_most_injected_noise_in_seed_answers(seed_sample, seed_sample_vectors):
-    """360 seed answers with real e5 vectors; 20 rows get one theme swapped for a random other theme."""
-    rng = random.Random(7)
-    noisy = copy.deepcopy(seed_sample)
-    flipped = set(rng.sample([i for i, e in enumerate(noisy) if e.themes], 20))
+    """360 seed answers with real e5 vectors; 20 rows get one theme swapped for a random other theme. Averaged over
+    three draws of the swapped rows, so that one unlucky draw on a sample of this size does not decide."""
     themes = sorted({t for e in seed_sample for t in e.themes or {}})
-    for i in flipped:
-        th = noisy[i].themes
-        old = rng.choice(sorted(th))
-        polarity = th.pop(old)
-        th[rng.choice([t for t in themes if t not in th and t != old])] = polarity
-    report = audit_labels(noisy, embeddings=seed_sample_vectors, check_sentiment=False)
-    flagged = [f.row for f in report.flags if f.confidence >= 0.8]
-    recall = len(set(flagged) & flipped) / len(flipped)
-    top = [f.row for f in report.flags[:20]]
-    precision_at_20 = len(set(top) & flipped) / 20
-    base_rate = len(flipped) / len(noisy)
-    print(f"audit on 360 seed answers, 20 swapped: flagged {len(flagged)} at >= 0.8, recall {recall:.2f}, "
-          f"precision@20 {precision_at_20:.2f} (base rate {base_rate:.3f})")
+    recalls, precisions = [], []
+    for seed in (7, 8, 9):
+        rng = random.Random(seed)
+        noisy = copy.deepcopy(seed_sample)
+        flipped = set(rng.sample([i for i, e in enumerate(noisy) if e.themes], 20))
+        for i in flipped:
+            th = noisy[i].themes
+            old = rng.choice(sorted(th))
+            polarity = th.pop(old)
+            th[rng.choice([t for t in themes if t not in th and t != old])] = polarity
+        report = audit_labels(noisy, embeddings=seed_sample_vectors, check_sentiment=False)
+        flagged = [f.row for f in report.flags if f.confidence >= 0.8]
+        recalls.append(len(set(flagged) & flipped) / len(flipped))
+        precisions.append(len({f.row for f in report.flags[:20]} & flipped) / 20)
+    base_rate = 20 / len(seed_sample)
+    recall, precision_at_20 = sum(recalls) / 3, sum(precisions) / 3
+    print(f"audit on 360 seed answers, 20 swapped (3 draws): recall {recalls} mean {recall:.2f}, precision@20 "
+          f"{precisions} mean {precision_at_20:.2f} (base rate {base_rate:.3f})")
     assert recall >= 0.4
     assert precision_at_20 >= 4 * base_rate
 
