@@ -1,19 +1,16 @@
-"""Keep a long-running process's memory level: the C allocator's settings and handing freed memory back.
+"""Keep a long-running process's memory level: the C allocator's arenas and handing freed memory back.
 
 A tagging job or a service analyses chunk after chunk of answers; each chunk allocates token states, tokenizer
-output and intermediate arrays of a few hundred kilobytes to some megabytes, then frees them. With glibc's
-defaults two things make the resident size creep up although nothing is kept:
+output and intermediate arrays, then frees them. glibc keeps freed heap pages unless the very top of the heap is
+free, and every thread that allocates may get an arena of its own (up to 8 per core), each keeping its own freed
+pages: the resident size creeps up although nothing is kept.
 
-* the threshold above which a block gets its own memory mapping (returned to the system when freed) rises to the
-  largest block freed so far, so after the first chunks the big arrays come from the heap, and the heap keeps
-  freed pages unless its very top is free;
-* every thread that allocates may get an arena of its own (8 per core), each with its own freed pages.
-
-:func:`tune` fixes the mapping threshold at 1 MiB and the trim threshold at 4 MiB (the dynamic adjustment off)
-and caps arenas at 2; :func:`release` asks glibc to hand every freed page back (``malloc_trim``), which a
-tagging job calls after each chunk. Both do nothing on other C libraries (macOS, musl) and where the caller set
-the same thing through glibc's environment variables (``MALLOC_MMAP_THRESHOLD_``, ``MALLOC_TRIM_THRESHOLD_``,
-``MALLOC_ARENA_MAX``): an operator's choice wins. ``NPS_ALLOCATOR=default`` leaves the allocator alone.
+:func:`tune` caps the arenas at 2 and :func:`release` asks glibc to hand every freed page back (``malloc_trim``),
+which a tagging job does after each chunk and the service after each heap freeze. glibc's thresholds stay
+dynamic: a fixed 1 MiB mapping threshold would return the large per-layer arrays at once as well (about 90 MB
+less at the peak of a 10k-row job), but every such array would then be a fresh mapping whose pages the kernel
+zeroes, and tagging ran 20-30% slower. Both do nothing on other C libraries (macOS, musl) and where the operator set
+``MALLOC_ARENA_MAX``, whose value wins. ``NPS_ALLOCATOR=default`` leaves the allocator alone.
 """
 
 from __future__ import annotations
@@ -27,15 +24,10 @@ from typing import Any
 
 __all__ = ["release", "tune"]
 
-# mallopt parameters (glibc malloc.h)
-_M_TRIM_THRESHOLD = -1
-_M_MMAP_THRESHOLD = -3
-_M_ARENA_MAX = -8
+_M_ARENA_MAX = -8  # mallopt parameter (glibc malloc.h)
 
-#: (parameter, value, the environment variable through which an operator sets it instead)
-_TUNING = ((_M_MMAP_THRESHOLD, 1 << 20, "MALLOC_MMAP_THRESHOLD_"),
-           (_M_TRIM_THRESHOLD, 4 << 20, "MALLOC_TRIM_THRESHOLD_"),
-           (_M_ARENA_MAX, 2, "MALLOC_ARENA_MAX"))
+#: (mallopt parameter, value, the environment variable through which an operator sets it instead)
+_TUNING = ((_M_ARENA_MAX, 2, "MALLOC_ARENA_MAX"),)
 
 _tuned: dict[str, Any] = {}
 
@@ -61,9 +53,9 @@ def _enabled() -> bool:
 
 
 def tune() -> dict[str, int]:
-    """Set the allocator's thresholds and arena cap for a long-running job (once per process; best called before
-    the encoder's threads start). Returns what was set (empty when nothing was: not glibc, or ``NPS_ALLOCATOR`` is
-    ``default``)."""
+    """Cap the allocator's arenas for a long-running job (once per process; best called before the encoder's threads
+    start). Returns what was set (empty when nothing was: not glibc, ``NPS_ALLOCATOR`` is ``default``, or the
+    operator set ``MALLOC_ARENA_MAX``)."""
     if _tuned or not _enabled():
         return dict(_tuned)
     libc = _glibc()
