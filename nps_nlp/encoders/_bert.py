@@ -13,7 +13,6 @@ other model stays with ``transformers``.
 from __future__ import annotations
 
 import json
-import mmap
 from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
 
@@ -205,28 +204,6 @@ def _attention_mask(attention_mask: torch.Tensor | None, shape: torch.Size) -> t
     return attention_mask.bool()[:, None, None, :].expand(batch, -1, length, length).contiguous()
 
 
-_DTYPES = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16, "I64": torch.int64}
-
-
-def _mapped_weights(path: Path) -> dict[str, torch.Tensor]:
-    """The tensors of a safetensors file as views of one copy-on-write memory mapping: pages are read from the file
-    when first touched (as ``transformers`` maps them), so a table that is looked up row by row, or replaced, never
-    takes its whole size in memory."""
-    with open(path, "rb") as f:
-        size = int.from_bytes(f.read(8), "little")
-        header = json.loads(f.read(size))
-        mapping = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_COPY)
-    out = {}
-    for key, info in header.items():
-        if key == "__metadata__":
-            continue
-        dtype = _DTYPES[info["dtype"]]
-        begin, end = info["data_offsets"]
-        out[key] = torch.frombuffer(mapping, dtype=dtype, count=(end - begin) // dtype.itemsize,
-                                    offset=8 + size + begin).view(info["shape"])
-    return out
-
-
 def load_bert_encoder(path: str | Path) -> BertEncoder | None:
     """The BERT encoder of the model directory ``path`` (its ``config.json`` and ``model.safetensors``), in eval mode,
     or ``None`` when it is not a plain BERT encoder stored that way (load it with ``transformers``).
@@ -239,9 +216,14 @@ def load_bert_encoder(path: str | Path) -> BertEncoder | None:
     weights = path / "model.safetensors"
     if config is None or not weights.is_file():
         return None
+    from safetensors import SafetensorError, safe_open
+
+    # safetensors maps the file copy-on-write: a tensor's pages are read when first touched (as transformers loads
+    # them), so the word-embedding table that the 4-bit one replaces never takes its whole size in memory
     try:
-        state = {key.removeprefix("bert."): tensor for key, tensor in _mapped_weights(weights).items()}
-    except (OSError, ValueError, KeyError) as exc:
+        with safe_open(str(weights), framework="pt") as f:
+            state = {key.removeprefix("bert."): f.get_tensor(key) for key in f.keys()}  # noqa: SIM118
+    except (OSError, SafetensorError) as exc:
         raise ValueError(f"{weights}: cannot read the weights ({exc})") from exc
     model = BertEncoder(config)
     missing, unexpected = model.load_state_dict(state, strict=False, assign=True)
