@@ -24,12 +24,10 @@ from typing import Any
 
 __all__ = ["release", "tune"]
 
-_M_ARENA_MAX = -8  # mallopt parameter (glibc malloc.h)
+_M_ARENA_MAX = -8  # mallopt parameter (glibc malloc.h); an operator sets it with MALLOC_ARENA_MAX instead
+ARENAS = 2
 
-#: (mallopt parameter, value, the environment variable through which an operator sets it instead)
-_TUNING = ((_M_ARENA_MAX, 2, "MALLOC_ARENA_MAX"),)
-
-_tuned: dict[str, Any] = {}
+_tuned: dict[str, int] = {}
 
 
 @lru_cache(maxsize=1)
@@ -61,9 +59,8 @@ def tune() -> dict[str, int]:
     libc = _glibc()
     if libc is None:
         return {}
-    for param, value, env in _TUNING:
-        if env not in os.environ and libc.mallopt(param, value) == 1:
-            _tuned[env] = value
+    if "MALLOC_ARENA_MAX" not in os.environ and libc.mallopt(_M_ARENA_MAX, ARENAS) == 1:
+        _tuned["MALLOC_ARENA_MAX"] = ARENAS
     return dict(_tuned)
 
 
