@@ -17,6 +17,13 @@ __all__ = ["LANGUAGES", "LanguageDetector", "LanguageResult", "detect_language"]
 LANGUAGES = ("nl", "nb", "nn", "en", "other", "und")
 SUPPORTED = ("nl", "nb", "nn", "en")
 
+# lingua's names of the languages we analyse, with our codes.
+_OURS = {"DUTCH": "nl", "BOKMAL": "nb", "NYNORSK": "nn", "ENGLISH": "en"}
+#: Languages we do not analyse that short answers confuse with ours: the fine pass scores them beside ours.
+CLOSE_LANGUAGES = ("GERMAN", "SWEDISH", "DANISH")
+#: Languages we do not analyse and that are far from ours: only the coarse pass scores them.
+FAR_LANGUAGES = ("FRENCH", "SPANISH", "ITALIAN", "PORTUGUESE", "POLISH", "TURKISH", "ARABIC")
+
 _LETTERS = re.compile(r"[^\W\d_]", re.UNICODE)
 _WORDS = re.compile(r"[^\W\d_]+", re.UNICODE)
 
@@ -52,6 +59,20 @@ class LanguageDetector:
     and German), so the detector weighs lingua's confidences with a prior: in an NPS programme for Dutch
     and Norwegian customers, other languages are rare and Nynorsk is rarer than Bokmål.
 
+    Detection runs in two stages so that only the languages that need them hold lingua's large models:
+
+    * a coarse pass, lingua's low-accuracy mode (trigrams only, a small fraction of the memory) over every
+      language we tell apart, measures how much of the text's probability falls on the far languages
+      (French, Spanish, Polish, ...: :data:`FAR_LANGUAGES`), whose spelling is far from ours;
+    * a fine pass, lingua's high-accuracy mode over only our four languages and the close ones (German,
+      Swedish, Danish: :data:`CLOSE_LANGUAGES`), which short answers confuse with ours, decides among them.
+
+    The coarse pass decides alone when the far languages take nearly all the probability, and also when they
+    take most of it, the fine pass is not sure of any language and the caller gave no hint of ours; otherwise
+    the fine pass decides. Trigrams alone mistake some short answers of ours for a far language ("quality is
+    top" reads as Polish), hence the second condition; the fine pass alone has no far language to choose, so
+    it would call French English.
+
     Args:
         min_letters: fewer letters than this gives ``und``.
         min_confidence: a winner below this (prior-weighted, renormalised) confidence gives ``und``.
@@ -60,6 +81,12 @@ class LanguageDetector:
     """
 
     DEFAULT_PRIORS = {"nl": 1.0, "nb": 1.0, "nn": 0.6, "en": 1.0, "other": 0.25}
+    #: Far-language share of the coarse pass at which it decides alone.
+    FAR_SURE = 0.9
+    #: Far-language share at which it decides when the fine pass's winner is below :attr:`FINE_SURE`.
+    FAR_LIKELY = 0.7
+    #: The fine pass's winning score below which it counts as unsure.
+    FINE_SURE = 0.7
 
     def __init__(self, min_letters: int = 3, min_confidence: float = 0.2, hint_margin: float = 0.5,
                  priors: dict[str, float] | None = None) -> None:
@@ -67,18 +94,49 @@ class LanguageDetector:
         self.min_confidence = min_confidence
         self.hint_margin = hint_margin
         self.priors = priors
-        self._detector: Any = None
+        self._coarse: Any = None
+        self._fine: Any = None
+        self._far: frozenset[Any] = frozenset()
         self._codes: dict[Any, str] = {}
 
     def _load(self) -> None:
         from lingua import Language, LanguageDetectorBuilder
 
-        ours = {Language.DUTCH: "nl", Language.BOKMAL: "nb", Language.NYNORSK: "nn", Language.ENGLISH: "en"}
-        # Languages we do not analyse but must not mistake for ours.
-        others = [Language.GERMAN, Language.FRENCH, Language.SPANISH, Language.ITALIAN, Language.PORTUGUESE,
-                  Language.SWEDISH, Language.DANISH, Language.POLISH, Language.TURKISH, Language.ARABIC]
-        self._codes = {**ours, **{lang: "other" for lang in others}}
-        self._detector = LanguageDetectorBuilder.from_languages(*ours, *others).build()
+        ours = {getattr(Language, name): code for name, code in _OURS.items()}
+        close = [getattr(Language, name) for name in CLOSE_LANGUAGES]
+        far = [getattr(Language, name) for name in FAR_LANGUAGES]
+        self._codes = {**ours, **{lang: "other" for lang in (*close, *far)}}
+        self._far = frozenset(far)
+        # lingua keeps one copy of each language's models for all detectors: the fine pass's trigram models
+        # are the coarse pass's, so the coarse pass adds only the far languages' trigrams.
+        self._coarse = LanguageDetectorBuilder.from_languages(*ours, *close, *far).with_low_accuracy_mode().build()
+        self._fine = LanguageDetectorBuilder.from_languages(*ours, *close).build()
+
+    def _weigh(self, values: Any) -> dict[str, float]:
+        """Prior-weighted confidence per code, renormalised; empty when lingua gives every language 0."""
+        priors = self.priors or self.DEFAULT_PRIORS
+        scores: dict[str, float] = {}
+        for value in values:
+            code = self._codes[value.language]
+            weighted = float(value.value) * priors.get(code, 1.0)
+            # "other" is the best single other language, not their sum: ten small guesses are no evidence.
+            scores[code] = max(scores.get(code, 0.0), weighted)
+        total = sum(scores.values())
+        return {code: score / total for code, score in scores.items()} if total > 0 else {}
+
+    def _scores(self, text: str, hint: str | None) -> dict[str, float]:
+        """The weighted scores of the pass that decides (see the class docstring)."""
+        if self._fine is None:
+            self._load()
+        coarse = self._coarse.compute_language_confidence_values(text)
+        far = sum(float(value.value) for value in coarse if value.language in self._far)
+        if far >= self.FAR_SURE:
+            return self._weigh(coarse)
+        fine = self._weigh(self._fine.compute_language_confidence_values(text))
+        unsure = max(fine.values(), default=0.0) < self.FINE_SURE
+        if far >= self.FAR_LIKELY and unsure and hint not in SUPPORTED:
+            return self._weigh(coarse)
+        return fine
 
     def detect(self, text: str, hint: str | None = None) -> LanguageResult:
         """Detect the main language of one answer.
@@ -92,20 +150,9 @@ class LanguageDetector:
         """
         if len(_LETTERS.findall(text or "")) < self.min_letters:
             return LanguageResult("und", 0.0)
-        if self._detector is None:
-            self._load()
-        values = self._detector.compute_language_confidence_values(text)
-        priors = self.priors or self.DEFAULT_PRIORS
-        scores: dict[str, float] = {}
-        for value in values:
-            code = self._codes[value.language]
-            weighted = float(value.value) * priors.get(code, 1.0)
-            # "other" is the best single other language, not their sum: ten small guesses are no evidence.
-            scores[code] = max(scores.get(code, 0.0), weighted)
-        total = sum(scores.values())
-        if total <= 0:
+        scores = self._scores(text, hint)
+        if not scores:
             return LanguageResult("und", 0.0)
-        scores = {code: score / total for code, score in scores.items()}
         best = max(scores, key=scores.__getitem__)
         if hint in SUPPORTED and hint != best and scores.get(hint, 0.0) >= self.hint_margin * scores[best]:
             best = hint
