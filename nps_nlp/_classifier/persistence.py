@@ -2,8 +2,10 @@
 
 A model directory holds ``config.json`` (settings, themes, thresholds, versions), ``head.safetensors`` (the head,
 or the heads of an ensemble), ``prototypes.safetensors`` (zero-shot prototypes), ``taxonomy.yaml``, and where
-the model has them ``encoder_layers.safetensors`` (tuned encoder weights), ``lexical.joblib`` (the n-gram model),
-``score_fusion.json`` and ``urgency_model.json``.
+the model has them ``encoder_layers.safetensors`` (tuned encoder weights), ``lexical.json`` and
+``lexical.safetensors`` (the n-gram model: settings and vocabularies, arrays), ``score_fusion.json`` and
+``urgency_model.json``. Models saved before the n-gram model was kept as plain arrays hold it as a pickle,
+``lexical.joblib``: it is still read (and converted on load, without importing scikit-learn).
 """
 
 from __future__ import annotations
@@ -30,7 +32,10 @@ ENCODER_LAYERS = "encoder_layers.safetensors"
 CONTRASTIVE_MARKER = "nps_nlp_contrastive.json"
 PROTOTYPES = "prototypes.safetensors"
 TAXONOMY = "taxonomy.yaml"
-LEXICAL = "lexical.joblib"
+LEXICAL = "lexical.json"
+LEXICAL_ARRAYS = "lexical.safetensors"
+#: the n-gram model as older versions saved it (a joblib pickle), read when the model has no :data:`LEXICAL`
+LEGACY_LEXICAL = "lexical.joblib"
 SCORE_FUSION = "score_fusion.json"
 URGENCY_MODEL = "urgency_model.json"
 FORMAT_VERSION = 1
@@ -92,9 +97,7 @@ def save_model(model: Any, path: str | Path, metadata: dict[str, Any] | None = N
     params = model.get_params()
     tuning = _save_weights(model, path, params)
     if model.lexical_ is not None:
-        import joblib
-
-        joblib.dump(model.lexical_, path / LEXICAL)
+        model.lexical_.save(path / LEXICAL, path / LEXICAL_ARRAYS)
     for attr, name in (("score_fusion_", SCORE_FUSION), ("urgency_model_", URGENCY_MODEL)):
         part = getattr(model, attr, None)
         if part is not None:
@@ -169,10 +172,8 @@ def load_model(cls: Any, path: str | Path, *, encoder: str | None = None, cache_
     _load_weights(clf, path, config)
     clf.lexical_ = None
     clf.lexical_languages_ = list(config.get("lexical_languages", []))
-    if clf.lexical_weight > 0 and (path / LEXICAL).is_file():
-        import joblib
-
-        clf.lexical_ = joblib.load(path / LEXICAL)
+    if clf.lexical_weight > 0:
+        clf.lexical_ = _load_lexical(path)
     if (path / SCORE_FUSION).is_file():
         clf.score_fusion_ = ScoreFusion.from_dict(json.loads((path / SCORE_FUSION).read_text(encoding="utf-8")))
     if (path / URGENCY_MODEL).is_file():
@@ -180,6 +181,27 @@ def load_model(cls: Any, path: str | Path, *, encoder: str | None = None, cache_
 
         clf.urgency_model_ = UrgencyModel.from_dict(json.loads((path / URGENCY_MODEL).read_text(encoding="utf-8")))
     return clf
+
+
+def _load_lexical(path: Path) -> Any:
+    """The n-gram model of a model directory (``None`` without one): the plain JSON + safetensors form, or an
+    older model's pickle converted to it.
+
+    Raises:
+        ModelLoadError: the n-gram model's files are unreadable or incomplete.
+    """
+    try:
+        if (path / LEXICAL).is_file():
+            from nps_nlp._lexical import LexicalThemeModel
+
+            return LexicalThemeModel.load(path / LEXICAL, path / LEXICAL_ARRAYS)
+        if (path / LEGACY_LEXICAL).is_file():
+            from nps_nlp._lexical_legacy import read_joblib_model
+
+            return read_joblib_model(path / LEGACY_LEXICAL)
+    except (OSError, ValueError, KeyError) as exc:
+        raise ModelLoadError(f"{path}: cannot read the n-gram model: {exc}") from exc
+    return None
 
 
 def _load_weights(clf: Any, path: Path, config: dict[str, Any]) -> None:
