@@ -4,9 +4,9 @@ before the plain JSON + safetensors form) without importing scikit-learn.
 The pickle names scikit-learn's vectorizer and regression classes and the old ``LexicalThemeModel``; every
 number the model needs is in those objects' attributes (plain dicts, lists and numpy arrays). A restricted
 unpickler builds a plain attribute holder for each such class instead of importing it, and refuses any other
-global than numpy's and joblib's array helpers, so reading a shipped model neither loads scikit-learn and scipy
-(about 100 MB) nor runs code named in the file. A file it cannot read that way (a compressed dump, an
-unexpected class) is read with ``joblib.load`` and scikit-learn instead, then converted the same way.
+global than numpy's and joblib's array helpers, so reading a shipped model loads neither scikit-learn nor scipy.
+A file it cannot read that way (a compressed dump, an unexpected class) is read with ``joblib.load`` and
+scikit-learn instead (an ordinary unpickling, as before), then converted the same way.
 """
 
 from __future__ import annotations
