@@ -20,6 +20,7 @@ The class holds the settings and the fitted state and delegates to the modules o
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, overload
@@ -339,19 +340,26 @@ class FeedbackClassifier:
         return results[0] if single else results
 
     def fit_urgency(self, X: Sequence[str], levels: Sequence[str], scores: Sequence[float | None] | None = None,
-                    **params: Any) -> FeedbackClassifier:
+                    *, cues: str | None = None, fusion: bool = True, **params: Any) -> FeedbackClassifier:
         """Learn to read urgency from the answers' meaning (:class:`nps_nlp.urgency_model.UrgencyModel`): afterwards
-        every result carries an ``urgency_signal`` that :class:`nps_nlp.UrgencyDetector` adds to its cues.
+        every result carries an ``urgency_signal`` that :class:`nps_nlp.UrgencyDetector` adds to its cues. Then,
+        unless ``fusion`` is false, fit the :class:`~nps_nlp.urgency_fusion.UrgencyFusion` of the cues, that
+        reading (its out-of-fold probabilities) and the score, which :class:`~nps_nlp.FeedbackPipeline` uses to
+        decide alerts; it is skipped (with a warning) when the answers have too few of a level for its folds.
 
         Args:
             X: answers.
             levels: their gold urgency (``none``, ``low``, ``medium``, ``high`` or ``critical``).
             scores: optional 0-10 NPS scores (``None`` where missing): the model then reads the score's band too.
+            cues: the cue file whose features the fusion learns (``None``: the default cues).
+            fusion: fit the fusion.
             **params: :class:`~nps_nlp.urgency_model.UrgencyModel` settings.
 
         Raises:
             DataValidationError: lengths differ, unknown levels or too few urgent answers.
         """
+        from nps_nlp.urgency import UrgencyDetector
+        from nps_nlp.urgency_fusion import UrgencyFusion
         from nps_nlp.urgency_model import UrgencyModel
 
         self.check_fitted()
@@ -362,6 +370,18 @@ class FeedbackClassifier:
         states = self.token_states(texts, desc="urgency")[0]
         model = UrgencyModel(**params)
         self.urgency_model_ = model.fit(model.vectors(states), list(levels), scores)
+        if fusion and model.oof_proba_ is not None:
+            detector = UrgencyDetector(cues)
+            per_answer = list(scores) if scores is not None else [None] * len(texts)
+            features = [detector.cue_features(t, s) for t, s in zip(texts, per_answer, strict=True)]
+            # rounded as the signal is at prediction time
+            critical = np.round(model.oof_proba_[:, 2], 4)
+            alert = np.round(model.oof_proba_[:, 1] + model.oof_proba_[:, 2], 4)
+            try:
+                model.fusion_ = UrgencyFusion().fit(features, critical, alert, per_answer, list(levels))
+            except DataValidationError as exc:
+                warnings.warn(f"no urgency fusion: {exc}; cue alerts are vetoed by the learned reading instead",
+                              stacklevel=2)
         return self
 
     def fit_score_fusion(self, X: Sequence[str], scores: Sequence[float], sentiment: Sequence[str],

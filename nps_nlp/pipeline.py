@@ -107,10 +107,12 @@ class FeedbackPipeline:
         if isinstance(langs, Sequence) and not isinstance(langs, str) and len(langs) != len(texts):
             raise DataValidationError(f"{len(texts)} texts but {len(langs)} language hints")
         results = self.classifier.predict(texts, lang=langs, scores=scores)
+        # a trained model's fusion of cues, learned reading and score decides the alerts (see UrgencyDetector.assess)
+        fusion = getattr(getattr(self.classifier, "urgency_model_", None), "fusion_", None)
         out = []
         for result, score in zip(results, scores, strict=True):
             urgency = self.urgency.assess(result.text, score=score, sentiment_score=result.sentiment_score,
-                                          lang=result.lang, signal=result.urgency_signal)
+                                          lang=result.lang, signal=result.urgency_signal, fusion=fusion)
             out.append(AnalyzedAnswer(result, score, nps_band(score) if score is not None else None, urgency,
                                       route(result, self.taxonomy)))
         return out

@@ -7,7 +7,10 @@ Two kinds of signal, in en / nl / nb / nn:
   from a YAML file of patterns (``nps_nlp/data/urgency_cues.yaml`` by default);
 * **a low score with strongly negative text** (the classifier's overall sentiment score);
 * **the classifier's learned reading** of the whole answer (:mod:`nps_nlp.urgency_model`), which adds alerts that no
-  cue phrase names and vetoes cue alerts in answers it reads as calm.
+  cue phrase names and vetoes cue alerts in answers it reads as calm;
+* with a trained model, a **learned fusion** of all of these (:mod:`nps_nlp.urgency_fusion`), which decides the alert
+  from what the cues saw (including cues that were negated or sit in a negated sentence), the model's probabilities
+  and the score.
 
 Example:
     >>> detector = UrgencyDetector()
@@ -22,12 +25,15 @@ from dataclasses import asdict, dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from nps_nlp._results import Evidence
 from nps_nlp.errors import ConfigError
+
+if TYPE_CHECKING:
+    from nps_nlp.urgency_fusion import UrgencyFusion
 
 LEVELS: tuple[str, ...] = ("none", "low", "medium", "high", "critical")
 """Urgency levels, least urgent first."""
@@ -79,8 +85,8 @@ class UrgencyResult:
 
 
 # a cue right after one of these words ("never had an outage", "geen storing", "aldri nede") does not count
-_NEGATORS = frozenset("""never no not nothing zero without hardly barely nooit geen niet nie niks niets zonder
-nauwelijks aldri ingen inga ikke ikkje ingenting null uten utan sjelden""".split())
+_NEGATORS = frozenset("""never no not nothing nobody zero without hardly barely nooit geen niet nie niks niets niemand
+zonder nauwelijks aldri ingen inga ikke ikkje ingenting null uten utan sjelden""".split())
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 
 
@@ -88,6 +94,18 @@ def _negated(text: str, start: int, window: int = 3) -> bool:
     before = [w.lower() for w in _WORD.findall(re.split(r"[.!?;,:]", text[:start])[-1])[-window:]]
     # "no" negates only right before the cue ("no outage"); in Nynorsk it means "now" ("no er nettet nede")
     return any(w in _NEGATORS for w in before[:-1] if w != "no") or bool(before and before[-1] in _NEGATORS)
+
+
+_SENTENCE_END = re.compile(r"[.!?;\n]")
+_NO_ONE = re.compile(r"\bno[ -]one\b", re.IGNORECASE)
+
+
+def _sentence_negated(text: str, start: int, end: int) -> bool:
+    """A negator anywhere else in the cue's sentence ("niemand is gewond geraakt", "injured? nobody"): too far
+    from the cue to cancel it outright, but a sign that the harm may not have happened."""
+    sentence = _SENTENCE_END.split(text[:start])[-1] + " " + _SENTENCE_END.split(text[end:])[0]
+    return bool(_NO_ONE.search(sentence)) or any(w.lower() in _NEGATORS and w.lower() != "no"
+                                                 for w in _WORD.findall(sentence))
 
 
 _MODEL_LABEL = {"en": "read as urgent by the model", "nl": "door het model als urgent gelezen",
@@ -217,7 +235,8 @@ class UrgencyDetector:
         self._cues = _load_cues(str(cues) if cues is not None else None)
 
     def assess(self, text: str, score: float | None = None, sentiment_score: float | None = None,
-               lang: str | None = None, signal: dict[str, Any] | None = None) -> UrgencyResult:
+               lang: str | None = None, signal: dict[str, Any] | None = None,
+               fusion: UrgencyFusion | None = None) -> UrgencyResult:
         """The urgency of one answer.
 
         A cue counts unless it is negated ("never had an outage") or inside a `not_literal` phrase of the cue file
@@ -233,15 +252,31 @@ class UrgencyDetector:
             signal: the classifier's learned reading (``FeedbackResult.urgency_signal``): its ``level``, when not
                 ``none``, is one more reason (code ``model``); its alert probability (``high``) can veto cue alerts
                 (``model_veto``).
+            fusion: a fitted :class:`~nps_nlp.urgency_fusion.UrgencyFusion` (a trained model's, see
+                :class:`~nps_nlp.FeedbackPipeline`): with it and a ``signal``, the fusion of cues, signal and score
+                decides whether and how urgently the answer alerts (``model_veto`` and the signal's own level are
+                then not used); cue reasons keep their evidence, capped at the fused level (at ``medium`` when the
+                fusion says no alert), and a ``model`` reason carries a fused level that no cue gives.
         """
         text = text or ""
         reasons = self._cue_reasons(text, score, lang)
-        if signal and self.model_veto and float(signal.get("high", 1.0)) < self.model_veto:
+        model_label = _MODEL_LABEL.get(lang or "en", _MODEL_LABEL["en"])
+        if fusion is not None and signal and "critical" in signal and "high" in signal:
+            fused = fusion.decide(self.cue_features(text, score), float(signal["critical"]), float(signal["high"]),
+                                  score)[0]
+            # the fusion decides whether the answer alerts: cues keep their evidence, at most at its level
+            cap = level_rank(fused) if fused != "none" else level_rank("high") - 1
             for reason in reasons:
-                if level_rank(reason.level) >= level_rank(self.alert_level):
-                    reason.level = LEVELS[level_rank(self.alert_level) - 1]
-        if signal and signal.get("level") in ("high", "critical"):
-            reasons.append(UrgencyReason("model", str(signal["level"]), _MODEL_LABEL.get(lang or "en", _MODEL_LABEL["en"])))
+                reason.level = LEVELS[min(level_rank(reason.level), cap)]
+            if fused != "none" and not any(r.level == fused for r in reasons):
+                reasons.append(UrgencyReason("model", fused, model_label))
+        else:
+            if signal and self.model_veto and float(signal.get("high", 1.0)) < self.model_veto:
+                for reason in reasons:
+                    if level_rank(reason.level) >= level_rank(self.alert_level):
+                        reason.level = LEVELS[level_rank(self.alert_level) - 1]
+            if signal and signal.get("level") in ("high", "critical"):
+                reasons.append(UrgencyReason("model", str(signal["level"]), model_label))
         if score is not None and sentiment_score is not None and sentiment_score <= self.strong_negative and score <= 6:
             level = self.low_score_level if score <= 3 else _step(self.low_score_level, -1)
             reasons.append(UrgencyReason("low_score_negative", level, _SCORE_LABEL.get(lang or "en", _SCORE_LABEL["en"])))
@@ -251,19 +286,44 @@ class UrgencyDetector:
         level = reasons[0].level
         return UrgencyResult(level, level_rank(level) >= level_rank(self.alert_level), reasons)
 
-    def _cue_reasons(self, text: str, score: float | None, lang: str | None) -> list[UrgencyReason]:
+    def _matches(self, text: str) -> tuple[dict[str, list[re.Match[str]]], dict[str, bool], bool]:
+        """Per cue id: its literal matches (not negated, not in a figure of speech), whether it matched only
+        otherwise, and whether the answer says the problem was solved."""
         figures = [m.span() for m in self._cues.not_literal.finditer(text)] if self._cues.not_literal else []
 
         def literal(m: re.Match[str]) -> bool:
             return not _negated(text, m.start()) and not any(a <= m.start() and m.end() <= b for a, b in figures)
 
         resolved = self._cues.resolved is not None and any(literal(m) for m in self._cues.resolved.finditer(text))
-        promoter = score is not None and score >= 9
-        found: dict[str, tuple[_Cue, re.Match[str]]] = {}
+        found: dict[str, list[re.Match[str]]] = {}
+        discarded: dict[str, bool] = {}
         for cue in self._cues.cues:
-            match = next((m for m in cue.pattern.finditer(text) if literal(m)), None)
-            if match is not None:
-                found[cue.code] = (cue, match)
+            matches = list(cue.pattern.finditer(text))
+            found[cue.code] = [m for m in matches if literal(m)]
+            discarded[cue.code] = bool(matches) and not found[cue.code]
+        return found, discarded, resolved
+
+    def cue_features(self, text: str, score: float | None = None) -> dict[str, float]:
+        """What the cues see in one answer, as named 0/1 features for :class:`nps_nlp.urgency_fusion.UrgencyFusion`:
+        per cue id, a literal match (``cue:ID``), a match that was negated or figurative (``discarded:ID``) and a
+        literal match whose sentence holds a negator elsewhere (``negated_sentence:ID``); ``resolved``; and
+        ``level>=K``: the level of the cue reasons that :meth:`assess` would give, as thresholds."""
+        text = text or ""
+        found, discarded, resolved = self._matches(text)
+        out: dict[str, float] = {"resolved": float(resolved)}
+        for code, matches in found.items():
+            out[f"cue:{code}"] = float(bool(matches))
+            out[f"discarded:{code}"] = float(discarded[code])
+            out[f"negated_sentence:{code}"] = float(bool(matches) and all(
+                _sentence_negated(text, m.start(), m.end()) for m in matches))
+        top = max((level_rank(r.level) for r in self._cue_reasons(text, score, None)), default=0)
+        out.update({f"level>={k}": float(top >= k) for k in range(1, len(LEVELS))})
+        return out
+
+    def _cue_reasons(self, text: str, score: float | None, lang: str | None) -> list[UrgencyReason]:
+        matches, _, resolved = self._matches(text)
+        promoter = score is not None and score >= 9
+        found = {cue.code: (cue, matches[cue.code][0]) for cue in self._cues.cues if matches[cue.code]}
         reasons = []
         for cue, match in found.values():
             level = max([cue.level] + [lvl for other, lvl in cue.combine.items() if other in found], key=level_rank)

@@ -86,6 +86,12 @@ class UrgencyModel:
         folds: folds for those predictions.
         random_state: seed of the fold split.
         pooling: how :meth:`vectors` pools token states (:data:`POOLINGS`).
+
+    Attributes:
+        oof_proba_: after :meth:`fit`, the ``[n, 3]`` out-of-fold probabilities of the training answers (what an
+            :class:`~nps_nlp.urgency_fusion.UrgencyFusion` learns from; not saved).
+        fusion_: the fusion of cues, this reading and the score fitted with it
+            (:meth:`nps_nlp.FeedbackClassifier.fit_urgency`), or ``None``; saved with the model.
     """
 
     def __init__(self, C: float = 0.1, precision: float = 0.95, folds: int = 5, random_state: int = 0,
@@ -132,10 +138,12 @@ class UrgencyModel:
             folds = StratifiedKFold(splits, shuffle=True, random_state=self.random_state)
             for train, test in folds.split(X, y):
                 oof[test] = Logistic.fit(X[train], y[train], self.C, "balanced").proba(X[test])
+        self.oof_proba_ = oof if splits >= 2 else None
         self.critical_threshold_ = _threshold(oof[:, 2], y == 2, self.precision) if splits >= 2 else 1.01
         self.alert_threshold_ = _threshold(oof[:, 1] + oof[:, 2], y > 0, self.precision) if splits >= 2 else 1.01
         self.model_ = Logistic.fit(X, y, self.C, "balanced")
         self.n_examples_ = {URGENCY_CLASSES[k]: int(counts[k]) for k in range(3)}
+        self.fusion_ = None
         return self
 
     def predict_proba(self, vectors: np.ndarray, scores: Sequence[float | None] | None = None) -> np.ndarray:
@@ -160,7 +168,8 @@ class UrgencyModel:
     def to_dict(self) -> dict[str, Any]:
         return {"C": self.C, "precision": self.precision, "pooling": self.pooling, "critical_threshold": self.critical_threshold_,
                 "alert_threshold": self.alert_threshold_, "n_examples": self.n_examples_,
-                "uses_scores": self.uses_scores_, "model": self.model_.to_dict()}
+                "uses_scores": self.uses_scores_, "model": self.model_.to_dict(),
+                **({"fusion": self.fusion_.to_dict()} if getattr(self, "fusion_", None) is not None else {})}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> UrgencyModel:
@@ -172,6 +181,11 @@ class UrgencyModel:
         model.n_examples_ = dict(data.get("n_examples", {}))
         model.model_ = Logistic.from_dict(data["model"])
         model.uses_scores_ = bool(data.get("uses_scores", False))
+        model.fusion_ = None
+        if data.get("fusion"):
+            from nps_nlp.urgency_fusion import UrgencyFusion
+
+            model.fusion_ = UrgencyFusion.from_dict(data["fusion"])
         return model
 
     def __repr__(self) -> str:

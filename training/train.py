@@ -400,8 +400,14 @@ def _fit_urgency(clf: FeedbackClassifier, train_set: list[Example], precision: f
     model = clf.urgency_model_
     log.info("urgency model fitted on %s; thresholds: critical %.2f, alert %.2f", json.dumps(model.n_examples_),
              model.critical_threshold_, model.alert_threshold_)
+    fusion = model.fusion_
+    if fusion is not None:
+        log.info("urgency fusion of cues, learned reading and score; thresholds: critical %.2f, alert %.2f",
+                 fusion.critical_threshold_, fusion.alert_threshold_)
     return {"n_examples": model.n_examples_, "precision": model.precision,
-            "critical_threshold": model.critical_threshold_, "alert_threshold": model.alert_threshold_}
+            "critical_threshold": model.critical_threshold_, "alert_threshold": model.alert_threshold_,
+            **({"fusion": {"precision": fusion.precision, "critical_threshold": fusion.critical_threshold_,
+                           "alert_threshold": fusion.alert_threshold_}} if fusion is not None else {})}
 
 
 def _link_or_copy(src: str, dst: str) -> None:

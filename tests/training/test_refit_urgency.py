@@ -37,7 +37,7 @@ def _files(path: Path) -> dict[str, bytes]:
 
 
 def test_refit_in_place_changes_only_the_urgency_files(tiny_model_dir, tmp_path):
-    from nps_nlp import FeedbackClassifier
+    from nps_nlp import FeedbackClassifier, FeedbackPipeline
 
     model = shutil.copytree(tiny_model_dir, tmp_path / "model")
     before = _files(model)
@@ -55,6 +55,17 @@ def test_refit_in_place_changes_only_the_urgency_files(tiny_model_dir, tmp_path)
     assert clf.urgency_model_.n_examples_ == result["n_examples"]
     signal = clf.predict(["the charger sparked and burnt my hand"], scores=[1])[0].urgency_signal
     assert set(signal) == {"critical", "high", "level"}
+    # the fusion of cues, reading and score is refitted with it and decides the pipeline's alerts
+    fusion = clf.urgency_model_.fusion_
+    assert fusion is not None and json.loads(after["urgency_model.json"])["fusion"] == fusion.to_dict()
+    assert "cue:safety" in fusion.feature_names_ and new == old
+    calls = []
+    decide = fusion.decide
+    fusion.decide = lambda *args, **kw: calls.append(args) or decide(*args, **kw)
+    answer = FeedbackPipeline(clf).analyze(["the charger sparked and burnt my hand"], [1])[0]
+    assert len(calls) == 1 and calls[0][0]["cue:safety"] == 1.0 and calls[0][3] == 1
+    fused = decide(*calls[0])[0]
+    assert answer.urgency.level == fused if fused != "none" else answer.urgency.level in ("none", "low", "medium")
 
 
 def test_refit_to_a_new_directory_keeps_the_source(tiny_model_dir, tmp_path):
