@@ -218,15 +218,21 @@ class UrgencyDetector:
             an alert below this, cues that would raise an alert drop to the level below ``alert_level``: they stay
             in the team's feed with their evidence, but nobody is paged for "the sofa was damaged in transport".
             Cue phrases cannot see the rest of the answer; the reading of the whole answer can. 0: no veto.
+        detractor_floor: with a fusion (see :meth:`assess`), a detractor (0-6) whose answer the cue rules call
+            ``critical``, with no cue in a sentence that holds a negator, stays ``critical`` whatever the fusion
+            says: a literal report of harm from an unhappy customer ("the technician threatened to hit me") always
+            reaches a person, even when the learned reading has seen too few answers like it.
     """
 
     def __init__(self, cues: str | Path | None = None, alert_level: str = "high", strong_negative: float = -0.5,
-                 low_score_level: str = "medium", promoter_discount: bool = True, model_veto: float = 0.3) -> None:
+                 low_score_level: str = "medium", promoter_discount: bool = True, model_veto: float = 0.3,
+                 detractor_floor: bool = True) -> None:
         level_rank(alert_level)
         level_rank(low_score_level)
         if not 0.0 <= model_veto < 1.0:
             raise ConfigError(f"model_veto {model_veto} must be at least 0 and below 1")
         self.model_veto = model_veto
+        self.detractor_floor = detractor_floor
         self.cues = cues
         self.alert_level = alert_level
         self.strong_negative = strong_negative
@@ -256,14 +262,18 @@ class UrgencyDetector:
                 :class:`~nps_nlp.FeedbackPipeline`): with it and a ``signal``, the fusion of cues, signal and score
                 decides whether and how urgently the answer alerts (``model_veto`` and the signal's own level are
                 then not used); cue reasons keep their evidence, capped at the fused level (at ``medium`` when the
-                fusion says no alert), and a ``model`` reason carries a fused level that no cue gives.
+                fusion says no alert), and a ``model`` reason carries a fused level that no cue gives (see also
+                ``detractor_floor``).
         """
         text = text or ""
         reasons = self._cue_reasons(text, score, lang)
         model_label = _MODEL_LABEL.get(lang or "en", _MODEL_LABEL["en"])
         if fusion is not None and signal and "critical" in signal and "high" in signal:
-            fused = fusion.decide(self.cue_features(text, score), float(signal["critical"]), float(signal["high"]),
-                                  score)[0]
+            features = self.cue_features(text, score)
+            fused = fusion.decide(features, float(signal["critical"]), float(signal["high"]), score)[0]
+            if self.detractor_floor and score is not None and score <= 6 and features.get("level>=4") and \
+                    not any(v for k, v in features.items() if k.startswith("negated_sentence:")):
+                fused = "critical"
             # the fusion decides whether the answer alerts: cues keep their evidence, at most at its level
             cap = level_rank(fused) if fused != "none" else level_rank("high") - 1
             for reason in reasons:

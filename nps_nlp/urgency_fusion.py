@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 
 from nps_nlp._logistic import Logistic
+from nps_nlp._urgency_levels import class_of, precision_threshold, score_bands
 from nps_nlp.errors import DataValidationError
-from nps_nlp.urgency_model import _class_of, _score_bands
 
 __all__ = ["UrgencyFusion"]
 
@@ -35,17 +35,6 @@ _EPS = 1e-4
 def _log_odds(p: Sequence[float] | np.ndarray) -> np.ndarray:
     p = np.clip(np.asarray(p, dtype=np.float64), _EPS, 1.0 - _EPS)
     return np.log(p / (1.0 - p))
-
-
-def _threshold(p: np.ndarray, gold: np.ndarray, precision: float, min_hits: int = 3) -> float:
-    """The lowest threshold whose calls (``p >= t``) reach ``precision`` with at least ``min_hits`` right ones;
-    1.01 (never call) when none does."""
-    for t in np.round(np.arange(0.05, 0.99, 0.01), 2):
-        called = p >= t
-        hits = int((called & gold).sum())
-        if hits >= min_hits and hits / max(1, int(called.sum())) >= precision:
-            return float(t)
-    return 1.01
 
 
 class UrgencyFusion:
@@ -75,7 +64,7 @@ class UrgencyFusion:
         cues = np.array([[float(f.get(name, 0.0)) for name in self.feature_names_] for f in features],
                         dtype=np.float64).reshape(len(features), len(self.feature_names_))
         return np.concatenate([cues, _log_odds(critical)[:, None], _log_odds(alert)[:, None],
-                               _score_bands(scores, len(features))], 1)
+                               score_bands(scores, len(features))], 1)
 
     def fit(self, features: Sequence[dict[str, float]], critical: Sequence[float], alert: Sequence[float],
             scores: Sequence[float | None] | None, levels: Sequence[str]) -> UrgencyFusion:
@@ -98,7 +87,7 @@ class UrgencyFusion:
         if not (len(features) == len(critical) == len(alert) == len(scores) == n):
             raise DataValidationError(f"urgency fusion: {len(features)} feature rows, {len(critical)} / {len(alert)} "
                                       f"probabilities, {len(scores)} scores and {n} levels")
-        y = np.array([_class_of(str(level)) for level in levels])
+        y = np.array([class_of(str(level)) for level in levels])
         counts = np.bincount(y, minlength=3)
         if counts.min() < self.folds:
             raise DataValidationError(f"urgency fusion: it needs at least {self.folds} answers of each of none, high "
@@ -110,8 +99,8 @@ class UrgencyFusion:
         oof = np.zeros((n, 3))
         for train, test in StratifiedKFold(self.folds, shuffle=True, random_state=self.random_state).split(X, y):
             oof[test] = Logistic.fit(X[train], y[train], self.C).proba(X[test])
-        self.critical_threshold_ = _threshold(oof[:, 2], y == 2, self.precision)
-        self.alert_threshold_ = _threshold(oof[:, 1] + oof[:, 2], y > 0, self.precision)
+        self.critical_threshold_ = precision_threshold(oof[:, 2], y == 2, self.precision, lowest=0.05)
+        self.alert_threshold_ = precision_threshold(oof[:, 1] + oof[:, 2], y > 0, self.precision, lowest=0.05)
         self.model_ = Logistic.fit(X, y, self.C)
         self.n_examples_ = {name: int(counts[k]) for k, name in enumerate(("none", "high", "critical"))}
         return self

@@ -25,12 +25,11 @@ from typing import Any
 import numpy as np
 
 from nps_nlp._logistic import Logistic
+from nps_nlp._urgency_levels import URGENCY_CLASSES, class_of, precision_threshold, score_bands
 from nps_nlp.errors import DataValidationError
+from nps_nlp.urgency_fusion import UrgencyFusion
 
 __all__ = ["POOLINGS", "URGENCY_CLASSES", "UrgencyModel", "pool_states"]
-
-URGENCY_CLASSES = ("none", "high", "critical")
-"""The levels the model tells apart (``low`` and ``medium`` count as ``none``: they raise no alert)."""
 
 
 POOLINGS = ("mean", "mean+max")
@@ -46,33 +45,6 @@ def pool_states(states: Sequence[Any], pooling: str = "mean+max") -> np.ndarray:
     arrays = [np.asarray(s, dtype=np.float32) for s in states]
     mean = np.stack([a.mean(0) for a in arrays])
     return mean if pooling == "mean" else np.concatenate([mean, np.stack([a.max(0) for a in arrays])], 1)
-
-
-def _class_of(level: str) -> int:
-    level = {"low": "none", "medium": "none"}.get(level, level)
-    if level not in URGENCY_CLASSES:
-        raise DataValidationError(f"unknown urgency level {level!r}; expected one of none, low, medium, high, critical")
-    return URGENCY_CLASSES.index(level)
-
-
-def _score_bands(scores: Sequence[float | None] | None, n: int) -> np.ndarray:
-    """``[n, 4]`` one-hot NPS score bands 0-3, 4-6, 7-8, 9-10 (all zero for an answer without a score)."""
-    out = np.zeros((n, 4))
-    for i, s in enumerate(scores if scores is not None else [None] * n):
-        if s is not None:
-            out[i, 0 if s <= 3 else 1 if s <= 6 else 2 if s <= 8 else 3] = 1.0
-    return out
-
-
-def _threshold(p: np.ndarray, gold: np.ndarray, precision: float, min_hits: int = 3) -> float:
-    """The lowest threshold whose calls (``p >= t``) reach ``precision`` with at least ``min_hits`` right ones;
-    1.01 (never call) when none does."""
-    for t in np.round(np.arange(0.30, 0.99, 0.01), 2):
-        called = p >= t
-        hits = int((called & gold).sum())
-        if hits >= min_hits and hits / max(1, int(called.sum())) >= precision:
-            return float(t)
-    return 1.01
 
 
 class UrgencyModel:
@@ -126,8 +98,8 @@ class UrgencyModel:
                                       + ("" if scores is None else f" and {len(scores)} scores"))
         self.uses_scores_ = scores is not None
         if self.uses_scores_:
-            X = np.concatenate([X, _score_bands(scores, len(X))], 1)
-        y = np.array([_class_of(str(level)) for level in levels])
+            X = np.concatenate([X, score_bands(scores, len(X))], 1)
+        y = np.array([class_of(str(level)) for level in levels])
         if int((y > 0).sum()) < 2 * self.folds:
             raise DataValidationError(f"urgency model: {int((y > 0).sum())} answers labelled high or critical; it needs "
                                       f"at least {2 * self.folds}")
@@ -139,8 +111,8 @@ class UrgencyModel:
             for train, test in folds.split(X, y):
                 oof[test] = Logistic.fit(X[train], y[train], self.C, "balanced").proba(X[test])
         self.oof_proba_ = oof if splits >= 2 else None
-        self.critical_threshold_ = _threshold(oof[:, 2], y == 2, self.precision) if splits >= 2 else 1.01
-        self.alert_threshold_ = _threshold(oof[:, 1] + oof[:, 2], y > 0, self.precision) if splits >= 2 else 1.01
+        self.critical_threshold_ = precision_threshold(oof[:, 2], y == 2, self.precision) if splits >= 2 else 1.01
+        self.alert_threshold_ = precision_threshold(oof[:, 1] + oof[:, 2], y > 0, self.precision) if splits >= 2 else 1.01
         self.model_ = Logistic.fit(X, y, self.C, "balanced")
         self.n_examples_ = {URGENCY_CLASSES[k]: int(counts[k]) for k in range(3)}
         self.fusion_ = None
@@ -151,7 +123,7 @@ class UrgencyModel:
         model fitted without them)."""
         X = np.asarray(vectors, dtype=np.float64)
         if self.uses_scores_:
-            X = np.concatenate([X, _score_bands(scores, len(X))], 1)
+            X = np.concatenate([X, score_bands(scores, len(X))], 1)
         return self.model_.proba(X)
 
     def signal(self, vectors: np.ndarray, scores: Sequence[float | None] | None = None) -> list[dict[str, Any]]:
@@ -183,8 +155,6 @@ class UrgencyModel:
         model.uses_scores_ = bool(data.get("uses_scores", False))
         model.fusion_ = None
         if data.get("fusion"):
-            from nps_nlp.urgency_fusion import UrgencyFusion
-
             model.fusion_ = UrgencyFusion.from_dict(data["fusion"])
         return model
 

@@ -96,10 +96,10 @@ def test_the_detector_lets_the_fusion_decide_and_keeps_the_cue_evidence():
     detector = UrgencyDetector()
     text = "The sofa was damaged in transport and the heater caught fire"
     signal = {"critical": 0.2, "high": 0.4, "level": "none"}
-    calm = detector.assess(text, score=4, signal=signal, fusion=_Fixed("none"))
+    calm = detector.assess(text, score=8, signal=signal, fusion=_Fixed("none"))
     assert not calm.urgent and calm.level == "medium"
     assert calm.reasons and calm.reasons[0].code == "safety" and calm.reasons[0].evidence.text
-    high = detector.assess(text, score=4, signal=signal, fusion=_Fixed("high"))
+    high = detector.assess(text, score=8, signal=signal, fusion=_Fixed("high"))
     assert high.urgent and high.level == "high" and high.reasons[0].code == "safety"
     # a critical call that no cue gives comes with the model's reason
     quiet = detector.assess("My mother is ninety and has been alone for days without help", score=1, signal=signal,
@@ -108,6 +108,21 @@ def test_the_detector_lets_the_fusion_decide_and_keeps_the_cue_evidence():
     # without a signal the fusion has nothing to weigh: the cue rules decide as before
     rules = detector.assess(text, score=4, fusion=_Fixed("none"))
     assert rules.level == "critical"
+
+
+def test_a_detractor_s_literal_critical_cue_stays_critical_whatever_the_fusion_says():
+    detector = UrgencyDetector()
+    signal = {"critical": 0.02, "high": 0.05, "level": "none"}
+    threat = "The technician threatened to hit me"
+    assert detector.assess(threat, score=1, signal=signal, fusion=_Fixed("none")).level == "critical"
+    # a promoter, an answer without a score, or the floor turned off: the fusion decides
+    assert detector.assess(threat, score=9, signal=signal, fusion=_Fixed("none")).level == "medium"
+    assert detector.assess(threat, signal=signal, fusion=_Fixed("none")).level == "medium"
+    off = UrgencyDetector(detractor_floor=False)
+    assert off.assess(threat, score=1, signal=signal, fusion=_Fixed("none")).level == "medium"
+    # a cue in a sentence with a negator is left to the fusion
+    calm = detector.assess("Nobody was hurt when the heater caught fire", score=3, signal=signal, fusion=_Fixed("none"))
+    assert not calm.urgent
 
 
 def test_an_urgency_model_keeps_its_fusion_through_json():
