@@ -266,16 +266,17 @@ class UrgencyDetector:
                 ``detractor_floor``).
         """
         text = text or ""
-        reasons = self._cue_reasons(text, score, lang)
+        scan = self._matches(text)
+        reasons = self._cue_reasons(text, score, lang, scan)
         model_label = _MODEL_LABEL.get(lang or "en", _MODEL_LABEL["en"])
         if fusion is not None and signal and "critical" in signal and "high" in signal:
-            features = self.cue_features(text, score)
+            features = self._features(text, scan, reasons)
             fused = fusion.decide(features, float(signal["critical"]), float(signal["high"]), score)[0]
             if self.detractor_floor and score is not None and score <= 6 and features.get("level>=4") and \
                     not any(v for k, v in features.items() if k.startswith("negated_sentence:")):
                 fused = "critical"
             # the fusion decides whether the answer alerts: cues keep their evidence, at most at its level
-            cap = level_rank(fused) if fused != "none" else level_rank("high") - 1
+            cap = level_rank(fused) if fused != "none" else level_rank("medium")
             for reason in reasons:
                 reason.level = LEVELS[min(level_rank(reason.level), cap)]
             if fused != "none" and not any(r.level == fused for r in reasons):
@@ -319,19 +320,27 @@ class UrgencyDetector:
         literal match whose sentence holds a negator elsewhere (``negated_sentence:ID``); ``resolved``; and
         ``level>=K``: the level of the cue reasons that :meth:`assess` would give, as thresholds."""
         text = text or ""
-        found, discarded, resolved = self._matches(text)
+        scan = self._matches(text)
+        return self._features(text, scan, self._cue_reasons(text, score, None, scan))
+
+    @staticmethod
+    def _features(text: str, scan: tuple[dict[str, list[re.Match[str]]], dict[str, bool], bool],
+                  reasons: list[UrgencyReason]) -> dict[str, float]:
+        """:meth:`cue_features` from an answer's :meth:`_matches` and the cue reasons they gave (before any cap)."""
+        found, discarded, resolved = scan
         out: dict[str, float] = {"resolved": float(resolved)}
         for code, matches in found.items():
             out[f"cue:{code}"] = float(bool(matches))
             out[f"discarded:{code}"] = float(discarded[code])
             out[f"negated_sentence:{code}"] = float(bool(matches) and all(
                 _sentence_negated(text, m.start(), m.end()) for m in matches))
-        top = max((level_rank(r.level) for r in self._cue_reasons(text, score, None)), default=0)
+        top = max((level_rank(r.level) for r in reasons), default=0)
         out.update({f"level>={k}": float(top >= k) for k in range(1, len(LEVELS))})
         return out
 
-    def _cue_reasons(self, text: str, score: float | None, lang: str | None) -> list[UrgencyReason]:
-        matches, _, resolved = self._matches(text)
+    def _cue_reasons(self, text: str, score: float | None, lang: str | None,
+                     scan: tuple[dict[str, list[re.Match[str]]], dict[str, bool], bool]) -> list[UrgencyReason]:
+        matches, _, resolved = scan
         promoter = score is not None and score >= 9
         found = {cue.code: (cue, matches[cue.code][0]) for cue in self._cues.cues if matches[cue.code]}
         reasons = []
